@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { StreamscoreError } from '../errors/index.js';
+import { ENV } from './defaults.js';
+import { configSchema } from './options.js';
+import type { Config } from './options.js';
+
+/** Paths whose values never reach a log line (also used for pino's redact list). */
+export const SECRET_PATHS = [
+  'kafka.sasl.password',
+  'registry.password',
+  'redis.password',
+] as const;
+
+type Json = Record<string, unknown>;
+
+function setPath(target: Json, path: readonly string[], value: unknown): void {
+  let node: Json = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Json;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function intOrString(raw: string): number | string {
+  return /^-?\d+$/.test(raw) ? Number(raw) : raw;
+}
+
+/** Applies the documented STREAMSCORE_* overrides to a raw (unvalidated) config object. */
+export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv): Json {
+  const out = structuredClone(raw);
+  const map: Array<[string, string[], (v: string) => unknown]> = [
+    [ENV.kafkaBrokers, ['kafka', 'brokers'], (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
+    [ENV.kafkaSaslUsername, ['kafka', 'sasl', 'username'], (v) => v],
+    [ENV.kafkaSaslPassword, ['kafka', 'sasl', 'password'], (v) => v],
+    [ENV.registryUrl, ['registry', 'url'], (v) => v],
+    [ENV.registryPassword, ['registry', 'password'], (v) => v],
+    [ENV.redisUrl, ['redis', 'url'], (v) => v],
+    [ENV.redisPassword, ['redis', 'password'], (v) => v],
+    [ENV.groupId, ['consumer', 'groupId'], (v) => v],
+    [ENV.modelVersion, ['model', 'version'], (v) => v],
+    [ENV.observePort, ['observe', 'port'], intOrString],
+    [ENV.logLevel, ['observe', 'logLevel'], (v) => v],
+  ];
+  for (const [name, path, convert] of map) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(out, path, convert(value));
+  }
+  return out;
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    return `${path}: ${issue.message}`;
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Validates a raw config object once; every problem is reported at once, each with its path. */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): Readonly<Config> {
+  const base = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Json) : {};
+  if (raw !== undefined && raw !== null && base !== raw) {
+    throw new StreamscoreError('SS_CONFIG_INVALID', `${source}: the top level must be a mapping of sections`);
+  }
+  const result = configSchema.safeParse(applyEnvOverrides(base, env));
+  if (!result.success) {
+    const lines = formatIssues(result.error.issues);
+    throw new StreamscoreError(
+      'SS_CONFIG_INVALID',
+      `${source} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n  - ${lines.join('\n  - ')}`,
+      { details: { problems: lines } },
+    );
+  }
+  return deepFreeze(result.data);
+}
+
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new StreamscoreError('SS_CONFIG_FILE', `cannot read config file ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  try {
+    return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (cause) {
+    throw new StreamscoreError('SS_CONFIG_FILE', `config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Loads `path` (YAML or JSON; none means all defaults), applies STREAMSCORE_* overrides, validates, freezes. */
+export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const file = path ?? env[ENV.config];
+  const raw = file === undefined ? {} : readConfigFile(file);
+  return parseConfig(raw ?? {}, env, file ?? 'config');
+}
+
+/** A copy of the config safe to log: secrets replaced. */
+export function redactConfig(config: Config): unknown {
+  const copy = structuredClone(config) as unknown as Json;
+  for (const p of SECRET_PATHS) {
+    const parts = p.split('.');
+    let node: unknown = copy;
+    for (const part of parts.slice(0, -1)) node = (node as Json | undefined)?.[part];
+    const last = parts[parts.length - 1] as string;
+    if (node && typeof node === 'object' && (node as Json)[last] !== undefined) (node as Json)[last] = '[redacted]';
+  }
+  return copy;
+}

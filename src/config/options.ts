@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { defaultBrokers, defaultRedisUrl, defaultRegistryUrl, DEFAULT_PORTS } from './defaults.js';
+
+const topicName = z
+  .string()
+  .min(1)
+  .max(249)
+  .regex(/^[a-zA-Z0-9._-]+$/, 'a Kafka topic name uses only letters, digits, ".", "_" and "-"');
+
+const encoding = z.enum(['avro', 'json']);
+
+export const cdcInputSchema = z
+  .object({
+    topic: topicName,
+    /** Debezium JSON may be `{schema,payload}` (schemas.enable=true) or the payload alone; both are read. */
+    format: encoding.default('avro'),
+    /** Column of the row that identifies the scored entity. */
+    idField: z.string().min(1).default('id'),
+    /** What to do with a truncate (`op=t`): send it to the DLQ for an operator (default) or skip it. */
+    onTruncate: z.enum(['dlq', 'skip']).default('dlq'),
+  })
+  .strict();
+
+export const eventInputSchema = z
+  .object({
+    topic: topicName,
+    format: encoding.default('avro'),
+    idField: z.string().min(1).default('customer_id'),
+    /** Field holding the event time (epoch millis or ISO-8601 string). */
+    timeField: z.string().min(1).default('event_time'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    pipeline: z
+      .object({
+        name: z
+          .string()
+          .min(1)
+          .regex(/^[a-z0-9-]+$/, 'use lower-case letters, digits and "-"')
+          .default('churn'),
+        entity: z.string().min(1).default('customer'),
+      })
+      .strict()
+      .prefault({}),
+    kafka: z
+      .object({
+        brokers: z.array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port')).min(1).default(defaultBrokers()),
+        clientId: z.string().min(1).default('streamscore'),
+        ssl: z.boolean().default(false),
+        sasl: z
+          .object({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+            username: z.string().min(1),
+            password: z.string().min(1),
+          })
+          .strict()
+          .optional(),
+        connectionTimeoutMs: z.number().int().positive().default(3000),
+      })
+      .strict()
+      .prefault({}),
+    registry: z
+      .object({
+        url: z.url().default(defaultRegistryUrl()),
+        username: z.string().optional(),
+        password: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    redis: z
+      .object({
+        url: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://…').default(defaultRedisUrl()),
+        password: z.string().optional(),
+        db: z.number().int().min(0).max(15).default(0),
+        keyPrefix: z.string().min(1).default('ss:'),
+      })
+      .strict()
+      .prefault({}),
+    inputs: z
+      .object({
+        cdc: z.array(cdcInputSchema).default([{ topic: 'cdc.bank.customers', format: 'avro', idField: 'id', onTruncate: 'dlq' }]),
+        events: z
+          .array(eventInputSchema)
+          .default([{ topic: 'transactions', format: 'avro', idField: 'customer_id', timeField: 'event_time' }]),
+      })
+      .strict()
+      .prefault({}),
+    outputs: z
+      .object({
+        predictions: topicName.default('predictions'),
+        audit: topicName.default('audit'),
+        dlq: topicName.default('dlq'),
+      })
+      .strict()
+      .prefault({}),
+    consumer: z
+      .object({
+        groupId: z.string().min(1).default('streamscore-churn'),
+        sessionTimeoutMs: z.number().int().min(6000).default(30000),
+        heartbeatIntervalMs: z.number().int().positive().default(3000),
+        fromBeginning: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    window: z
+      .object({
+        maxRecords: z.number().int().positive().default(5000),
+        maxBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        maxDelayMs: z.number().int().positive().default(250),
+      })
+      .strict()
+      .prefault({}),
+    backpressure: z
+      .object({
+        /** Fetching pauses while more records than this are buffered and not yet committed. */
+        maxInFlightRecords: z.number().int().positive().default(50000),
+      })
+      .strict()
+      .prefault({}),
+    model: z
+      .object({
+        dir: z.string().min(1).default('models'),
+        name: z.string().min(1).default('churn'),
+        version: z.string().min(1).default('2'),
+      })
+      .strict()
+      .prefault({}),
+    predictions: z
+      .object({
+        /** A prediction is `stale` once now > scored_at + validForMs. */
+        validForMs: z.number().int().positive().default(24 * 3600 * 1000),
+      })
+      .strict()
+      .prefault({}),
+    dlq: z
+      .object({
+        /** Halt when more than this share of a window's records is rejected … */
+        floodRatio: z.number().gt(0).max(1).default(0.5),
+        /** … and the window has at least this many records (small windows are too noisy to judge). */
+        floodMinRecords: z.number().int().positive().default(100),
+      })
+      .strict()
+      .prefault({}),
+    observe: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(DEFAULT_PORTS.observe),
+        host: z.string().default('127.0.0.1'),
+        logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    // A window that can stay open longer than a third of the session timeout risks a rebalance while it
+    // is being processed; heartbeats run in the background, but the commit must land well within it.
+    if (cfg.window.maxDelayMs >= cfg.consumer.sessionTimeoutMs / 3) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['window', 'maxDelayMs'],
+        message: `must be below consumer.sessionTimeoutMs / 3 (${Math.floor(cfg.consumer.sessionTimeoutMs / 3)})`,
+      });
+    }
+    if (cfg.consumer.heartbeatIntervalMs >= cfg.consumer.sessionTimeoutMs / 3) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['consumer', 'heartbeatIntervalMs'],
+        message: 'must be below consumer.sessionTimeoutMs / 3',
+      });
+    }
+    const topics = [
+      ...cfg.inputs.cdc.map((i) => i.topic),
+      ...cfg.inputs.events.map((i) => i.topic),
+      cfg.outputs.predictions,
+      cfg.outputs.audit,
+      cfg.outputs.dlq,
+    ];
+    const seen = new Set<string>();
+    for (const t of topics) {
+      if (seen.has(t)) {
+        ctx.addIssue({ code: 'custom', path: ['inputs'], message: `topic "${t}" is used twice; each role needs its own topic` });
+      }
+      seen.add(t);
+    }
+    if (cfg.inputs.cdc.length + cfg.inputs.events.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['inputs'], message: 'at least one cdc or event input is required' });
+    }
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;

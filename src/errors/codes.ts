@@ -1,0 +1,39 @@
+/**
+ * The closed list of streamscore error codes. Every code is documented in docs/errors.md; a unit test
+ * pins this list against that file so a new code cannot ship undocumented.
+ */
+export const ERROR_CODES = [
+  // configuration and CLI
+  'SS_CONFIG_INVALID',
+  'SS_CONFIG_FILE',
+  'SS_CLI_USAGE',
+  // local services and adapters
+  'SS_SERVICE_UNAVAILABLE',
+  'SS_KAFKA',
+  'SS_REDIS',
+  'SS_REGISTRY',
+  // topics and schemas as code
+  'SS_TOPIC_SPEC_INVALID',
+  'SS_TOPIC_DANGEROUS_CHANGE',
+  'SS_SCHEMA_INVALID',
+  'SS_SCHEMA_INCOMPATIBLE',
+  // decoding and validation of input records (signals: the record goes to the DLQ)
+  'SS_DECODE_FAILED',
+  'SS_UNKNOWN_SCHEMA',
+  'SS_MISSING_ENTITY_ID',
+  'SS_CONTRACT_VIOLATION',
+  'SS_CDC_TRUNCATE',
+  // features and models
+  'SS_FEATURE_SPEC_INVALID',
+  'SS_MODEL_LOAD',
+  'SS_MODEL_INTEGRITY',
+  'SS_MODEL_SIGNATURE',
+  'SS_SCORE_FAILED',
+  // delivery
+  'SS_DLQ_FLOOD',
+  'SS_FENCED',
+  'SS_COMMIT_FAILED',
+  'SS_REBALANCE_IN_PROGRESS',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
