@@ -30,7 +30,7 @@ function intOrString(raw: string): number | string {
 }
 
 /** Applies the documented STREAMSCORE_* overrides to a raw (unvalidated) config object. */
-export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv): Json {
+export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: Map<string, string>): Json {
   const out = structuredClone(raw);
   const map: Array<[string, string[], (v: string) => unknown]> = [
     [ENV.kafkaBrokers, ['kafka', 'brokers'], (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
@@ -47,15 +47,19 @@ export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv): Json {
   ];
   for (const [name, path, convert] of map) {
     const value = env[name];
-    if (value !== undefined && value !== '') setPath(out, path, convert(value));
+    if (value !== undefined && value !== '') {
+      setPath(out, path, convert(value));
+      applied?.set(path.join('.'), name);
+    }
   }
   return out;
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+export function formatIssues(issues: readonly z.core.$ZodIssue[], fromEnv: ReadonlyMap<string, string> = new Map()): string[] {
   return issues.map((issue) => {
     const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    return `${path}: ${issue.message}`;
+    const envName = [...fromEnv].find(([p]) => path === p || path.startsWith(`${p}.`))?.[1];
+    return `${path}: ${issue.message}${envName === undefined ? '' : ` (value from ${envName})`}`;
   });
 }
 
@@ -73,9 +77,10 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   if (raw !== undefined && raw !== null && base !== raw) {
     throw new StreamscoreError('SS_CONFIG_INVALID', `${source}: the top level must be a mapping of sections`);
   }
-  const result = configSchema.safeParse(applyEnvOverrides(base, env));
+  const fromEnv = new Map<string, string>();
+  const result = configSchema.safeParse(applyEnvOverrides(base, env, fromEnv));
   if (!result.success) {
-    const lines = formatIssues(result.error.issues);
+    const lines = formatIssues(result.error.issues, fromEnv);
     throw new StreamscoreError(
       'SS_CONFIG_INVALID',
       `${source} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n  - ${lines.join('\n  - ')}`,

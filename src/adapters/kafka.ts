@@ -1,0 +1,120 @@
+/**
+ * The only place (with kafka-*.ts beside it) that imports kafkajs. Stages see the narrow interfaces below.
+ */
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient, SASLOptions, logCreator } from 'kafkajs';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../observe/logger.js';
+import type { TopicState } from '../admin/topic-plan.js';
+import type { TopicSpec } from '../admin/topic-spec.js';
+
+const { Kafka, logLevel: KafkaLogLevel, ConfigResourceTypes, ConfigSource } = kafkajs;
+
+export type { KafkaClient };
+
+function kafkaLogCreator(logger: Logger | undefined): logCreator {
+  return () =>
+    ({ level, log }) => {
+      if (logger === undefined) return;
+      const { message, ...extra } = log;
+      // kafkajs logs expected, retried conditions (coordinator loading, rebalances) at ERROR;
+      // we keep them at warn so alerts on error-level logs stay meaningful.
+      if (level <= KafkaLogLevel.WARN) logger.warn({ kafkajs: extra }, message);
+      else if (level === KafkaLogLevel.INFO) logger.debug({ kafkajs: extra }, message);
+    };
+}
+
+export function createKafkaClient(cfg: Config['kafka'], logger?: Logger, clientIdSuffix = ''): KafkaClient {
+  const sasl: SASLOptions | undefined =
+    cfg.sasl === undefined
+      ? undefined
+      : ({ mechanism: cfg.sasl.mechanism, username: cfg.sasl.username, password: cfg.sasl.password } as SASLOptions);
+  return new Kafka({
+    clientId: cfg.clientId + clientIdSuffix,
+    brokers: [...cfg.brokers],
+    ssl: cfg.ssl,
+    ...(sasl === undefined ? {} : { sasl }),
+    connectionTimeout: cfg.connectionTimeoutMs,
+    logLevel: logger === undefined ? KafkaLogLevel.NOTHING : KafkaLogLevel.WARN,
+    logCreator: kafkaLogCreator(logger),
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
+  });
+}
+
+/** What `topics plan/apply` needs from a cluster. */
+export interface TopicAdmin {
+  describe(names: readonly string[]): Promise<Map<string, TopicState>>;
+  create(spec: TopicSpec): Promise<void>;
+  addPartitions(topic: string, count: number): Promise<void>;
+  /** Replaces the topic's explicitly set configs with `desired` (declarative). */
+  setConfig(topic: string, desired: Readonly<Record<string, string>>): Promise<void>;
+  delete(topic: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function connectTopicAdmin(client: KafkaClient): Promise<TopicAdmin> {
+  const admin = client.admin();
+  await admin.connect();
+  return {
+    async describe(names) {
+      const existing = new Set(await admin.listTopics());
+      const wanted = names.filter((n) => existing.has(n));
+      const out = new Map<string, TopicState>();
+      if (wanted.length === 0) return out;
+      const meta = await admin.fetchTopicMetadata({ topics: [...wanted] });
+      const configs = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: wanted.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+      });
+      for (const t of meta.topics) {
+        const res = configs.resources.find((r) => r.resourceName === t.name);
+        const config: Record<string, string> = {};
+        for (const e of res?.configEntries ?? []) {
+          if (e.configSource === ConfigSource.TOPIC_CONFIG && e.configValue !== null) config[e.configName] = e.configValue;
+        }
+        const offsets = await admin.fetchTopicOffsets(t.name);
+        out.set(t.name, {
+          partitions: t.partitions.length,
+          replicationFactor: t.partitions[0]?.replicas.length ?? 0,
+          config,
+          empty: offsets.every((o) => o.high === o.low),
+        });
+      }
+      return out;
+    },
+    async create(spec) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: spec.name,
+            numPartitions: spec.partitions,
+            replicationFactor: spec.replicationFactor,
+            configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      });
+    },
+    async addPartitions(topic, count) {
+      await admin.createPartitions({ topicPartitions: [{ topic, count }] });
+    },
+    async setConfig(topic, desired) {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: topic,
+            configEntries: Object.entries(desired).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      });
+    },
+    async delete(topic) {
+      await admin.deleteTopics({ topics: [topic] });
+    },
+    async close() {
+      await admin.disconnect();
+    },
+  };
+}
