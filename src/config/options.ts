@@ -18,6 +18,11 @@ export const cdcInputSchema = z
     idField: z.string().min(1).default('id'),
     /** What to do with a truncate (`op=t`): send it to the DLQ for an operator (default) or skip it. */
     onTruncate: z.enum(['dlq', 'skip']).default('dlq'),
+    /**
+     * The declared Avro schema of the topic's values; JSON without an embedded schema needs it for decimal
+     * scales. Default: schemas/<topic>-value.avsc when it exists.
+     */
+    schemaFile: z.string().min(1).optional(),
   })
   .strict();
 
@@ -28,6 +33,7 @@ export const eventInputSchema = z
     idField: z.string().min(1).default('customer_id'),
     /** Field holding the event time (epoch millis or ISO-8601 string). */
     timeField: z.string().min(1).default('event_time'),
+    schemaFile: z.string().min(1).optional(),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import type { Logger as PinoLogger, LevelWithSilent } from 'pino';
+import type { DestinationStream, Logger as PinoLogger, LevelWithSilent } from 'pino';
 import { SECRET_PATHS } from '../config/load.js';
 
 export type Logger = PinoLogger;
@@ -8,7 +8,11 @@ export type Logger = PinoLogger;
  * JSON logs to stderr (stdout is for command output). Secrets are redacted by path wherever a config or
  * client options object is logged, so a password never reaches a log line.
  */
-export function createLogger(level: LevelWithSilent = 'info', bindings: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  level: LevelWithSilent = 'info',
+  bindings: Record<string, unknown> = {},
+  destination?: DestinationStream,
+): Logger {
   const paths = SECRET_PATHS.flatMap((p) => [p, `config.${p}`, `*.${p.split('.').pop() ?? p}`]);
   return pino(
     {
@@ -17,6 +21,6 @@ export function createLogger(level: LevelWithSilent = 'info', bindings: Record<s
       redact: { paths: [...paths, 'password', '*.password', 'sasl.password'], censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    pino.destination({ dest: 2, sync: false }),
+    destination ?? pino.destination({ dest: 2, sync: false }),
   );
 }

@@ -1,0 +1,232 @@
+/**
+ * kafkajs consumer and transactional producers behind the narrow interfaces the pipeline uses.
+ */
+import type { Consumer, Producer, Transaction } from 'kafkajs';
+import type { Config } from '../config/index.js';
+import type { RawRecord } from '../decode/types.js';
+import type { OutMessage } from '../emit/types.js';
+import { StreamscoreError } from '../errors/index.js';
+import type { KafkaClient } from './kafka.js';
+
+export interface InputBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly RawRecord[];
+  readonly highWatermark: string;
+  heartbeat(): Promise<void>;
+  /** True once a rebalance made this batch's partition assignment stale: do not commit it. */
+  isStale(): boolean;
+  isRunning(): boolean;
+  /** Marks `offset` processed so the consumer's next fetch of the partition starts after it. */
+  resolveOffset(offset: string): void;
+}
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface InputConsumer {
+  start(handler: (batch: InputBatch) => Promise<void>): Promise<void>;
+  pause(): void;
+  resume(): void;
+  onAssignment(cb: (assigned: TopicPartition[]) => void): void;
+  onCrash(cb: (err: Error, willRestart: boolean) => void): void;
+  committedOffsets(topic: string): Promise<Map<number, string>>;
+  close(): Promise<void>;
+}
+
+export interface OutputTransaction {
+  send(topic: string, messages: readonly OutMessage[]): Promise<void>;
+  sendOffsets(groupId: string, tp: TopicPartition, nextOffset: string): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface TransactionalProducer {
+  readonly transactionalId: string;
+  begin(): Promise<OutputTransaction>;
+  close(): Promise<void>;
+}
+
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+/** Maps kafkajs failures: a fenced producer is a zombie signal, everything else is retriable Kafka trouble. */
+export function kafkaError(cause: unknown, what: string): StreamscoreError {
+  const type = (cause as { type?: string } | null)?.type ?? '';
+  const message = (cause as Error | null)?.message ?? String(cause);
+  if (FENCED.has(type) || /fenced|epoch/i.test(message)) {
+    return new StreamscoreError('SS_FENCED', `${what}: this instance was fenced by a newer one (${message})`, { cause });
+  }
+  if (type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID') {
+    return new StreamscoreError('SS_REBALANCE_IN_PROGRESS', `${what}: ${message}`, { cause, retriable: true });
+  }
+  return new StreamscoreError('SS_KAFKA', `${what}: ${message}`, { cause, retriable: true });
+}
+
+export function createInputConsumer(client: KafkaClient, cfg: Config, topics: readonly string[]): InputConsumer {
+  const consumer: Consumer = client.consumer({
+    groupId: cfg.consumer.groupId,
+    sessionTimeout: cfg.consumer.sessionTimeoutMs,
+    heartbeatInterval: cfg.consumer.heartbeatIntervalMs,
+    rebalanceTimeout: Math.max(60000, cfg.consumer.sessionTimeoutMs * 2),
+    // The fetch is the window's clock: the broker answers once maxBytes are ready or maxDelayMs passed.
+    minBytes: cfg.window.maxBytes,
+    maxBytes: cfg.window.maxBytes * 4,
+    maxBytesPerPartition: cfg.window.maxBytes,
+    maxWaitTimeInMs: cfg.window.maxDelayMs,
+    allowAutoTopicCreation: false,
+    readUncommitted: false,
+    retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 10000 },
+  });
+  let assignmentCb: ((a: TopicPartition[]) => void) | undefined;
+  let crashCb: ((e: Error, r: boolean) => void) | undefined;
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    const assigned: TopicPartition[] = [];
+    for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) {
+      for (const partition of parts) assigned.push({ topic, partition });
+    }
+    assignmentCb?.(assigned);
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    crashCb?.(e.payload.error, e.payload.restart);
+  });
+  let closed = false;
+  return {
+    async start(handler) {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...topics], fromBeginning: cfg.consumer.fromBeginning });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 4,
+        eachBatch: async ({ batch, heartbeat, isStale, isRunning, resolveOffset }) => {
+          const records: RawRecord[] = batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            timestamp: m.timestamp,
+            key: m.key,
+            value: m.value,
+            headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
+          }));
+          await handler({
+            topic: batch.topic,
+            partition: batch.partition,
+            records,
+            highWatermark: batch.highWatermark,
+            heartbeat,
+            isStale,
+            isRunning,
+            resolveOffset,
+          });
+        },
+      });
+    },
+    pause() {
+      consumer.pause(topics.map((topic) => ({ topic })));
+    },
+    resume() {
+      consumer.resume(topics.map((topic) => ({ topic })));
+    },
+    onAssignment(cb) {
+      assignmentCb = cb;
+    },
+    onCrash(cb) {
+      crashCb = cb;
+    },
+    async committedOffsets(topic) {
+      const admin = client.admin();
+      await admin.connect();
+      try {
+        const res = await admin.fetchOffsets({ groupId: cfg.consumer.groupId, topics: [topic] });
+        const out = new Map<number, string>();
+        for (const t of res) for (const p of t.partitions) out.set(p.partition, p.offset);
+        return out;
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await consumer.disconnect();
+    },
+  };
+}
+
+/**
+ * One transactional producer per input partition, its transactional.id derived from (group, topic,
+ * partition): kafkajs does not speak KIP-447, so this is what fences a zombie that still believes it owns
+ * the partition — the new owner's initTransactions bumps the epoch and the zombie's commit fails.
+ */
+export async function createTransactionalProducer(
+  client: KafkaClient,
+  groupId: string,
+  tp: TopicPartition,
+): Promise<TransactionalProducer> {
+  const transactionalId = `${groupId}.${tp.topic}.${tp.partition}`;
+  const producer: Producer = client.producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 60000,
+    allowAutoTopicCreation: false,
+  });
+  try {
+    await producer.connect();
+  } catch (cause) {
+    throw kafkaError(cause, `starting producer ${transactionalId}`);
+  }
+  let closed = false;
+  return {
+    transactionalId,
+    async begin() {
+      let tx: Transaction;
+      try {
+        tx = await producer.transaction();
+      } catch (cause) {
+        throw kafkaError(cause, `beginning a transaction on ${transactionalId}`);
+      }
+      return {
+        async send(topic, messages) {
+          if (messages.length === 0) return;
+          try {
+            await tx.send({ topic, acks: -1, messages: messages.map((m) => ({ ...m })) as never });
+          } catch (cause) {
+            throw kafkaError(cause, `sending to ${topic}`);
+          }
+        },
+        async sendOffsets(group, p, nextOffset) {
+          try {
+            await tx.sendOffsets({
+              consumerGroupId: group,
+              topics: [{ topic: p.topic, partitions: [{ partition: p.partition, offset: nextOffset }] }],
+            });
+          } catch (cause) {
+            throw kafkaError(cause, `adding offsets of ${p.topic}/${p.partition} to the transaction`);
+          }
+        },
+        async commit() {
+          try {
+            await tx.commit();
+          } catch (cause) {
+            throw kafkaError(cause, `committing ${transactionalId}`);
+          }
+        },
+        async abort() {
+          try {
+            if (tx.isActive()) await tx.abort();
+          } catch {
+            // the coordinator aborts it on timeout or when the next owner fences us
+          }
+        },
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { loadConfig, redactConfig } from '../../config/index.js';
+import { createLogger } from '../../observe/logger.js';
+import { Pipeline } from '../../pipeline/index.js';
+import type { Command } from '../args.js';
+
+export const run: Command = {
+  name: 'run',
+  usage: 'run --config <file>',
+  summary:
+    'Run the pipeline: consume the configured inputs, score, write Redis, emit predictions and audit events. SIGTERM/SIGINT stop it cleanly.',
+  options: { config: { type: 'string', short: 'c' } },
+  optionHelp: { config: 'pipeline config file (YAML or JSON); STREAMSCORE_* variables override it' },
+  async run(values) {
+    const config = loadConfig(values.config as string | undefined);
+    const logger = createLogger(config.observe.logLevel, { pipeline: config.pipeline.name });
+    logger.info({ config: redactConfig(config) }, 'starting');
+    let halt: (err: Error) => void = () => undefined;
+    const halted = new Promise<Error>((resolve) => (halt = resolve));
+    const pipeline = new Pipeline({ config, logger, onHalt: (err) => halt(err) });
+    const signalled = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    try {
+      await pipeline.start();
+    } catch (err) {
+      await pipeline.stop();
+      throw err;
+    }
+    const reason = await Promise.race([signalled, halted]);
+    const failed = reason instanceof Error;
+    logger.info({ reason: failed ? reason.message : reason }, 'stopping');
+    await pipeline.stop();
+    logger.flush();
+    return failed ? 1 : 0;
+  },
+};

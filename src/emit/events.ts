@@ -1,0 +1,81 @@
+import type { RawRecord } from '../decode/types.js';
+import type { StreamscoreError } from '../errors/index.js';
+import type { ModelStamp, PredictionRecord } from '../sink/index.js';
+import type { RecordRef } from '../window/index.js';
+import { DLQ_HEADERS } from './types.js';
+import type { OutMessage, PredictionEventV1 } from './types.js';
+
+export function predictionEvent(
+  p: PredictionRecord,
+  model: ModelStamp,
+  inputs: readonly RecordRef[],
+  pipeline: string,
+): PredictionEventV1 {
+  const upsert = p.kind === 'upsert';
+  return {
+    schema_version: 1,
+    event_type: upsert ? 'UPSERT' : 'DELETE',
+    entity_id: p.entityId,
+    score: upsert ? p.score : null,
+    tier: upsert ? p.tier : null,
+    model: { name: model.name, version: model.version, sha256: model.sha256, training_run_id: model.trainingRunId },
+    feature_version: model.featureVersion,
+    features: upsert && p.features !== null ? Array.from(p.features) : [],
+    as_of: p.asOfMs,
+    scored_at: p.scoredAtMs,
+    valid_until: upsert ? p.validUntilMs : null,
+    version: p.version,
+    inputs: inputs.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) })),
+    batch_id: p.batchId,
+    pipeline,
+  };
+}
+
+/**
+ * Rebuilds the event of a prediction that Redis already holds, for the retry of a window whose
+ * transaction did not commit: the event must carry exactly what Redis holds, not a recomputation.
+ */
+export function storedPredictionEvent(
+  hash: Readonly<Record<string, string>>,
+  inputs: readonly RecordRef[],
+  pipeline: string,
+): PredictionEventV1 {
+  const upsert = hash.deleted !== '1';
+  const num = (k: string): number => Number(hash[k] ?? '0');
+  return {
+    schema_version: 1,
+    event_type: upsert ? 'UPSERT' : 'DELETE',
+    entity_id: hash.entity_id ?? '',
+    score: upsert ? num('score') : null,
+    tier: upsert ? (hash.tier ?? null) : null,
+    model: {
+      name: hash.model_name ?? '',
+      version: hash.model_version ?? '',
+      sha256: hash.model_sha256 ?? '',
+      training_run_id: hash.training_run_id ?? '',
+    },
+    feature_version: hash.feature_version ?? '',
+    features: upsert ? (JSON.parse(hash.features ?? '[]') as number[]) : [],
+    as_of: num('as_of'),
+    scored_at: num('scored_at'),
+    valid_until: upsert && hash.valid_until ? num('valid_until') : null,
+    version: num('version'),
+    inputs: inputs.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) })),
+    batch_id: hash.batch_id ?? '',
+    pipeline,
+  };
+}
+
+/** The dead-letter record: the original key, value and headers, plus reason headers. */
+export function deadLetter(raw: RawRecord, err: StreamscoreError, batchId: string, pipeline: string): OutMessage {
+  const headers: Record<string, Buffer | string> = {};
+  for (const [k, v] of Object.entries(raw.headers)) if (v !== undefined) headers[k] = v;
+  headers[DLQ_HEADERS.code] = err.code;
+  headers[DLQ_HEADERS.message] = err.message.slice(0, 2000);
+  headers[DLQ_HEADERS.topic] = raw.topic;
+  headers[DLQ_HEADERS.partition] = String(raw.partition);
+  headers[DLQ_HEADERS.offset] = raw.offset;
+  headers[DLQ_HEADERS.batch] = batchId;
+  headers[DLQ_HEADERS.pipeline] = pipeline;
+  return { key: raw.key, value: raw.value, headers };
+}

@@ -1,0 +1,68 @@
+/** The prediction event, as in schemas/predictions-value.avsc (v1). */
+export interface PredictionEventV1 {
+  schema_version: number;
+  event_type: 'UPSERT' | 'DELETE';
+  entity_id: string;
+  score: number | null;
+  tier: string | null;
+  model: { name: string; version: string; sha256: string; training_run_id: string };
+  feature_version: string;
+  features: number[];
+  as_of: number;
+  scored_at: number;
+  valid_until: number | null;
+  version: number;
+  inputs: Array<{ topic: string; partition: number; offset: number }>;
+  batch_id: string;
+  pipeline: string;
+}
+
+export interface AuditCountsV1 {
+  received: number;
+  decoded: number;
+  invalid: number;
+  coalesced: number;
+  scored: number;
+  deleted: number;
+  unchanged: number;
+  no_profile: number;
+  skipped: number;
+  entities_scored: number;
+  written_redis: number;
+  emitted: number;
+}
+
+/** The audit event, as in schemas/audit-value.avsc (v1). */
+export interface AuditEventV1 {
+  schema_version: number;
+  batch_id: string;
+  pipeline: string;
+  instance: string;
+  model: { name: string; version: string; sha256: string };
+  inputs: Array<{ topic: string; partition: number; first_offset: number; last_offset: number }>;
+  counts: AuditCountsV1;
+  input_sha256: string;
+  opened_at: number;
+  closed_at: number;
+  as_of: number | null;
+  stage_ms: Record<string, number>;
+  outcome: 'COMMITTED';
+}
+
+/** Reason headers added to a dead-lettered record (its own key, value and headers are kept as they were). */
+export const DLQ_HEADERS = {
+  code: 'ss.error.code',
+  message: 'ss.error.message',
+  topic: 'ss.source.topic',
+  partition: 'ss.source.partition',
+  offset: 'ss.source.offset',
+  batch: 'ss.batch.id',
+  pipeline: 'ss.pipeline',
+} as const;
+
+/** A record ready for the producer. */
+export interface OutMessage {
+  readonly key: Buffer | string | null;
+  readonly value: Buffer | null;
+  readonly headers?: Record<string, Buffer | string>;
+}

@@ -1,0 +1,93 @@
+import { createRedisStore } from '../adapters/redis.js';
+import type { RedisStore } from '../adapters/redis.js';
+import { entityKeys } from '../sink/keys.js';
+
+/** A prediction as a real-time app sees it. */
+export interface Prediction {
+  readonly entityId: string;
+  readonly score: number;
+  readonly tier: string;
+  readonly model: { readonly name: string; readonly version: string; readonly sha256: string; readonly trainingRunId: string };
+  readonly featureVersion: string;
+  readonly features: readonly number[];
+  readonly asOf: Date;
+  readonly scoredAt: Date;
+  readonly validUntil: Date | null;
+  readonly version: number;
+  readonly batchId: string;
+  /** now > validUntil: the score is older than the pipeline's freshness limit; decide before using it. */
+  readonly stale: boolean;
+}
+
+export interface LookupOptions {
+  /** redis://host:port (default redis://127.0.0.1:6379). */
+  readonly url?: string;
+  readonly password?: string;
+  readonly db?: number;
+  /** Key prefix of the pipeline (config redis.keyPrefix, default "ss:"). */
+  readonly keyPrefix?: string;
+  /** Pipeline name (config pipeline.name, default "churn"). */
+  readonly pipeline?: string;
+  /** Clock, for tests. */
+  readonly now?: () => number;
+}
+
+/** Parses a prediction hash; null when absent or deleted. */
+export function parsePrediction(hash: Readonly<Record<string, string>>, nowMs: number): Prediction | null {
+  if (hash.version === undefined || hash.deleted === '1' || hash.score === undefined) return null;
+  const validUntil = hash.valid_until ? Number(hash.valid_until) : null;
+  return {
+    entityId: hash.entity_id ?? '',
+    score: Number(hash.score),
+    tier: hash.tier ?? '',
+    model: {
+      name: hash.model_name ?? '',
+      version: hash.model_version ?? '',
+      sha256: hash.model_sha256 ?? '',
+      trainingRunId: hash.training_run_id ?? '',
+    },
+    featureVersion: hash.feature_version ?? '',
+    features: JSON.parse(hash.features ?? '[]') as number[],
+    asOf: new Date(Number(hash.as_of)),
+    scoredAt: new Date(Number(hash.scored_at)),
+    validUntil: validUntil === null ? null : new Date(validUntil),
+    version: Number(hash.version),
+    batchId: hash.batch_id ?? '',
+    stale: validUntil !== null && nowMs > validUntil,
+  };
+}
+
+/**
+ * Reads predictions by entity id. One HGETALL per lookup; any Redis client in any language can do the
+ * same (see docs/redis.md for the key layout).
+ */
+export class LookupClient {
+  readonly #store: RedisStore;
+  readonly #prefix: string;
+  readonly #pipeline: string;
+  readonly #now: () => number;
+
+  constructor(opts: LookupOptions = {}) {
+    this.#store = createRedisStore(
+      {
+        url: opts.url ?? 'redis://127.0.0.1:6379',
+        db: opts.db ?? 0,
+        keyPrefix: opts.keyPrefix ?? 'ss:',
+        ...(opts.password === undefined ? {} : { password: opts.password }),
+      },
+      'streamscore-lookup',
+    );
+    this.#prefix = opts.keyPrefix ?? 'ss:';
+    this.#pipeline = opts.pipeline ?? 'churn';
+    this.#now = opts.now ?? Date.now;
+  }
+
+  async get(entityId: string): Promise<Prediction | null> {
+    const hash = await this.#store.hgetall(entityKeys(this.#prefix, this.#pipeline, entityId).prediction);
+    return parsePrediction(hash, this.#now());
+  }
+
+  close(): Promise<void> {
+    return this.#store.close();
+  }
+}

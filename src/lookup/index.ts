@@ -1,0 +1,2 @@
+export { LookupClient, parsePrediction } from './client.js';
+export type { Prediction, LookupOptions } from './client.js';

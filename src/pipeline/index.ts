@@ -1,0 +1,3 @@
+export { Pipeline } from './pipeline.js';
+export type { PipelineOptions } from './pipeline.js';
+export type { WindowResult } from './process-window.js';

@@ -1,0 +1,41 @@
+import type { TransactionalProducer, TopicPartition } from '../adapters/kafka-io.js';
+import type { Config } from '../config/index.js';
+import type { RecordDecoder } from '../decode/types.js';
+import type { AuditEventV1, AvroEncoder, PredictionEventV1 } from '../emit/index.js';
+import type { FeatureSpec } from '../features/index.js';
+import type { Logger } from '../observe/logger.js';
+import type { PipelineMetrics } from '../observe/metrics.js';
+import type { Scorer } from '../score/index.js';
+import type { ModelStamp, RedisSink } from '../sink/index.js';
+
+export interface InputRole {
+  readonly kind: 'cdc' | 'events';
+  readonly decoder: RecordDecoder;
+  readonly onTruncate: 'dlq' | 'skip';
+}
+
+/** Everything a window needs that outlives it (shared by all windows of the process). */
+export interface PipelineContext {
+  readonly config: Readonly<Config>;
+  readonly instance: string;
+  readonly roles: ReadonlyMap<string, InputRole>;
+  readonly sink: RedisSink;
+  readonly scorer: Scorer;
+  readonly featureSpec: FeatureSpec;
+  readonly model: ModelStamp;
+  readonly predictionEncoder: AvroEncoder<PredictionEventV1>;
+  readonly auditEncoder: AvroEncoder<AuditEventV1>;
+  readonly logger: Logger;
+  readonly metrics: PipelineMetrics;
+  readonly crashPoint?: (name: 'after-redis-write' | 'before-commit') => void;
+}
+
+/** What a window needs of its partition. */
+export interface PartitionContext {
+  readonly tp: TopicPartition;
+  readonly producer: TransactionalProducer;
+  /** Highest input offset known committed (a replay below it must not emit again). */
+  committedMarker: bigint;
+  markCommitted(offset: bigint): Promise<void>;
+  heartbeat(): Promise<void>;
+}

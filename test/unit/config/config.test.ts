@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { StreamscoreError } from '../../../src/errors/index.js';
+import { parseConfig, redactConfig } from '../../../src/config/index.js';
+import { createLogger } from '../../../src/observe/logger.js';
+
+function problems(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(raw, env);
+  } catch (err) {
+    assert.ok(err instanceof StreamscoreError);
+    assert.equal(err.code, 'SS_CONFIG_INVALID');
+    return (err.details?.problems as string[]) ?? [];
+  }
+  return [];
+}
+
+test('defaults produce a valid, frozen config', () => {
+  const c = parseConfig({}, {});
+  assert.equal(c.pipeline.name, 'churn');
+  assert.deepEqual(c.kafka.brokers, ['127.0.0.1:9092']);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.window));
+  assert.throws(() => {
+    (c.window as { maxRecords: number }).maxRecords = 1;
+  }, TypeError);
+});
+
+test('every problem is reported at once, each with its path', () => {
+  const p = problems({ window: { maxRecords: 0, maxDelayMs: 'soon' }, kafka: { brokers: ['nohost'] }, extra: 1 });
+  assert.ok(p.some((l) => l.startsWith('window.maxRecords:')), p.join('\n'));
+  assert.ok(p.some((l) => l.startsWith('window.maxDelayMs:')), p.join('\n'));
+  assert.ok(p.some((l) => l.startsWith('kafka.brokers.0:')), p.join('\n'));
+  assert.ok(p.some((l) => l.includes('extra')), p.join('\n'));
+});
+
+test('cross-field rule: window.maxDelayMs must stay below a third of the session timeout', () => {
+  const p = problems({ window: { maxDelayMs: 12000 }, consumer: { sessionTimeoutMs: 30000 } });
+  assert.deepEqual(p, ['window.maxDelayMs: must be below consumer.sessionTimeoutMs / 3 (10000)']);
+});
+
+test('STREAMSCORE_* variables override the file and are named in errors', () => {
+  const c = parseConfig({ redis: { url: 'redis://a:1' } }, { STREAMSCORE_REDIS_URL: 'redis://b:2', STREAMSCORE_KAFKA_BROKERS: 'x:1, y:2' });
+  assert.equal(c.redis.url, 'redis://b:2');
+  assert.deepEqual(c.kafka.brokers, ['x:1', 'y:2']);
+  const p = problems({}, { STREAMSCORE_OBSERVE_PORT: 'abc' });
+  assert.equal(p.length, 1);
+  assert.match(p[0] ?? '', /^observe\.port: .*\(value from STREAMSCORE_OBSERVE_PORT\)$/);
+});
+
+test('secrets never reach a log line', async () => {
+  const c = parseConfig(
+    { kafka: { sasl: { mechanism: 'plain', username: 'u', password: 'hunter2' } } },
+    { STREAMSCORE_REDIS_PASSWORD: 's3cret' },
+  );
+  assert.equal(c.redis.password, 's3cret');
+  const safe = JSON.stringify(redactConfig(c));
+  assert.ok(!safe.includes('hunter2') && !safe.includes('s3cret'));
+  const { Writable } = await import('node:stream');
+  let out = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out += chunk.toString();
+      cb();
+    },
+  });
+  const logger = createLogger('info', {}, sink);
+  logger.info({ config: c }, 'starting');
+  logger.flush();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(out.includes('starting'));
+  assert.ok(!out.includes('hunter2') && !out.includes('s3cret'), out);
+});
