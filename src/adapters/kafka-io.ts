@@ -172,6 +172,9 @@ export async function createTransactionalProducer(
     maxInFlightRequests: 1,
     transactionTimeout: 60000,
     allowAutoTopicCreation: false,
+    // The idempotent producer keeps retrying (kafkajs warns that capped retries may break its sequence
+    // numbers); a window stuck here is stuck before its commit, which is safe: it is retried or fenced.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
   });
   try {
     await producer.connect();

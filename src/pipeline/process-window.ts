@@ -126,7 +126,7 @@ export async function processWindow(
     else counts.unchanged += 1;
   });
 
-  const inputs = toScore.map(({ w, s }) => ({ profile: s.profile, events: s.events, asOfMs: s.asOfMs }));
+  const inputs = toScore.map(({ s }) => ({ profile: s.profile, events: s.events, asOfMs: s.asOfMs }));
   const matrix = buildMatrix(ctx.featureSpec, inputs);
   metrics.stageSeconds.observe({ stage: 'features' }, timer.lap('features') / 1000);
   const scored = toScore.length === 0 ? { scores: new Float32Array(0), tiers: [] } : await ctx.scorer.score(matrix, toScore.length);
