@@ -56,3 +56,27 @@ export interface RawRecord {
   readonly value: Buffer | null;
   readonly headers: Readonly<Record<string, Buffer | string | undefined>>;
 }
+
+/**
+ * Where the Avro decoder gets writer schemas (Confluent wire format: magic 0 + 4-byte schema id). The registry
+ * adapter's client satisfies it as is. It must return the schema JSON (parsed or as text), not an avsc Type:
+ * avsc 5 drops `connect.name`/`scale` attributes from primitive types, and those carry Debezium's semantics.
+ * A missing id should reject with a non-retriable error (→ SS_UNKNOWN_SCHEMA); an outage with a retriable
+ * StreamscoreError, which the decoder passes through so the pipeline backs off instead of dead-lettering.
+ */
+export interface WriterSchemaSource {
+  avroSchema(id: number): Promise<unknown>;
+}
+
+/** The decode stage for one input topic. Rejections are `RecordRejected` (→ DLQ with the raw record). */
+export interface RecordDecoder {
+  /**
+   * Fetches the writer schemas a batch needs (one registry call per unknown id), so `decodeSync` can run
+   * without awaiting. Only a retriable registry failure rejects; unknown ids surface per record.
+   */
+  prepare(records: Iterable<RawRecord>): Promise<void>;
+  /** Decodes one record; every schema it references must have been through `prepare`. */
+  decodeSync(raw: RawRecord): Decoded;
+  /** `prepare([raw])` then `decodeSync(raw)`. */
+  decode(raw: RawRecord): Promise<Decoded>;
+}

@@ -1,0 +1,176 @@
+/**
+ * Debezium change events (already converted to plain values) → CdcChange / CdcTombstone.
+ */
+import type { RecordRejected } from '../errors/index.js';
+import type { CdcDecodeOptions } from './options.js';
+import { rejected } from './reject.js';
+import type { CdcChange, CdcOp, CdcTombstone, RawRecord, Row } from './types.js';
+
+const OPS: ReadonlySet<string> = new Set<CdcOp>(['c', 'u', 'd', 'r', 't', 'm']);
+const DIGITS = /^\d+$/;
+
+export function isRow(v: unknown): v is Row {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+/** Entity ids are strings; int64 ids beyond 2^53 already arrive as exact decimal strings. */
+export function idString(v: unknown): string | null {
+  if (typeof v === 'string') return v.length > 0 ? v : null;
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : null;
+  if (typeof v === 'bigint') return v.toString();
+  return null;
+}
+
+/** The id a record key names: a key struct's `idField` (or its only field), or a plain string/number key. */
+export function entityIdFromKey(key: unknown, idField: string): string | null {
+  if (key === null || key === undefined) return null;
+  if (isRow(key)) {
+    if (idField in key) return idString(key[idField]);
+    const fields = Object.keys(key);
+    return fields.length === 1 ? idString(key[fields[0]!]) : null;
+  }
+  return idString(key);
+}
+
+function epochMs(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && DIGITS.test(v)) return Number(v);
+  return null;
+}
+
+function text(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  // Debezium 0.x wrote snapshot as a boolean.
+  if (typeof v === 'boolean') return String(v);
+  return null;
+}
+
+function lsnOf(v: unknown, raw: RawRecord): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v);
+  if (typeof v === 'string' && DIGITS.test(v)) return v;
+  throw rejected('SS_CONTRACT_VIOLATION', `source.lsn ${JSON.stringify(v)} is not an unsigned integer`, raw);
+}
+
+function missingId(raw: RawRecord, idField: string): RecordRejected {
+  return rejected(
+    'SS_MISSING_ENTITY_ID',
+    `no entity id: the key is empty and neither after nor before has "${idField}"`,
+    raw,
+  );
+}
+
+/** The null-value record Debezium writes after a delete; its key is the only thing it carries. */
+export function cdcTombstone(keyId: string | null, raw: RawRecord): CdcTombstone {
+  if (keyId === null)
+    throw rejected('SS_MISSING_ENTITY_ID', 'tombstone (null value) without a usable key', raw);
+  return { kind: 'tombstone', entityId: keyId };
+}
+
+/**
+ * What the pipeline throws for a truncate when `onTruncate` is 'dlq': a truncate removes every row of the
+ * table and carries no ids, so no per-entity action is correct without an operator.
+ */
+export function truncateRejected(raw: RawRecord): RecordRejected {
+  return rejected(
+    'SS_CDC_TRUNCATE',
+    'the source table was truncated (op=t); its predictions are not deleted automatically, an operator must decide',
+    raw,
+  );
+}
+
+/** A Debezium envelope (as opposed to an unwrapped row, which may well have a column named `op`). */
+export function isEnvelope(v: Row): boolean {
+  return typeof v.op === 'string' && ('source' in v || 'after' in v || 'before' in v);
+}
+
+/** A converted change-event value (plus the id its key named) → CdcChange. */
+export function cdcFromValue(
+  value: unknown,
+  keyId: string | null,
+  opts: CdcDecodeOptions,
+  raw: RawRecord,
+): CdcChange {
+  if (!isRow(value)) {
+    throw rejected('SS_DECODE_FAILED', `value is ${describe(value)}, not a Debezium change event`, raw);
+  }
+  if (!isEnvelope(value)) {
+    if (opts.unwrapped) return fromUnwrappedRow(value, keyId, opts, raw);
+    throw rejected(
+      'SS_DECODE_FAILED',
+      'value has no "op": not a Debezium envelope (set unwrapped: true for ExtractNewRecordState output)',
+      raw,
+    );
+  }
+  const op = value.op as string;
+  if (!OPS.has(op)) throw rejected('SS_CONTRACT_VIOLATION', `unknown Debezium op "${op}"`, raw);
+  const source = isRow(value.source) ? value.source : null;
+  const tsMs = epochMs(value.ts_ms);
+  const sourceTsMs = epochMs(source?.ts_ms) ?? tsMs;
+  if (sourceTsMs === null)
+    throw rejected('SS_CONTRACT_VIOLATION', 'neither source.ts_ms nor ts_ms is set', raw);
+  const before = isRow(value.before) ? value.before : null;
+  const after = isRow(value.after) ? value.after : null;
+  let entityId: string | null = null;
+  if (op !== 't' && op !== 'm') {
+    if (after === null && op !== 'd')
+      throw rejected('SS_CONTRACT_VIOLATION', `op "${op}" without "after"`, raw);
+    entityId = keyId ?? idString(after?.[opts.idField]) ?? idString(before?.[opts.idField]);
+    if (entityId === null) throw missingId(raw, opts.idField);
+  }
+  return {
+    kind: 'cdc',
+    op: op as CdcOp,
+    entityId,
+    before,
+    after,
+    lsn: lsnOf(source?.lsn, raw),
+    sourceTsMs,
+    tsMs: tsMs ?? sourceTsMs,
+    snapshot: text(source?.snapshot),
+    table: text(source?.table),
+  };
+}
+
+/**
+ * ExtractNewRecordState output: the row itself, metadata in `__`-prefixed fields when `add.fields` asks for
+ * them (`__op`, `__lsn`/`__source_lsn`, `__source_ts_ms`, `__ts_ms`, `__table`, …), and with
+ * delete.handling.mode=rewrite a delete is the before row plus `__deleted: "true"`. Without `__op` the
+ * change is reported as an update: an upsert either way.
+ */
+function fromUnwrappedRow(
+  value: Row,
+  keyId: string | null,
+  opts: CdcDecodeOptions,
+  raw: RawRecord,
+): CdcChange {
+  const row: Row = {};
+  for (const k of Object.keys(value)) if (!k.startsWith('__')) row[k] = value[k];
+  const deleted = value.__deleted === 'true' || value.__deleted === true;
+  const metaOp = value.__op;
+  const op: CdcOp = deleted ? 'd' : metaOp === 'c' || metaOp === 'r' ? metaOp : 'u';
+  const entityId = keyId ?? idString(row[opts.idField]);
+  if (entityId === null) throw missingId(raw, opts.idField);
+  const recordTs = epochMs(raw.timestamp);
+  const sourceTsMs = epochMs(value.__source_ts_ms) ?? recordTs;
+  if (sourceTsMs === null)
+    throw rejected('SS_CONTRACT_VIOLATION', 'no __source_ts_ms and no record timestamp', raw);
+  return {
+    kind: 'cdc',
+    op,
+    entityId,
+    before: deleted ? row : null,
+    after: deleted ? null : row,
+    lsn: lsnOf(value.__lsn ?? value.__source_lsn, raw),
+    sourceTsMs,
+    tsMs: epochMs(value.__ts_ms) ?? sourceTsMs,
+    snapshot: text(value.__source_snapshot ?? value.__snapshot),
+    table: text(value.__table ?? value.__source_table),
+  };
+}

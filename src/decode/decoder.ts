@@ -1,0 +1,165 @@
+/**
+ * The decode stage's entry: one decoder per input topic turns a RawRecord into a Decoded value or throws
+ * RecordRejected (→ DLQ with the original bytes). The only awaits are writer-schema fetches, batched in
+ * `prepare`; decoding itself is synchronous.
+ */
+import { describeError, StreamscoreError } from '../errors/index.js';
+import { AvroReader, confluentSchemaId, type AvroReaderOptions } from './avro.js';
+import { compileAvroConverter, envelopeRowSchema } from './avro-schema.js';
+import type { Convert } from './connect-types.js';
+import { cdcFromValue, cdcTombstone, entityIdFromKey, isEnvelope, isRow } from './debezium.js';
+import { eventFromValue } from './events.js';
+import { JsonReader } from './json.js';
+import {
+  cdcDecodeOptionsSchema,
+  eventDecodeOptionsSchema,
+  type CdcDecodeOptions,
+  type CdcDecodeOptionsInput,
+  type EventDecodeOptions,
+  type EventDecodeOptionsInput,
+} from './options.js';
+import { ConversionError, describePath, rejected } from './reject.js';
+import type { Decoded, RawRecord, RecordDecoder, WriterSchemaSource } from './types.js';
+
+interface DecoderSources {
+  /** Required when the input's format is 'avro'. */
+  readonly writerSchemas?: WriterSchemaSource;
+  /**
+   * The project's Avro schema for the topic's values (see loadDeclaredValueSchema). Only read for JSON
+   * records without an embedded schema, where it supplies decimal scales and Debezium time types.
+   */
+  readonly declaredValueSchema?: unknown;
+  readonly avro?: AvroReaderOptions;
+}
+
+export type DecoderSpec =
+  | ({ readonly kind: 'cdc'; readonly options: CdcDecodeOptionsInput } & DecoderSources)
+  | ({ readonly kind: 'events'; readonly options: EventDecodeOptionsInput } & DecoderSources);
+
+type Parsed = { kind: 'cdc'; options: CdcDecodeOptions } | { kind: 'events'; options: EventDecodeOptions };
+
+function parseOptions(spec: DecoderSpec): Parsed {
+  const result =
+    spec.kind === 'cdc'
+      ? cdcDecodeOptionsSchema.safeParse(spec.options)
+      : eventDecodeOptionsSchema.safeParse(spec.options);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new StreamscoreError('SS_CONFIG_INVALID', `decoder options are invalid: ${lines.join('; ')}`);
+  }
+  return { kind: spec.kind, options: result.data } as Parsed;
+}
+
+function compileDeclared(schema: unknown): Convert | null {
+  if (schema === undefined || schema === null) return null;
+  try {
+    return compileAvroConverter(typeof schema === 'string' ? JSON.parse(schema) : schema, { values: 'json' });
+  } catch (cause) {
+    throw new StreamscoreError(
+      'SS_SCHEMA_INVALID',
+      `declared value schema is unusable: ${describeError(cause)}`,
+      { cause },
+    );
+  }
+}
+
+const OPEN_BRACE = 0x7b;
+const QUOTE = 0x22;
+
+class Decoder implements RecordDecoder {
+  readonly #spec: Parsed;
+  readonly #avro: AvroReader | null;
+  /** Declared schema as a converter for schemaless JSON: the whole value, and (unwrapped CDC) a bare row. */
+  readonly #declaredValue: Convert | null;
+  readonly #declaredRow: Convert | null;
+  readonly #json = new JsonReader();
+
+  constructor(spec: DecoderSpec) {
+    this.#spec = parseOptions(spec);
+    const format = this.#spec.options.format;
+    if (format === 'avro' && spec.writerSchemas === undefined) {
+      throw new TypeError(`input ${this.#spec.options.topic} is Avro but no WriterSchemaSource was given`);
+    }
+    this.#avro =
+      format === 'avro' && spec.writerSchemas ? new AvroReader(spec.writerSchemas, spec.avro) : null;
+    const declared = format === 'json' ? spec.declaredValueSchema : undefined;
+    this.#declaredValue = compileDeclared(declared);
+    const unwrapped = this.#spec.kind === 'cdc' && this.#spec.options.unwrapped;
+    const parsedDeclared: unknown = typeof declared === 'string' ? JSON.parse(declared) : declared;
+    this.#declaredRow = unwrapped
+      ? compileDeclared(envelopeRowSchema(parsedDeclared) ?? parsedDeclared)
+      : null;
+  }
+
+  async prepare(records: Iterable<RawRecord>): Promise<void> {
+    if (this.#avro === null) return;
+    const ids: number[] = [];
+    for (const r of records) {
+      const v = r.value === null ? null : confluentSchemaId(r.value);
+      const k = r.key === null ? null : confluentSchemaId(r.key);
+      if (v !== null) ids.push(v);
+      if (k !== null) ids.push(k);
+    }
+    if (ids.length > 0) await this.#avro.load(ids);
+  }
+
+  async decode(raw: RawRecord): Promise<Decoded> {
+    await this.prepare([raw]);
+    return this.decodeSync(raw);
+  }
+
+  decodeSync(raw: RawRecord): Decoded {
+    try {
+      const keyId = entityIdFromKey(this.#key(raw), this.#spec.options.idField);
+      if (raw.value === null) {
+        if (this.#spec.kind === 'cdc') return cdcTombstone(keyId, raw);
+        throw rejected('SS_CONTRACT_VIOLATION', 'null value: an event topic has no tombstones', raw);
+      }
+      if (raw.value.length === 0)
+        throw rejected('SS_DECODE_FAILED', 'empty value (a tombstone is a null value)', raw);
+      const value = this.#value(raw.value, raw);
+      return this.#spec.kind === 'cdc'
+        ? cdcFromValue(value, keyId, this.#spec.options, raw)
+        : eventFromValue(value, keyId, this.#spec.options, raw);
+    } catch (err) {
+      if (err instanceof ConversionError) {
+        throw rejected(
+          'SS_CONTRACT_VIOLATION',
+          `a field does not fit its schema: ${describePath(err)}`,
+          raw,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Keys: Confluent-framed Avro, JSON (a struct such as `{"id": 42}`, with or without schema), or plain
+   * UTF-8 text such as "42". Text is taken verbatim, so "007" and ids beyond 2^53 stay exact.
+   */
+  #key(raw: RawRecord): unknown {
+    const key = raw.key;
+    if (key === null || key.length === 0) return null;
+    if (this.#avro !== null && confluentSchemaId(key) !== null) return this.#avro.read(key, raw, 'key');
+    if (key[0] === OPEN_BRACE || key[0] === QUOTE) {
+      return this.#json.read(key, raw, 'key').value;
+    }
+    return key.toString('utf8');
+  }
+
+  #value(buf: Buffer, raw: RawRecord): unknown {
+    if (this.#avro !== null) return this.#avro.read(buf, raw, 'value');
+    const { value: parsed, hadSchema } = this.#json.read(buf, raw, 'value');
+    if (hadSchema || !isRow(parsed)) return parsed; // rejected with the right message by the envelope/event reader
+    // schemas.enable=false: the declared schema stands in for the writer's (decimal scales, time types).
+    const convert =
+      this.#declaredRow !== null && !isEnvelope(parsed) ? this.#declaredRow : this.#declaredValue;
+    return convert === null ? parsed : convert(parsed);
+  }
+}
+
+/** One decoder per input topic. Options are the input's config entry (defaults applied here). */
+export function createDecoder(spec: DecoderSpec): RecordDecoder {
+  return new Decoder(spec);
+}

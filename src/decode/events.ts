@@ -1,0 +1,57 @@
+/**
+ * Business events (e.g. card transactions; already converted to plain values) → EntityEvent.
+ */
+import { idString, isRow } from './debezium.js';
+import type { EventDecodeOptions } from './options.js';
+import { rejected } from './reject.js';
+import type { EntityEvent, RawRecord } from './types.js';
+
+/** Epoch millis from a number, an integer string, or an ISO-8601 timestamp; null when it is none of these. */
+export function eventTimeOf(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v !== 'string') return null;
+  if (/^-?\d+$/.test(v)) return Number(v);
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+export function eventFromValue(
+  value: unknown,
+  keyId: string | null,
+  opts: EventDecodeOptions,
+  raw: RawRecord,
+): EntityEvent {
+  if (!isRow(value)) {
+    throw rejected(
+      'SS_DECODE_FAILED',
+      `value is ${value === null ? 'null' : typeof value}, not an event object`,
+      raw,
+    );
+  }
+  const entityId = keyId ?? idString(value[opts.idField]);
+  if (entityId === null) {
+    throw rejected(
+      'SS_MISSING_ENTITY_ID',
+      `no entity id: the key is empty and the event has no "${opts.idField}"`,
+      raw,
+    );
+  }
+  const time = value[opts.timeField];
+  const eventTimeMs = eventTimeOf(time);
+  if (eventTimeMs === null) {
+    throw rejected(
+      'SS_CONTRACT_VIOLATION',
+      time === undefined || time === null
+        ? `event has no "${opts.timeField}"`
+        : `"${opts.timeField}" is ${JSON.stringify(time)}, not epoch millis or an ISO-8601 timestamp`,
+      raw,
+    );
+  }
+  return {
+    kind: 'event',
+    entityId,
+    eventId: idString(value[opts.eventIdField]) ?? `${raw.topic}/${raw.partition}/${raw.offset}`,
+    eventTimeMs,
+    fields: value,
+  };
+}

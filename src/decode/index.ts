@@ -1,0 +1,25 @@
+export { createDecoder } from './decoder.js';
+export type { DecoderSpec } from './decoder.js';
+export { truncateRejected } from './debezium.js';
+export { loadDeclaredValueSchema } from './declared.js';
+export { parseJson } from './json.js';
+export {
+  cdcDecodeOptionsSchema,
+  eventDecodeOptionsSchema,
+  type CdcDecodeOptions,
+  type CdcDecodeOptionsInput,
+  type EventDecodeOptions,
+  type EventDecodeOptionsInput,
+} from './options.js';
+export type { AvroReaderOptions } from './avro.js';
+export type {
+  CdcChange,
+  CdcOp,
+  CdcTombstone,
+  Decoded,
+  EntityEvent,
+  RawRecord,
+  RecordDecoder,
+  Row,
+  WriterSchemaSource,
+} from './types.js';
