@@ -49,22 +49,37 @@ export interface TransactionalProducer {
   close(): Promise<void>;
 }
 
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+const FENCED = new Set([
+  'INVALID_PRODUCER_EPOCH',
+  'PRODUCER_FENCED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+]);
 
 /** Maps kafkajs failures: a fenced producer is a zombie signal, everything else is retriable Kafka trouble. */
 export function kafkaError(cause: unknown, what: string): StreamscoreError {
   const type = (cause as { type?: string } | null)?.type ?? '';
   const message = (cause as Error | null)?.message ?? String(cause);
   if (FENCED.has(type) || /fenced|epoch/i.test(message)) {
-    return new StreamscoreError('SS_FENCED', `${what}: this instance was fenced by a newer one (${message})`, { cause });
+    return new StreamscoreError(
+      'SS_FENCED',
+      `${what}: this instance was fenced by a newer one (${message})`,
+      { cause },
+    );
   }
   if (type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID') {
-    return new StreamscoreError('SS_REBALANCE_IN_PROGRESS', `${what}: ${message}`, { cause, retriable: true });
+    return new StreamscoreError('SS_REBALANCE_IN_PROGRESS', `${what}: ${message}`, {
+      cause,
+      retriable: true,
+    });
   }
   return new StreamscoreError('SS_KAFKA', `${what}: ${message}`, { cause, retriable: true });
 }
 
-export function createInputConsumer(client: KafkaClient, cfg: Config, topics: readonly string[]): InputConsumer {
+export function createInputConsumer(
+  client: KafkaClient,
+  cfg: Config,
+  topics: readonly string[],
+): InputConsumer {
   const consumer: Consumer = client.consumer({
     groupId: cfg.consumer.groupId,
     sessionTimeout: cfg.consumer.sessionTimeoutMs,

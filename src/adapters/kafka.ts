@@ -28,7 +28,11 @@ export function createKafkaClient(cfg: Config['kafka'], logger?: Logger, clientI
   const sasl: SASLOptions | undefined =
     cfg.sasl === undefined
       ? undefined
-      : ({ mechanism: cfg.sasl.mechanism, username: cfg.sasl.username, password: cfg.sasl.password } as SASLOptions);
+      : ({
+          mechanism: cfg.sasl.mechanism,
+          username: cfg.sasl.username,
+          password: cfg.sasl.password,
+        } as SASLOptions);
   return new Kafka({
     clientId: cfg.clientId + clientIdSuffix,
     brokers: [...cfg.brokers],
@@ -70,7 +74,8 @@ export async function connectTopicAdmin(client: KafkaClient): Promise<TopicAdmin
         const res = configs.resources.find((r) => r.resourceName === t.name);
         const config: Record<string, string> = {};
         for (const e of res?.configEntries ?? []) {
-          if (e.configSource === ConfigSource.TOPIC_CONFIG && e.configValue !== null) config[e.configName] = e.configValue;
+          if (e.configSource === ConfigSource.TOPIC_CONFIG && e.configValue !== null)
+            config[e.configName] = e.configValue;
         }
         const offsets = await admin.fetchTopicOffsets(t.name);
         out.set(t.name, {

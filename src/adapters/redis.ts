@@ -61,7 +61,11 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
       const pipe = client.pipeline();
       const command = name === 'apply' ? 'ssApply' : 'ssWrite';
       for (const c of calls) {
-        (pipe as unknown as Record<string, (...a: unknown[]) => unknown>)[command]!(c.keys.length, ...c.keys, ...c.args);
+        (pipe as unknown as Record<string, (...a: unknown[]) => unknown>)[command]!(
+          c.keys.length,
+          ...c.keys,
+          ...c.args,
+        );
       }
       let results: Array<[Error | null, unknown]> | null;
       try {
@@ -84,7 +88,10 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
     },
     async setMax(key, value) {
       try {
-        await (client as unknown as { ssSetMax(k: string, v: string): Promise<unknown> }).ssSetMax(key, value.toString());
+        await (client as unknown as { ssSetMax(k: string, v: string): Promise<unknown> }).ssSetMax(
+          key,
+          value.toString(),
+        );
       } catch (cause) {
         throw wrap(cause, 'SETMAX');
       }

@@ -10,13 +10,7 @@ import { StreamscoreError } from '../errors/index.js';
 const { SchemaRegistry, SchemaType } = registryLib;
 
 export type Compatibility =
-  | 'NONE'
-  | 'BACKWARD'
-  | 'BACKWARD_TRANSITIVE'
-  | 'FORWARD'
-  | 'FORWARD_TRANSITIVE'
-  | 'FULL'
-  | 'FULL_TRANSITIVE';
+  'NONE' | 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE';
 
 export interface CompatibilityResult {
   readonly subjectExists: boolean;
@@ -48,7 +42,11 @@ export function createRegistryClient(cfg: Config['registry']): SchemaRegistryCli
   }
   const schemaCache = new Map<number, Promise<unknown>>();
 
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  async function call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> {
     let res: Response;
     try {
       res = await fetch(base + path, {
@@ -57,10 +55,14 @@ export function createRegistryClient(cfg: Config['registry']): SchemaRegistryCli
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (cause) {
-      throw new StreamscoreError('SS_SERVICE_UNAVAILABLE', `schema registry at ${base} is unreachable: ${String(cause)}`, {
-        cause,
-        retriable: true,
-      });
+      throw new StreamscoreError(
+        'SS_SERVICE_UNAVAILABLE',
+        `schema registry at ${base} is unreachable: ${String(cause)}`,
+        {
+          cause,
+          retriable: true,
+        },
+      );
     }
     const text = await res.text();
     let json: unknown = text;
@@ -73,9 +75,13 @@ export function createRegistryClient(cfg: Config['registry']): SchemaRegistryCli
   }
 
   function fail(what: string, status: number, json: unknown): never {
-    throw new StreamscoreError('SS_REGISTRY', `${what}: registry answered ${status} ${JSON.stringify(json)}`, {
-      retriable: status >= 500,
-    });
+    throw new StreamscoreError(
+      'SS_REGISTRY',
+      `${what}: registry answered ${status} ${JSON.stringify(json)}`,
+      {
+        retriable: status >= 500,
+      },
+    );
   }
 
   return {
@@ -103,9 +109,13 @@ export function createRegistryClient(cfg: Config['registry']): SchemaRegistryCli
       const versions = await call('GET', `/subjects/${encodeURIComponent(subject)}/versions`);
       if (versions.status === 404) return { subjectExists: false, compatible: true, messages: [] };
       if (versions.status >= 300) fail(`listing versions of ${subject}`, versions.status, versions.json);
-      const res = await call('POST', `/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest?verbose=true`, {
-        schema,
-      });
+      const res = await call(
+        'POST',
+        `/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest?verbose=true`,
+        {
+          schema,
+        },
+      );
       if (res.status === 422 || res.status === 409) {
         return { subjectExists: true, compatible: false, messages: [JSON.stringify(res.json)] };
       }

@@ -51,12 +51,19 @@ export function loadSchemaManifest(manifestPath: string, prefix = ''): SchemaEnt
   try {
     raw = parseYaml(readFileSync(manifestPath, 'utf8'));
   } catch (cause) {
-    throw new StreamscoreError('SS_SCHEMA_INVALID', `cannot read ${manifestPath}: ${(cause as Error).message}`, { cause });
+    throw new StreamscoreError(
+      'SS_SCHEMA_INVALID',
+      `cannot read ${manifestPath}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new StreamscoreError('SS_SCHEMA_INVALID', `${manifestPath} is invalid:\n  - ${lines.join('\n  - ')}`);
+    throw new StreamscoreError(
+      'SS_SCHEMA_INVALID',
+      `${manifestPath} is invalid:\n  - ${lines.join('\n  - ')}`,
+    );
   }
   const problems: string[] = [];
   const out: SchemaEntry[] = [];
@@ -66,7 +73,12 @@ export function loadSchemaManifest(manifestPath: string, prefix = ''): SchemaEnt
     try {
       const json = JSON.parse(readFileSync(path, 'utf8')) as unknown;
       avro.Type.forSchema(json as avro.Schema);
-      out.push({ file: path, subject: prefix + s.subject, compatibility: s.compatibility, schema: JSON.stringify(json) });
+      out.push({
+        file: path,
+        subject: prefix + s.subject,
+        compatibility: s.compatibility,
+        schema: JSON.stringify(json),
+      });
     } catch (cause) {
       problems.push(`${path}: ${(cause as Error).message}`);
     }
@@ -83,7 +95,10 @@ export interface CheckOutcome {
   readonly messages: readonly string[];
 }
 
-export async function checkSchemas(registry: SchemaRegistryClient, entries: readonly SchemaEntry[]): Promise<CheckOutcome[]> {
+export async function checkSchemas(
+  registry: SchemaRegistryClient,
+  entries: readonly SchemaEntry[],
+): Promise<CheckOutcome[]> {
   const out: CheckOutcome[] = [];
   for (const entry of entries) {
     const r = await registry.checkCompatibility(entry.subject, entry.schema);
@@ -105,11 +120,15 @@ export async function registerSchemas(
     throw new StreamscoreError(
       'SS_SCHEMA_INCOMPATIBLE',
       `refusing to register (nothing was registered):\n  ${incompatible
-        .map((c) => `${c.entry.subject} (${c.entry.file}) is not ${c.entry.compatibility}-compatible: ${c.messages.join('; ')}`)
+        .map(
+          (c) =>
+            `${c.entry.subject} (${c.entry.file}) is not ${c.entry.compatibility}-compatible: ${c.messages.join('; ')}`,
+        )
         .join('\n  ')}`,
     );
   }
   const out: Array<{ entry: SchemaEntry; id: number }> = [];
-  for (const entry of entries) out.push({ entry, id: await registry.register(entry.subject, entry.schema, entry.compatibility) });
+  for (const entry of entries)
+    out.push({ entry, id: await registry.register(entry.subject, entry.schema, entry.compatibility) });
   return out;
 }

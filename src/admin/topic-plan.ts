@@ -28,7 +28,10 @@ export type TopicAction =
     };
 
 /** Pure: compares desired specs with the cluster state and lists what apply would do. */
-export function planTopics(specs: readonly TopicSpec[], cluster: ReadonlyMap<string, TopicState>): TopicAction[] {
+export function planTopics(
+  specs: readonly TopicSpec[],
+  cluster: ReadonlyMap<string, TopicState>,
+): TopicAction[] {
   const actions: TopicAction[] = [];
   for (const spec of specs) {
     const state = cluster.get(spec.name);

@@ -6,14 +6,18 @@ import { StreamscoreError } from '../errors/index.js';
 
 const topicSpecSchema = z
   .object({
-    name: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'a Kafka topic name uses only letters, digits, ".", "_" and "-"'),
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]+$/, 'a Kafka topic name uses only letters, digits, ".", "_" and "-"'),
     partitions: z.number().int().min(1),
     replicationFactor: z.number().int().min(1),
     config: z.record(z.string(), z.string()).default({}),
   })
   .strict();
 
-const familySchema = z.object({ family: z.string().min(1), topics: z.array(topicSpecSchema).min(1) }).strict();
+const familySchema = z
+  .object({ family: z.string().min(1), topics: z.array(topicSpecSchema).min(1) })
+  .strict();
 
 export type TopicSpec = z.output<typeof topicSpecSchema>;
 export interface TopicFamily {
@@ -31,9 +35,13 @@ export function loadTopicSpecs(dir: string, prefix = ''): TopicFamily[] {
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'));
   } catch (cause) {
-    throw new StreamscoreError('SS_TOPIC_SPEC_INVALID', `cannot read topic specs folder ${dir}: ${String(cause)}`, {
-      cause,
-    });
+    throw new StreamscoreError(
+      'SS_TOPIC_SPEC_INVALID',
+      `cannot read topic specs folder ${dir}: ${String(cause)}`,
+      {
+        cause,
+      },
+    );
   }
   const problems: string[] = [];
   const families: TopicFamily[] = [];
@@ -49,7 +57,8 @@ export function loadTopicSpecs(dir: string, prefix = ''): TopicFamily[] {
     }
     const parsed = familySchema.safeParse(raw);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push(`${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+      for (const issue of parsed.error.issues)
+        problems.push(`${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
       continue;
     }
     const topics = parsed.data.topics.map((t) => ({ ...t, name: prefix + t.name }));
@@ -61,7 +70,10 @@ export function loadTopicSpecs(dir: string, prefix = ''): TopicFamily[] {
     families.push({ family: parsed.data.family, file: path, topics });
   }
   if (problems.length > 0) {
-    throw new StreamscoreError('SS_TOPIC_SPEC_INVALID', `topic specs are invalid:\n  - ${problems.join('\n  - ')}`);
+    throw new StreamscoreError(
+      'SS_TOPIC_SPEC_INVALID',
+      `topic specs are invalid:\n  - ${problems.join('\n  - ')}`,
+    );
   }
   return families;
 }

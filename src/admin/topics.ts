@@ -4,7 +4,10 @@ import { describeAction, planTopics } from './topic-plan.js';
 import type { TopicAction } from './topic-plan.js';
 import type { TopicSpec } from './topic-spec.js';
 
-export async function planAgainstCluster(admin: TopicAdmin, specs: readonly TopicSpec[]): Promise<TopicAction[]> {
+export async function planAgainstCluster(
+  admin: TopicAdmin,
+  specs: readonly TopicSpec[],
+): Promise<TopicAction[]> {
   const state = await admin.describe(specs.map((s) => s.name));
   return planTopics(specs, state);
 }

@@ -29,7 +29,9 @@ export function helpText(cmd: Command): string {
 export function parseCommandArgs(
   cmd: Command,
   argv: string[],
-): { help: true } | { help: false; values: Record<string, string | boolean | undefined>; positionals: string[] } {
+):
+  | { help: true }
+  | { help: false; values: Record<string, string | boolean | undefined>; positionals: string[] } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -39,9 +41,13 @@ export function parseCommandArgs(
       strict: true,
     });
   } catch (cause) {
-    throw new StreamscoreError('SS_CLI_USAGE', `${cmd.name}: ${(cause as Error).message}. See: streamscore ${cmd.name} --help`, {
-      cause,
-    });
+    throw new StreamscoreError(
+      'SS_CLI_USAGE',
+      `${cmd.name}: ${(cause as Error).message}. See: streamscore ${cmd.name} --help`,
+      {
+        cause,
+      },
+    );
   }
   if (parsed.values.help === true) return { help: true };
   const pos = cmd.positionals ?? { min: 0, max: 0, names: '' };
@@ -53,7 +59,11 @@ export function parseCommandArgs(
       }. See: streamscore ${cmd.name} --help`,
     );
   }
-  return { help: false, values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+  return {
+    help: false,
+    values: parsed.values as Record<string, string | boolean | undefined>,
+    positionals: parsed.positionals,
+  };
 }
 
 export function intOption(values: Record<string, unknown>, name: string, fallback: number, min = 0): number {
@@ -61,7 +71,10 @@ export function intOption(values: Record<string, unknown>, name: string, fallbac
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) {
-    throw new StreamscoreError('SS_CLI_USAGE', `--${name} must be a whole number >= ${min}, got "${String(raw)}"`);
+    throw new StreamscoreError(
+      'SS_CLI_USAGE',
+      `--${name} must be a whole number >= ${min}, got "${String(raw)}"`,
+    );
   }
   return n;
 }

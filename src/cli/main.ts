@@ -14,7 +14,9 @@ export function registerCommand(cmd: Command): void {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -41,7 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(version());
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === `${first} ${second ?? ''}`) ?? COMMANDS.find((c) => c.name === first);
+  const cmd =
+    COMMANDS.find((c) => c.name === `${first} ${second ?? ''}`) ?? COMMANDS.find((c) => c.name === first);
   if (cmd === undefined) {
     const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `));
     if (group.length > 0) {
@@ -66,9 +69,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (isStreamscoreError(err)) {
       console.error(`streamscore ${cmd.name}: [${err.code}] ${err.message}`);
-      return err.code === 'SS_CLI_USAGE' || err.code === 'SS_CONFIG_INVALID' || err.code === 'SS_CONFIG_FILE' ? 2 : 1;
+      return err.code === 'SS_CLI_USAGE' || err.code === 'SS_CONFIG_INVALID' || err.code === 'SS_CONFIG_FILE'
+        ? 2
+        : 1;
     }
-    console.error(`streamscore ${cmd.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    console.error(
+      `streamscore ${cmd.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
     return 1;
   }
 }

@@ -41,7 +41,9 @@ export interface CommitRequest {
  * no-ops, and the stored predictions are re-emitted (see process-window). Any failure in 2 aborts the
  * transaction and rethrows: the offsets stay, the window is fetched again.
  */
-export async function commitWindow(req: CommitRequest): Promise<{ written: readonly boolean[]; emitted: number }> {
+export async function commitWindow(
+  req: CommitRequest,
+): Promise<{ written: readonly boolean[]; emitted: number }> {
   const written = await req.sink.write(req.predictions, req.model);
   req.crashPoint?.('after-redis-write');
 
@@ -61,7 +63,10 @@ export async function commitWindow(req: CommitRequest): Promise<{ written: reado
   try {
     await req.markCommitted();
   } catch (err) {
-    req.logger.warn({ err }, 'could not record the committed offset in Redis; it is recorded again at the next assignment');
+    req.logger.warn(
+      { err },
+      'could not record the committed offset in Redis; it is recorded again at the next assignment',
+    );
   }
   return { written, emitted: outputs.reduce((n, o) => n + o.messages.length, 0) };
 }

@@ -26,6 +26,7 @@ export const ENV = {
   groupId: 'STREAMSCORE_GROUP_ID',
   modelVersion: 'STREAMSCORE_MODEL_VERSION',
   observePort: 'STREAMSCORE_OBSERVE_PORT',
+  observeHost: 'STREAMSCORE_OBSERVE_HOST',
   logLevel: 'STREAMSCORE_LOG_LEVEL',
   // used by scripts/services.sh and docker-compose.yml
   kafkaPort: 'STREAMSCORE_KAFKA_PORT',

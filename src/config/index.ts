@@ -1,4 +1,11 @@
 export { configSchema } from './options.js';
 export type { Config, ConfigInput } from './options.js';
-export { loadConfig, parseConfig, readConfigFile, redactConfig, applyEnvOverrides, SECRET_PATHS } from './load.js';
+export {
+  loadConfig,
+  parseConfig,
+  readConfigFile,
+  redactConfig,
+  applyEnvOverrides,
+  SECRET_PATHS,
+} from './load.js';
 export * from './defaults.js';

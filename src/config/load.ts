@@ -7,11 +7,7 @@ import { configSchema } from './options.js';
 import type { Config } from './options.js';
 
 /** Paths whose values never reach a log line (also used for pino's redact list). */
-export const SECRET_PATHS = [
-  'kafka.sasl.password',
-  'registry.password',
-  'redis.password',
-] as const;
+export const SECRET_PATHS = ['kafka.sasl.password', 'registry.password', 'redis.password'] as const;
 
 type Json = Record<string, unknown>;
 
@@ -33,7 +29,15 @@ function intOrString(raw: string): number | string {
 export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: Map<string, string>): Json {
   const out = structuredClone(raw);
   const map: Array<[string, string[], (v: string) => unknown]> = [
-    [ENV.kafkaBrokers, ['kafka', 'brokers'], (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
+    [
+      ENV.kafkaBrokers,
+      ['kafka', 'brokers'],
+      (v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+    ],
     [ENV.kafkaSaslUsername, ['kafka', 'sasl', 'username'], (v) => v],
     [ENV.kafkaSaslPassword, ['kafka', 'sasl', 'password'], (v) => v],
     [ENV.registryUrl, ['registry', 'url'], (v) => v],
@@ -43,6 +47,7 @@ export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: M
     [ENV.groupId, ['consumer', 'groupId'], (v) => v],
     [ENV.modelVersion, ['model', 'version'], (v) => v],
     [ENV.observePort, ['observe', 'port'], intOrString],
+    [ENV.observeHost, ['observe', 'host'], (v) => v],
     [ENV.logLevel, ['observe', 'logLevel'], (v) => v],
   ];
   for (const [name, path, convert] of map) {
@@ -55,7 +60,10 @@ export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: M
   return out;
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[], fromEnv: ReadonlyMap<string, string> = new Map()): string[] {
+export function formatIssues(
+  issues: readonly z.core.$ZodIssue[],
+  fromEnv: ReadonlyMap<string, string> = new Map(),
+): string[] {
   return issues.map((issue) => {
     const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
     const envName = [...fromEnv].find(([p]) => path === p || path.startsWith(`${p}.`))?.[1];
@@ -72,7 +80,11 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Validates a raw config object once; every problem is reported at once, each with its path. */
-export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): Readonly<Config> {
+export function parseConfig(
+  raw: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+  source = 'config',
+): Readonly<Config> {
   const base = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Json) : {};
   if (raw !== undefined && raw !== null && base !== raw) {
     throw new StreamscoreError('SS_CONFIG_INVALID', `${source}: the top level must be a mapping of sections`);
@@ -95,14 +107,22 @@ export function readConfigFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new StreamscoreError('SS_CONFIG_FILE', `cannot read config file ${path}: ${(cause as Error).message}`, {
-      cause,
-    });
+    throw new StreamscoreError(
+      'SS_CONFIG_FILE',
+      `cannot read config file ${path}: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
   }
   try {
     return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (cause) {
-    throw new StreamscoreError('SS_CONFIG_FILE', `config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(cause as Error).message}`, { cause });
+    throw new StreamscoreError(
+      'SS_CONFIG_FILE',
+      `config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 
@@ -121,7 +141,8 @@ export function redactConfig(config: Config): unknown {
     let node: unknown = copy;
     for (const part of parts.slice(0, -1)) node = (node as Json | undefined)?.[part];
     const last = parts[parts.length - 1] as string;
-    if (node && typeof node === 'object' && (node as Json)[last] !== undefined) (node as Json)[last] = '[redacted]';
+    if (node && typeof node === 'object' && (node as Json)[last] !== undefined)
+      (node as Json)[last] = '[redacted]';
   }
   return copy;
 }

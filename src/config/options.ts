@@ -52,7 +52,10 @@ export const configSchema = z
       .prefault({}),
     kafka: z
       .object({
-        brokers: z.array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port')).min(1).default(defaultBrokers()),
+        brokers: z
+          .array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port'))
+          .min(1)
+          .default(defaultBrokers()),
         clientId: z.string().min(1).default('streamscore'),
         ssl: z.boolean().default(false),
         sasl: z
@@ -77,7 +80,10 @@ export const configSchema = z
       .prefault({}),
     redis: z
       .object({
-        url: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://…').default(defaultRedisUrl()),
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://…')
+          .default(defaultRedisUrl()),
         password: z.string().optional(),
         db: z.number().int().min(0).max(15).default(0),
         keyPrefix: z.string().min(1).default('ss:'),
@@ -86,10 +92,14 @@ export const configSchema = z
       .prefault({}),
     inputs: z
       .object({
-        cdc: z.array(cdcInputSchema).default([{ topic: 'cdc.bank.customers', format: 'avro', idField: 'id', onTruncate: 'dlq' }]),
+        cdc: z
+          .array(cdcInputSchema)
+          .default([{ topic: 'cdc.bank.customers', format: 'avro', idField: 'id', onTruncate: 'dlq' }]),
         events: z
           .array(eventInputSchema)
-          .default([{ topic: 'transactions', format: 'avro', idField: 'customer_id', timeField: 'event_time' }]),
+          .default([
+            { topic: 'transactions', format: 'avro', idField: 'customer_id', timeField: 'event_time' },
+          ]),
       })
       .strict()
       .prefault({}),
@@ -113,7 +123,11 @@ export const configSchema = z
     window: z
       .object({
         maxRecords: z.number().int().positive().default(5000),
-        maxBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
         maxDelayMs: z.number().int().positive().default(250),
       })
       .strict()
@@ -136,7 +150,11 @@ export const configSchema = z
     predictions: z
       .object({
         /** A prediction is `stale` once now > scored_at + validForMs. */
-        validForMs: z.number().int().positive().default(24 * 3600 * 1000),
+        validForMs: z
+          .number()
+          .int()
+          .positive()
+          .default(24 * 3600 * 1000),
       })
       .strict()
       .prefault({}),
@@ -186,12 +204,20 @@ export const configSchema = z
     const seen = new Set<string>();
     for (const t of topics) {
       if (seen.has(t)) {
-        ctx.addIssue({ code: 'custom', path: ['inputs'], message: `topic "${t}" is used twice; each role needs its own topic` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inputs'],
+          message: `topic "${t}" is used twice; each role needs its own topic`,
+        });
       }
       seen.add(t);
     }
     if (cfg.inputs.cdc.length + cfg.inputs.events.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['inputs'], message: 'at least one cdc or event input is required' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs'],
+        message: 'at least one cdc or event input is required',
+      });
     }
   });
 

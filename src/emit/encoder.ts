@@ -21,7 +21,11 @@ export class AvroEncoder<T> {
     this.#header.writeUInt32BE(schemaId, 1);
   }
 
-  static async register<T>(registry: SchemaRegistryClient, subject: string, schemaFile: string): Promise<AvroEncoder<T>> {
+  static async register<T>(
+    registry: SchemaRegistryClient,
+    subject: string,
+    schemaFile: string,
+  ): Promise<AvroEncoder<T>> {
     const json = JSON.parse(readFileSync(schemaFile, 'utf8')) as avro.Schema;
     const id = await registry.register(subject, JSON.stringify(json), 'BACKWARD');
     return new AvroEncoder<T>(id, avro.Type.forSchema(json));

@@ -18,7 +18,12 @@ export function predictionEvent(
     entity_id: p.entityId,
     score: upsert ? p.score : null,
     tier: upsert ? p.tier : null,
-    model: { name: model.name, version: model.version, sha256: model.sha256, training_run_id: model.trainingRunId },
+    model: {
+      name: model.name,
+      version: model.version,
+      sha256: model.sha256,
+      training_run_id: model.trainingRunId,
+    },
     feature_version: model.featureVersion,
     features: upsert && p.features !== null ? Array.from(p.features) : [],
     as_of: p.asOfMs,
@@ -67,7 +72,12 @@ export function storedPredictionEvent(
 }
 
 /** The dead-letter record: the original key, value and headers, plus reason headers. */
-export function deadLetter(raw: RawRecord, err: StreamscoreError, batchId: string, pipeline: string): OutMessage {
+export function deadLetter(
+  raw: RawRecord,
+  err: StreamscoreError,
+  batchId: string,
+  pipeline: string,
+): OutMessage {
   const headers: Record<string, Buffer | string> = {};
   for (const [k, v] of Object.entries(raw.headers)) if (v !== undefined) headers[k] = v;
   headers[DLQ_HEADERS.code] = err.code;

@@ -1,4 +1,10 @@
 export { ERROR_CODES } from './codes.js';
 export type { ErrorCode } from './codes.js';
-export { StreamscoreError, RecordRejected, isProgrammingError, isStreamscoreError, describeError } from './errors.js';
+export {
+  StreamscoreError,
+  RecordRejected,
+  isProgrammingError,
+  isStreamscoreError,
+  describeError,
+} from './errors.js';
 export type { RecordPosition, StreamscoreErrorOptions } from './errors.js';

@@ -7,7 +7,12 @@ export interface Prediction {
   readonly entityId: string;
   readonly score: number;
   readonly tier: string;
-  readonly model: { readonly name: string; readonly version: string; readonly sha256: string; readonly trainingRunId: string };
+  readonly model: {
+    readonly name: string;
+    readonly version: string;
+    readonly sha256: string;
+    readonly trainingRunId: string;
+  };
   readonly featureVersion: string;
   readonly features: readonly number[];
   readonly asOf: Date;

@@ -52,7 +52,11 @@ export class PipelineMetrics {
       help: 'Records fetched and not yet committed',
       registers,
     });
-    this.paused = new Gauge({ name: 'streamscore_fetch_paused', help: '1 while backpressure pauses fetching', registers });
+    this.paused = new Gauge({
+      name: 'streamscore_fetch_paused',
+      help: '1 while backpressure pauses fetching',
+      registers,
+    });
     this.windows = new Counter({
       name: 'streamscore_windows_total',
       help: 'Windows by outcome (committed, aborted, fenced, halted)',

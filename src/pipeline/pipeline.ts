@@ -1,7 +1,12 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInputConsumer, createTransactionalProducer } from '../adapters/kafka-io.js';
-import type { InputBatch, InputConsumer, TopicPartition, TransactionalProducer } from '../adapters/kafka-io.js';
+import type {
+  InputBatch,
+  InputConsumer,
+  TopicPartition,
+  TransactionalProducer,
+} from '../adapters/kafka-io.js';
 import { createKafkaClient } from '../adapters/kafka.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import { createRedisStore } from '../adapters/redis.js';
@@ -72,16 +77,31 @@ export class Pipeline {
   async start(): Promise<void> {
     const { config, logger } = this.#opts;
     const projectDir = this.#opts.projectDir ?? process.cwd();
-    const model = await loadModel(join(projectDir, config.model.dir), config.model.name, config.model.version);
+    const model = await loadModel(
+      join(projectDir, config.model.dir),
+      config.model.name,
+      config.model.version,
+    );
     this.#scorer = createScorer(model);
     const registry = createRegistryClient(config.registry);
     const [predictionEncoder, auditEncoder] = await Promise.all([
-      AvroEncoder.register<PredictionEventV1>(registry, `${config.outputs.predictions}-value`, join(projectDir, 'schemas/predictions-value.avsc')),
-      AvroEncoder.register<AuditEventV1>(registry, `${config.outputs.audit}-value`, join(projectDir, 'schemas/audit-value.avsc')),
+      AvroEncoder.register<PredictionEventV1>(
+        registry,
+        `${config.outputs.predictions}-value`,
+        join(projectDir, 'schemas/predictions-value.avsc'),
+      ),
+      AvroEncoder.register<AuditEventV1>(
+        registry,
+        `${config.outputs.audit}-value`,
+        join(projectDir, 'schemas/audit-value.avsc'),
+      ),
     ]);
     this.#redis = createRedisStore(config.redis, `streamscore:${config.pipeline.name}`);
     const spec = model.featureSpec;
-    const maxDays = Math.max(30, ...spec.features.map((f) => ('aggregate' in f.source ? f.source.aggregate.windowDays : 0)));
+    const maxDays = Math.max(
+      30,
+      ...spec.features.map((f) => ('aggregate' in f.source ? f.source.aggregate.windowDays : 0)),
+    );
     const crash = crashPointFromEnv(this.#opts.env ?? process.env);
     this.#ctx = {
       config,
@@ -118,7 +138,10 @@ export class Pipeline {
       logger.error({ err, willRestart }, 'consumer crashed');
     });
     await consumer.start((batch) => this.#onBatch(batch));
-    logger.info({ topics, group: config.consumer.groupId, model: this.#ctx.model, observePort: this.observePort }, 'pipeline started');
+    logger.info(
+      { topics, group: config.consumer.groupId, model: this.#ctx.model, observePort: this.observePort },
+      'pipeline started',
+    );
   }
 
   async #onAssignment(assigned: TopicPartition[]): Promise<void> {
@@ -132,7 +155,11 @@ export class Pipeline {
     this.#opts.logger.info({ assigned: [...keep] }, 'partitions assigned');
   }
 
-  #partition(tp: TopicPartition, firstOffset: bigint, heartbeat: () => Promise<void>): Promise<PartitionContext> {
+  #partition(
+    tp: TopicPartition,
+    firstOffset: bigint,
+    heartbeat: () => Promise<void>,
+  ): Promise<PartitionContext> {
     const key = tpKey(tp);
     let p = this.#partitions.get(key);
     if (p === undefined) {
@@ -146,7 +173,11 @@ export class Pipeline {
   async #openPartition(tp: TopicPartition, firstOffset: bigint): Promise<PartitionContext> {
     const { config } = this.#opts;
     const redis = this.#redis as RedisStore;
-    const producer: TransactionalProducer = await createTransactionalProducer(this.#kafka as KafkaClient, config.consumer.groupId, tp);
+    const producer: TransactionalProducer = await createTransactionalProducer(
+      this.#kafka as KafkaClient,
+      config.consumer.groupId,
+      tp,
+    );
     const key = committedKey(config.redis.keyPrefix, config.pipeline.name, tp.topic, tp.partition);
     // The first fetch after an assignment starts at the group's committed offset: everything before it is
     // committed. Keep the larger of that and what Redis already knew (a replay from earlier offsets).
@@ -233,7 +264,10 @@ export class Pipeline {
       return;
     }
     this.metrics.windows.inc({ outcome: 'aborted' });
-    logger.warn({ err, partition: key }, 'window aborted; it will be fetched again from the committed offset');
+    logger.warn(
+      { err, partition: key },
+      'window aborted; it will be fetched again from the committed offset',
+    );
   }
 
   stop(): Promise<void> {
@@ -244,7 +278,15 @@ export class Pipeline {
   async #close(): Promise<void> {
     const steps: Array<[string, () => Promise<unknown> | undefined]> = [
       ['consumer', () => this.#consumer?.close()],
-      ['producers', () => Promise.all([...this.#partitions.values()].map((p) => p.then((c) => c.producer.close()).catch(() => undefined)))],
+      [
+        'producers',
+        () =>
+          Promise.all(
+            [...this.#partitions.values()].map((p) =>
+              p.then((c) => c.producer.close()).catch(() => undefined),
+            ),
+          ),
+      ],
       ['redis', () => this.#redis?.close()],
       ['scorer', () => this.#scorer?.close()],
       ['observe', () => this.#observe?.close()],

@@ -51,12 +51,14 @@ export async function processWindow(
   const timer = new StageTimer();
   const first = records[0];
   const last = records[records.length - 1];
-  if (first === undefined || last === undefined) throw new RangeError('processWindow needs at least one record');
+  if (first === undefined || last === undefined)
+    throw new RangeError('processWindow needs at least one record');
   const { config, logger, metrics } = ctx;
   const pipeline = config.pipeline.name;
   const batchId = `${pipeline}:${first.topic}:${first.partition}:${first.offset}-${last.offset}`;
   const role = ctx.roles.get(first.topic);
-  if (role === undefined) throw new StreamscoreError('SS_CONFIG_INVALID', `no input is configured for topic ${first.topic}`);
+  if (role === undefined)
+    throw new StreamscoreError('SS_CONFIG_INVALID', `no input is configured for topic ${first.topic}`);
   const counts = emptyCounts();
   counts.received = records.length;
   const dlq: OutMessage[] = [];
@@ -71,7 +73,10 @@ export async function processWindow(
         counts.decoded += 1;
         if (d.op === 't' && role.onTruncate === 'dlq') {
           counts.decoded -= 1;
-          throw new RecordRejected('SS_CDC_TRUNCATE', `truncate of ${d.table ?? 'the table'}: an operator must decide what it means for predictions`);
+          throw new RecordRejected(
+            'SS_CDC_TRUNCATE',
+            `truncate of ${d.table ?? 'the table'}: an operator must decide what it means for predictions`,
+          );
         }
         counts.skipped += 1;
         continue;
@@ -89,7 +94,10 @@ export async function processWindow(
     }
   }
   metrics.stageSeconds.observe({ stage: 'decode' }, timer.lap('decode') / 1000);
-  if (counts.received >= config.dlq.floodMinRecords && counts.invalid / counts.received > config.dlq.floodRatio) {
+  if (
+    counts.received >= config.dlq.floodMinRecords &&
+    counts.invalid / counts.received > config.dlq.floodRatio
+  ) {
     throw new StreamscoreError(
       'SS_DLQ_FLOOD',
       `${counts.invalid} of ${counts.received} records of ${first.topic}/${first.partition} offsets ${first.offset}-${last.offset} were rejected (limit ${config.dlq.floodRatio * 100}%): halting instead of emptying the topic into the DLQ`,
@@ -116,20 +124,26 @@ export async function processWindow(
       return;
     }
     const stored = s.storedPrediction;
-    const inWindow = stored !== null && w.records.some(
+    const inWindow =
+      stored !== null &&
+      w.records.some(
         (r) =>
           r.topic === stored.trigger_topic &&
           String(r.partition) === stored.trigger_partition &&
           r.offset === stored.trigger_offset,
       );
-    if (stored !== null && inWindow && BigInt(stored.trigger_offset ?? '0') > part.committedMarker) reemit.push({ w, s });
+    if (stored !== null && inWindow && BigInt(stored.trigger_offset ?? '0') > part.committedMarker)
+      reemit.push({ w, s });
     else counts.unchanged += 1;
   });
 
   const inputs = toScore.map(({ s }) => ({ profile: s.profile, events: s.events, asOfMs: s.asOfMs }));
   const matrix = buildMatrix(ctx.featureSpec, inputs);
   metrics.stageSeconds.observe({ stage: 'features' }, timer.lap('features') / 1000);
-  const scored = toScore.length === 0 ? { scores: new Float32Array(0), tiers: [] } : await ctx.scorer.score(matrix, toScore.length);
+  const scored =
+    toScore.length === 0
+      ? { scores: new Float32Array(0), tiers: [] }
+      : await ctx.scorer.score(matrix, toScore.length);
   metrics.stageSeconds.observe({ stage: 'score' }, timer.lap('score') / 1000);
   await part.heartbeat();
 
@@ -184,7 +198,10 @@ export async function processWindow(
     }
     counts.written_redis = written.filter(Boolean).length;
     counts.emitted = emittedEvents.length;
-    const asOf = emittedEvents.reduce<number | null>((m, e) => (m === null || e.as_of > m ? e.as_of : m), null);
+    const asOf = emittedEvents.reduce<number | null>(
+      (m, e) => (m === null || e.as_of > m ? e.as_of : m),
+      null,
+    );
     timer.lap('redis-write');
     audit = {
       schema_version: 1,
@@ -192,7 +209,14 @@ export async function processWindow(
       pipeline,
       instance: ctx.instance,
       model: { name: ctx.model.name, version: ctx.model.version, sha256: ctx.model.sha256 },
-      inputs: [{ topic: first.topic, partition: first.partition, first_offset: Number(first.offset), last_offset: Number(last.offset) }],
+      inputs: [
+        {
+          topic: first.topic,
+          partition: first.partition,
+          first_offset: Number(first.offset),
+          last_offset: Number(last.offset),
+        },
+      ],
       counts: { ...counts },
       input_sha256: inputHash(records),
       opened_at: openedAt,
@@ -202,7 +226,10 @@ export async function processWindow(
       outcome: 'COMMITTED',
     };
     if (!accountedFor(audit.counts)) {
-      throw new StreamscoreError('SS_COMMIT_FAILED', `window ${batchId} does not account for every record: ${JSON.stringify(audit.counts)}`);
+      throw new StreamscoreError(
+        'SS_COMMIT_FAILED',
+        `window ${batchId} does not account for every record: ${JSON.stringify(audit.counts)}`,
+      );
     }
     return [
       {
@@ -234,7 +261,8 @@ export async function processWindow(
   metrics.windowBytes.observe(records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0));
   metrics.windows.inc({ outcome: 'committed' });
   for (const [outcome, n] of Object.entries(finalAudit.counts)) {
-    if (n > 0 && outcome !== 'received') metrics.records.inc({ stage: 'window', topic: first.topic, outcome }, n);
+    if (n > 0 && outcome !== 'received')
+      metrics.records.inc({ stage: 'window', topic: first.topic, outcome }, n);
   }
   logger.debug({ batchId, counts: finalAudit.counts }, 'window committed');
   return { batchId, audit: finalAudit, predictions: emittedEvents };

@@ -7,17 +7,30 @@ import { StreamscoreError } from '../errors/index.js';
 import type { InputRole } from './types.js';
 
 function declaredSchema(projectDir: string, topic: string, file: string | undefined): unknown {
-  const path = file === undefined ? join(projectDir, 'schemas', `${topic}-value.avsc`) : isAbsolute(file) ? file : join(projectDir, file);
+  const path =
+    file === undefined
+      ? join(projectDir, 'schemas', `${topic}-value.avsc`)
+      : isAbsolute(file)
+        ? file
+        : join(projectDir, file);
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as unknown;
   } catch (cause) {
     if (file === undefined && (cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new StreamscoreError('SS_SCHEMA_INVALID', `cannot read the declared schema ${path}: ${(cause as Error).message}`, { cause });
+    throw new StreamscoreError(
+      'SS_SCHEMA_INVALID',
+      `cannot read the declared schema ${path}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 
 /** One decoder per input topic, with what the rest of the window needs to know about the topic. */
-export function buildRoles(config: Readonly<Config>, registry: SchemaRegistryClient, projectDir: string): Map<string, InputRole> {
+export function buildRoles(
+  config: Readonly<Config>,
+  registry: SchemaRegistryClient,
+  projectDir: string,
+): Map<string, InputRole> {
   const roles = new Map<string, InputRole>();
   for (const input of config.inputs.cdc) {
     const declared = declaredSchema(projectDir, input.topic, input.schemaFile);
@@ -26,7 +39,12 @@ export function buildRoles(config: Readonly<Config>, registry: SchemaRegistryCli
       onTruncate: input.onTruncate,
       decoder: createDecoder({
         kind: 'cdc',
-        options: { topic: input.topic, format: input.format, idField: input.idField, onTruncate: input.onTruncate },
+        options: {
+          topic: input.topic,
+          format: input.format,
+          idField: input.idField,
+          onTruncate: input.onTruncate,
+        },
         writerSchemas: registry,
         ...(declared === undefined ? {} : { declaredValueSchema: declared }),
       }),
@@ -39,7 +57,12 @@ export function buildRoles(config: Readonly<Config>, registry: SchemaRegistryCli
       onTruncate: 'dlq',
       decoder: createDecoder({
         kind: 'events',
-        options: { topic: input.topic, format: input.format, idField: input.idField, timeField: input.timeField },
+        options: {
+          topic: input.topic,
+          format: input.format,
+          idField: input.idField,
+          timeField: input.timeField,
+        },
         writerSchemas: registry,
         ...(declared === undefined ? {} : { declaredValueSchema: declared }),
       }),

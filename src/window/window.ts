@@ -34,6 +34,11 @@ export function fallbackVersion(sourceTsMs: number, offset: string): string {
   return `${String(Math.max(0, Math.trunc(sourceTsMs))).padStart(16, '0')}${offset.padStart(20, '0')}`;
 }
 
+/** Compares two row versions (decimal LSN strings, or fallback versions of equal length). */
+export function versionGreater(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
 interface MutableWork {
   entityId: string;
   cdc: CdcWork | null;
@@ -44,10 +49,12 @@ interface MutableWork {
 }
 
 /**
- * Groups a window's decoded records by entity, in offset order. The latest CDC change of an entity wins
- * (earlier ones are counted as coalesced); a tombstone after a delete of the same window keeps the delete,
- * since the delete carries the LSN that fences older updates. Events are all kept: each is a fact the
- * aggregates need, and the state dedups them by id.
+ * Groups a window's decoded records by entity, in offset order. Of an entity's CDC changes the one with the
+ * highest LSN wins, not the last one read: Debezium redelivers older changes after a restart, and a stale
+ * redelivery must not hide a newer change of the same window (the others count as coalesced). A tombstone
+ * after the winning upsert (unwrapped streams: no delete event) deletes at that upsert's LSN; after a
+ * delete it adds nothing, since the delete carries the LSN that fences older updates. Events are all kept:
+ * each is a fact the aggregates need, and the state dedups them by id.
  */
 export function groupByEntity(records: ReadonlyArray<{ ref: RecordRef; decoded: Decoded }>): EntityWork[] {
   const byId = new Map<string, MutableWork>();
@@ -70,9 +77,6 @@ export function groupByEntity(records: ReadonlyArray<{ ref: RecordRef; decoded: 
       const w = get(decoded.entityId);
       w.records.push(ref);
       w.tombstones += 1;
-      // After a delete the tombstone adds nothing (the delete holds the LSN). After an upsert with no
-      // delete between (unwrapped streams), the tombstone deletes at that upsert's LSN, so a redelivery
-      // of the upsert stays fenced. Alone, it deletes at whatever LSN the state holds.
       if (w.cdc === null) w.cdc = { op: 'tombstone' };
       else if (w.cdc.op === 'upsert') w.cdc = { op: 'delete', version: w.cdc.version, timeMs: w.cdc.timeMs };
       continue;
@@ -83,10 +87,16 @@ export function groupByEntity(records: ReadonlyArray<{ ref: RecordRef; decoded: 
     const version = decoded.lsn ?? fallbackVersion(decoded.sourceTsMs, ref.offset);
     let next: CdcWork;
     if (decoded.op === 'd') next = { op: 'delete', version, timeMs: decoded.sourceTsMs };
-    else if (decoded.after !== null) next = { op: 'upsert', version, profile: decoded.after, timeMs: decoded.sourceTsMs };
+    else if (decoded.after !== null)
+      next = { op: 'upsert', version, profile: decoded.after, timeMs: decoded.sourceTsMs };
     else continue;
-    if (w.cdc !== null && w.cdc.op !== 'tombstone') w.coalescedCdc += 1;
-    w.cdc = next;
+    const current = w.cdc;
+    if (current === null || current.op === 'tombstone') {
+      w.cdc = next;
+      continue;
+    }
+    w.coalescedCdc += 1;
+    if (versionGreater(next.version, current.version)) w.cdc = next;
   }
   return [...byId.values()];
 }

@@ -16,7 +16,12 @@ export async function topicSize(kafka: KafkaClient, topic: string): Promise<numb
 }
 
 /** Resolves once the group's committed offsets reach the end of every partition of `topics`. */
-export async function waitCaughtUp(kafka: KafkaClient, groupId: string, topics: readonly string[], timeoutMs = 120000): Promise<void> {
+export async function waitCaughtUp(
+  kafka: KafkaClient,
+  groupId: string,
+  topics: readonly string[],
+  timeoutMs = 120000,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   const deadline = Date.now() + timeoutMs;
@@ -60,7 +65,11 @@ export interface Consumed {
  * Reads a whole topic as a read_committed consumer (aborted transactions invisible) with its own group.
  * Stops once every partition has been read up to its last stable offset (or after idleMs without data).
  */
-export async function readTopic(kafka: KafkaClient, topic: string, opts: { idleMs?: number; readUncommitted?: boolean } = {}): Promise<Consumed[]> {
+export async function readTopic(
+  kafka: KafkaClient,
+  topic: string,
+  opts: { idleMs?: number; readUncommitted?: boolean } = {},
+): Promise<Consumed[]> {
   const out: Consumed[] = [];
   const consumer = kafka.consumer({
     groupId: `reader-${topic}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
@@ -91,7 +100,11 @@ export async function readTopic(kafka: KafkaClient, topic: string, opts: { idleM
 }
 
 /** Moves a group's committed offsets back to the beginning of `topic` (the group must be empty). */
-export async function resetGroupToEarliest(kafka: KafkaClient, groupId: string, topic: string): Promise<void> {
+export async function resetGroupToEarliest(
+  kafka: KafkaClient,
+  groupId: string,
+  topic: string,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

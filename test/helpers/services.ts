@@ -38,7 +38,12 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
     out[k] =
-      v !== null && typeof v === 'object' && !Array.isArray(v) && b !== null && typeof b === 'object' && !Array.isArray(b)
+      v !== null &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      b !== null &&
+      typeof b === 'object' &&
+      !Array.isArray(b)
         ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
         : v;
   }
@@ -56,8 +61,16 @@ export async function createTestEnv(label: string, overrides: ConfigInput = {}):
   const base: ConfigInput = {
     pipeline: { name: 'churn' },
     inputs: {
-      cdc: [{ topic: `${prefix}cdc.bank.customers`, format: 'avro', schemaFile: 'schemas/cdc.bank.customers-value.avsc' }],
-      events: [{ topic: `${prefix}transactions`, format: 'avro', schemaFile: 'schemas/transactions-value.avsc' }],
+      cdc: [
+        {
+          topic: `${prefix}cdc.bank.customers`,
+          format: 'avro',
+          schemaFile: 'schemas/cdc.bank.customers-value.avsc',
+        },
+      ],
+      events: [
+        { topic: `${prefix}transactions`, format: 'avro', schemaFile: 'schemas/transactions-value.avsc' },
+      ],
     },
     outputs: { predictions: `${prefix}predictions`, audit: `${prefix}audit`, dlq: `${prefix}dlq` },
     consumer: { groupId: `${id}-group`, sessionTimeoutMs: 10000, heartbeatIntervalMs: 1000 },
@@ -66,7 +79,13 @@ export async function createTestEnv(label: string, overrides: ConfigInput = {}):
     observe: { port: 0, logLevel: 'warn' },
   };
   const configWith = (o: ConfigInput) =>
-    parseConfig(merge(merge(base as Record<string, unknown>, overrides as Record<string, unknown>), o as Record<string, unknown>), {});
+    parseConfig(
+      merge(
+        merge(base as Record<string, unknown>, overrides as Record<string, unknown>),
+        o as Record<string, unknown>,
+      ),
+      {},
+    );
   const config = configWith({});
   const kafka = createKafkaClient(config.kafka);
   const admin = await connectTopicAdmin(kafka);

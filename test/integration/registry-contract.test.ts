@@ -15,7 +15,15 @@ test('@kafkajs/confluent-schema-registry and the registry agree end to end: regi
   const lib = new registryLib.SchemaRegistry({ host: url });
   const ours = createRegistryClient({ url });
   const subject = `${uniqueId('contract')}-value`;
-  const v1 = { type: 'record', name: 'Thing', namespace: 'it', fields: [{ name: 'id', type: 'long' }, { name: 'name', type: 'string' }] };
+  const v1 = {
+    type: 'record',
+    name: 'Thing',
+    namespace: 'it',
+    fields: [
+      { name: 'id', type: 'long' },
+      { name: 'name', type: 'string' },
+    ],
+  };
   const id = await ours.register(subject, JSON.stringify(v1), 'BACKWARD');
   assert.ok(Number.isInteger(id) && id > 0);
   assert.equal(await lib.getLatestSchemaId(subject), id);
@@ -26,9 +34,13 @@ test('@kafkajs/confluent-schema-registry and the registry agree end to end: regi
   const encoded = await lib.encode(id, value);
   assert.equal(encoded.readUInt8(0), 0, 'magic byte 0');
   assert.equal(encoded.readUInt32BE(1), id, '4-byte big-endian schema id');
-  assert.deepEqual(encoded.subarray(5), avro.Type.forSchema(v1 as avro.Schema).toBuffer(value), 'plain Avro binary body');
+  assert.deepEqual(
+    encoded.subarray(5),
+    avro.Type.forSchema(v1 as avro.Schema).toBuffer(value),
+    'plain Avro binary body',
+  );
   assert.deepEqual({ ...(await lib.decode(encoded)) }, value);
-  assert.deepEqual({ ...(await ours.decode(encoded) as object) }, value);
+  assert.deepEqual({ ...((await ours.decode(encoded)) as object) }, value);
   assert.deepEqual(await ours.avroSchema(id), v1);
 
   // a BACKWARD-compatible evolution gets a new id that decodes old and new data
@@ -37,7 +49,10 @@ test('@kafkajs/confluent-schema-registry and the registry agree end to end: regi
   const id2 = await ours.register(subject, JSON.stringify(v2), 'BACKWARD');
   assert.notEqual(id2, id);
   assert.equal(await lib.getLatestSchemaId(subject), id2);
-  assert.deepEqual({ ...(await lib.decode(await lib.encode(id2, { ...value, tier: "gold" }))) }, { ...value, tier: "gold" });
+  assert.deepEqual(
+    { ...(await lib.decode(await lib.encode(id2, { ...value, tier: 'gold' }))) },
+    { ...value, tier: 'gold' },
+  );
   assert.deepEqual({ ...(await lib.decode(encoded)) }, value);
 
   // an incompatible change (new field without default) is detected and refused
@@ -45,7 +60,10 @@ test('@kafkajs/confluent-schema-registry and the registry agree end to end: regi
   const check = await ours.checkCompatibility(subject, JSON.stringify(bad));
   assert.equal(check.subjectExists, true);
   assert.equal(check.compatible, false);
-  await assert.rejects(ours.register(subject, JSON.stringify(bad), 'BACKWARD'), (err: unknown) => err instanceof StreamscoreError);
+  await assert.rejects(
+    ours.register(subject, JSON.stringify(bad), 'BACKWARD'),
+    (err: unknown) => err instanceof StreamscoreError,
+  );
 });
 
 test('schemas/ manifest registers under TopicNameStrategy subjects and checks clean against itself', async () => {
@@ -54,7 +72,12 @@ test('schemas/ manifest registers under TopicNameStrategy subjects and checks cl
   const prefix = `${uniqueId('schemas')}.`;
   const entries = loadSchemaManifest('schemas/schemas.yaml', prefix);
   const subjects = entries.map((e) => e.subject);
-  for (const s of [`${prefix}predictions-value`, `${prefix}audit-value`, `${prefix}transactions-value`, `${prefix}cdc.bank.customers-value`]) {
+  for (const s of [
+    `${prefix}predictions-value`,
+    `${prefix}audit-value`,
+    `${prefix}transactions-value`,
+    `${prefix}cdc.bank.customers-value`,
+  ]) {
     assert.ok(subjects.includes(s), s);
   }
   assert.ok((await checkSchemas(registry, entries)).every((c) => c.status === 'new-subject'));

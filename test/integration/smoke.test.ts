@@ -41,7 +41,19 @@ test('a JSON CDC insert, an update, events and a delete flow through to Redis an
   const env0 = (op: string, lsn: number, after: unknown, before: unknown = null) => ({
     before,
     after,
-    source: { version: '2.7.0.Final', connector: 'postgresql', name: 'bank', ts_ms: t0 + lsn, snapshot: 'false', db: 'bank', schema: 'public', table: 'customers', txId: lsn, lsn, xmin: null },
+    source: {
+      version: '2.7.0.Final',
+      connector: 'postgresql',
+      name: 'bank',
+      ts_ms: t0 + lsn,
+      snapshot: 'false',
+      db: 'bank',
+      schema: 'public',
+      table: 'customers',
+      txId: lsn,
+      lsn,
+      xmin: null,
+    },
     op,
     ts_ms: t0 + lsn + 5,
     transaction: null,
@@ -53,7 +65,10 @@ test('a JSON CDC insert, an update, events and a delete flow through to Redis an
     messages: [
       { key: JSON.stringify({ id: 1 }), value: JSON.stringify(env0('c', 100, row(1, 'MDk=', 30))) },
       { key: JSON.stringify({ id: 2 }), value: JSON.stringify(env0('c', 101, row(2, 'MDk=', 40))) },
-      { key: JSON.stringify({ id: 1 }), value: JSON.stringify(env0('u', 102, row(1, 'AQ==', 31), { id: 1 })) },
+      {
+        key: JSON.stringify({ id: 1 }),
+        value: JSON.stringify(env0('u', 102, row(1, 'AQ==', 31), { id: 1 })),
+      },
       { key: JSON.stringify({ id: 2 }), value: JSON.stringify(env0('d', 103, null, { id: 2 })) },
       { key: JSON.stringify({ id: 2 }), value: null },
       { key: 'garbage', value: 'not json at all' },
@@ -62,9 +77,45 @@ test('a JSON CDC insert, an update, events and a delete flow through to Redis an
   await producer.send({
     topic: txTopic,
     messages: [
-      { key: '1', value: JSON.stringify({ txn_id: 'a', customer_id: 1, amount: 12.5, type: 'debit', channel: 'card', mcc: '5411', declined: false, event_time: t0 + 200 }) },
-      { key: '1', value: JSON.stringify({ txn_id: 'b', customer_id: 1, amount: 7.5, type: 'debit', channel: 'online', mcc: '5999', declined: true, event_time: t0 + 300 }) },
-      { key: '1', value: JSON.stringify({ txn_id: 'old', customer_id: 1, amount: 1, type: 'debit', channel: 'card', mcc: '5411', declined: false, event_time: t0 - 40 * DAY }) },
+      {
+        key: '1',
+        value: JSON.stringify({
+          txn_id: 'a',
+          customer_id: 1,
+          amount: 12.5,
+          type: 'debit',
+          channel: 'card',
+          mcc: '5411',
+          declined: false,
+          event_time: t0 + 200,
+        }),
+      },
+      {
+        key: '1',
+        value: JSON.stringify({
+          txn_id: 'b',
+          customer_id: 1,
+          amount: 7.5,
+          type: 'debit',
+          channel: 'online',
+          mcc: '5999',
+          declined: true,
+          event_time: t0 + 300,
+        }),
+      },
+      {
+        key: '1',
+        value: JSON.stringify({
+          txn_id: 'old',
+          customer_id: 1,
+          amount: 1,
+          type: 'debit',
+          channel: 'card',
+          mcc: '5411',
+          declined: false,
+          event_time: t0 - 40 * DAY,
+        }),
+      },
     ],
   });
   await producer.disconnect();
@@ -76,7 +127,11 @@ test('a JSON CDC insert, an update, events and a delete flow through to Redis an
   } finally {
     await pipeline.stop();
   }
-  const lookup = new LookupClient({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, pipeline: 'churn' });
+  const lookup = new LookupClient({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    pipeline: 'churn',
+  });
   try {
     const p1 = await lookup.get('1');
     assert.ok(p1, 'customer 1 has a prediction');

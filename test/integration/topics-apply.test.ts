@@ -14,14 +14,29 @@ test('topics apply creates, is a no-op the second time, raises partitions and re
     await admin.delete(name).catch(() => undefined);
     await admin.close();
   });
-  const spec = { name, partitions: 2, replicationFactor: 1, config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '1000' } };
+  const spec = {
+    name,
+    partitions: 2,
+    replicationFactor: 1,
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '1000' },
+  };
 
-  assert.deepEqual((await applyTopics(admin, [spec], { force: false })).applied.map((a) => a.kind), ['create']);
+  assert.deepEqual(
+    (await applyTopics(admin, [spec], { force: false })).applied.map((a) => a.kind),
+    ['create'],
+  );
   assert.deepEqual(await planAgainstCluster(admin, [spec]), [], 'second plan is empty');
-  assert.deepEqual((await applyTopics(admin, [spec], { force: false })).applied, [], 'second apply changes nothing');
+  assert.deepEqual(
+    (await applyTopics(admin, [spec], { force: false })).applied,
+    [],
+    'second apply changes nothing',
+  );
 
   const grown = { ...spec, partitions: 3, config: { ...spec.config, 'min.compaction.lag.ms': '2000' } };
-  assert.deepEqual((await applyTopics(admin, [grown], { force: false })).applied.map((a) => a.kind), ['add-partitions', 'alter-config']);
+  assert.deepEqual(
+    (await applyTopics(admin, [grown], { force: false })).applied.map((a) => a.kind),
+    ['add-partitions', 'alter-config'],
+  );
   assert.deepEqual(await planAgainstCluster(admin, [grown]), []);
   const state = (await admin.describe([name])).get(name);
   assert.equal(state?.partitions, 3);
@@ -30,7 +45,10 @@ test('topics apply creates, is a no-op the second time, raises partitions and re
   // fewer partitions: refused, nothing changed
   await assert.rejects(
     applyTopics(admin, [{ ...grown, partitions: 1 }], { force: false }),
-    (err: unknown) => err instanceof StreamscoreError && err.code === 'SS_TOPIC_DANGEROUS_CHANGE' && /cannot remove partitions/.test(err.message),
+    (err: unknown) =>
+      err instanceof StreamscoreError &&
+      err.code === 'SS_TOPIC_DANGEROUS_CHANGE' &&
+      /cannot remove partitions/.test(err.message),
   );
   assert.equal((await admin.describe([name])).get(name)?.partitions, 3);
 });
@@ -53,7 +71,10 @@ test('changing the cleanup policy of a non-empty topic is refused unless forced'
   const compacted = { ...spec, config: { 'cleanup.policy': 'compact' } };
   await assert.rejects(
     applyTopics(admin, [compacted], { force: false }),
-    (err: unknown) => err instanceof StreamscoreError && err.code === 'SS_TOPIC_DANGEROUS_CHANGE' && /non-empty/.test(err.message),
+    (err: unknown) =>
+      err instanceof StreamscoreError &&
+      err.code === 'SS_TOPIC_DANGEROUS_CHANGE' &&
+      /non-empty/.test(err.message),
   );
   assert.equal((await admin.describe([name])).get(name)?.config['cleanup.policy'], 'delete');
   await applyTopics(admin, [compacted], { force: true });

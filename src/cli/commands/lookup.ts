@@ -5,7 +5,8 @@ import type { Command } from '../args.js';
 export const lookup: Command = {
   name: 'lookup',
   usage: 'lookup <entity-id> [--config file]',
-  summary: 'Print the current prediction of one entity from Redis as JSON (with stale: true past valid_until). Exit 1 when there is none.',
+  summary:
+    'Print the current prediction of one entity from Redis as JSON (with stale: true past valid_until). Exit 1 when there is none.',
   options: { config: { type: 'string', short: 'c' } },
   optionHelp: { config: 'pipeline config (YAML/JSON): Redis URL, key prefix and pipeline name' },
   positionals: { min: 1, max: 1, names: '<entity-id>' },

@@ -24,14 +24,17 @@ function entriesOf(values: Record<string, unknown>) {
 export const schemasCheck: Command = {
   name: 'schemas check',
   usage: 'schemas check [--config file] [--manifest schemas/schemas.yaml] [--prefix p]',
-  summary: "Test every schema for compatibility with its subject's latest version. Exit 1 on any incompatible change.",
+  summary:
+    "Test every schema for compatibility with its subject's latest version. Exit 1 on any incompatible change.",
   options: common,
   optionHelp: commonHelp,
   async run(values) {
     const registry = createRegistryClient(loadConfig(values.config as string | undefined).registry);
     const outcomes = await checkSchemas(registry, entriesOf(values));
     for (const o of outcomes) {
-      console.log(`${o.status.padEnd(12)} ${o.entry.subject} (${o.entry.compatibility}) ${o.messages.join('; ')}`.trimEnd());
+      console.log(
+        `${o.status.padEnd(12)} ${o.entry.subject} (${o.entry.compatibility}) ${o.messages.join('; ')}`.trimEnd(),
+      );
     }
     return outcomes.some((o) => o.status === 'incompatible') ? 1 : 0;
   },
@@ -40,7 +43,8 @@ export const schemasCheck: Command = {
 export const schemasRegister: Command = {
   name: 'schemas register',
   usage: 'schemas register [--config file] [--manifest schemas/schemas.yaml] [--prefix p]',
-  summary: 'Register every schema under its subject (after checking all of them; nothing is registered if one is incompatible).',
+  summary:
+    'Register every schema under its subject (after checking all of them; nothing is registered if one is incompatible).',
   options: common,
   optionHelp: commonHelp,
   async run(values) {

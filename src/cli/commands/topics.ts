@@ -16,7 +16,10 @@ const commonHelp = {
   prefix: 'prefix every topic name (e.g. "staging." or a per-test prefix)',
 };
 
-async function withAdmin<T>(values: Record<string, unknown>, fn: (admin: Awaited<ReturnType<typeof connectTopicAdmin>>) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  values: Record<string, unknown>,
+  fn: (admin: Awaited<ReturnType<typeof connectTopicAdmin>>) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(values.config as string | undefined);
   const admin = await connectTopicAdmin(createKafkaClient(config.kafka));
   try {
@@ -27,15 +30,17 @@ async function withAdmin<T>(values: Record<string, unknown>, fn: (admin: Awaited
 }
 
 function specsOf(values: Record<string, unknown>) {
-  return loadTopicSpecs((values.dir as string | undefined) ?? 'topics', (values.prefix as string | undefined) ?? '').flatMap(
-    (f) => f.topics,
-  );
+  return loadTopicSpecs(
+    (values.dir as string | undefined) ?? 'topics',
+    (values.prefix as string | undefined) ?? '',
+  ).flatMap((f) => f.topics);
 }
 
 export const topicsPlan: Command = {
   name: 'topics plan',
   usage: 'topics plan [--config file] [--dir topics] [--prefix p]',
-  summary: 'Print the difference between the topic files and the cluster. Exit 0 when in sync, 1 when changes are pending.',
+  summary:
+    'Print the difference between the topic files and the cluster. Exit 0 when in sync, 1 when changes are pending.',
   options: common,
   optionHelp: commonHelp,
   async run(values) {
@@ -58,12 +63,16 @@ export const topicsApply: Command = {
   options: { ...common, force: { type: 'boolean' } },
   optionHelp: {
     ...commonHelp,
-    force: 'accept dangerous changes: recreate a topic to shrink it (DATA LOSS), change cleanup.policy of a non-empty topic',
+    force:
+      'accept dangerous changes: recreate a topic to shrink it (DATA LOSS), change cleanup.policy of a non-empty topic',
   },
   async run(values) {
     const specs = specsOf(values);
-    const result = await withAdmin(values, (admin) => applyTopics(admin, specs, { force: values.force === true }));
-    if (result.applied.length === 0) console.log(`nothing to change: ${specs.length} topics match their specs`);
+    const result = await withAdmin(values, (admin) =>
+      applyTopics(admin, specs, { force: values.force === true }),
+    );
+    if (result.applied.length === 0)
+      console.log(`nothing to change: ${specs.length} topics match their specs`);
     for (const a of result.applied) console.log(`applied ${describeAction(a)}`);
     return 0;
   },

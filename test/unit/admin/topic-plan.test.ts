@@ -7,7 +7,12 @@ import { StreamscoreError } from '../../../src/errors/index.js';
 
 const spec = { name: 't', partitions: 6, replicationFactor: 1, config: { 'cleanup.policy': 'compact' } };
 const state = (s: Partial<TopicState>): Map<string, TopicState> =>
-  new Map([['t', { partitions: 6, replicationFactor: 1, config: { 'cleanup.policy': 'compact' }, empty: false, ...s }]]);
+  new Map([
+    [
+      't',
+      { partitions: 6, replicationFactor: 1, config: { 'cleanup.policy': 'compact' }, empty: false, ...s },
+    ],
+  ]);
 
 test('in sync: no actions', () => {
   assert.deepEqual(planTopics([spec], state({})), []);
@@ -15,7 +20,9 @@ test('in sync: no actions', () => {
 
 test('missing topic is created; more partitions are added; config drift is altered', () => {
   assert.equal(planTopics([spec], new Map())[0]?.kind, 'create');
-  assert.deepEqual(planTopics([spec], state({ partitions: 3 })), [{ kind: 'add-partitions', topic: 't', from: 3, to: 6 }]);
+  assert.deepEqual(planTopics([spec], state({ partitions: 3 })), [
+    { kind: 'add-partitions', topic: 't', from: 3, to: 6 },
+  ]);
   const [a] = planTopics([{ ...spec, config: { ...spec.config, 'retention.ms': '1000' } }], state({}));
   assert.equal(a?.kind, 'alter-config');
 });
@@ -26,14 +33,24 @@ test('fewer partitions and a cleanup.policy change of a non-empty topic are dang
   const [policy] = planTopics([{ ...spec, config: { 'cleanup.policy': 'delete' } }], state({}));
   assert.equal(policy?.kind, 'dangerous');
   // on an empty topic, changing the policy loses nothing
-  const [emptyPolicy] = planTopics([{ ...spec, config: { 'cleanup.policy': 'delete' } }], state({ empty: true }));
+  const [emptyPolicy] = planTopics(
+    [{ ...spec, config: { 'cleanup.policy': 'delete' } }],
+    state({ empty: true }),
+  );
   assert.equal(emptyPolicy?.kind, 'alter-config');
 });
 
 test('the shipped topic files are valid, and audit keeps 7 years', () => {
   const families = loadTopicSpecs('topics');
   const names = families.flatMap((f) => f.topics.map((t) => t.name));
-  for (const expected of ['cdc.bank.customers', 'transactions', 'predictions', 'audit', 'dlq', 'streamscore.control']) {
+  for (const expected of [
+    'cdc.bank.customers',
+    'transactions',
+    'predictions',
+    'audit',
+    'dlq',
+    'streamscore.control',
+  ]) {
     assert.ok(names.includes(expected), expected);
   }
   const audit = families.flatMap((f) => f.topics).find((t) => t.name === 'audit');
@@ -45,9 +62,15 @@ test('an invalid topic file is rejected with its path', async () => {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(`${tmpdir()}/topics-`);
-  writeFileSync(`${dir}/bad.yaml`, 'family: x\ntopics:\n  - name: "a b"\n    partitions: 0\n    replicationFactor: 1\n');
+  writeFileSync(
+    `${dir}/bad.yaml`,
+    'family: x\ntopics:\n  - name: "a b"\n    partitions: 0\n    replicationFactor: 1\n',
+  );
   assert.throws(
     () => loadTopicSpecs(dir),
-    (err: unknown) => err instanceof StreamscoreError && err.code === 'SS_TOPIC_SPEC_INVALID' && err.message.includes('bad.yaml'),
+    (err: unknown) =>
+      err instanceof StreamscoreError &&
+      err.code === 'SS_TOPIC_SPEC_INVALID' &&
+      err.message.includes('bad.yaml'),
   );
 });

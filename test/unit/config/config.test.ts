@@ -26,11 +26,27 @@ test('defaults produce a valid, frozen config', () => {
 });
 
 test('every problem is reported at once, each with its path', () => {
-  const p = problems({ window: { maxRecords: 0, maxDelayMs: 'soon' }, kafka: { brokers: ['nohost'] }, extra: 1 });
-  assert.ok(p.some((l) => l.startsWith('window.maxRecords:')), p.join('\n'));
-  assert.ok(p.some((l) => l.startsWith('window.maxDelayMs:')), p.join('\n'));
-  assert.ok(p.some((l) => l.startsWith('kafka.brokers.0:')), p.join('\n'));
-  assert.ok(p.some((l) => l.includes('extra')), p.join('\n'));
+  const p = problems({
+    window: { maxRecords: 0, maxDelayMs: 'soon' },
+    kafka: { brokers: ['nohost'] },
+    extra: 1,
+  });
+  assert.ok(
+    p.some((l) => l.startsWith('window.maxRecords:')),
+    p.join('\n'),
+  );
+  assert.ok(
+    p.some((l) => l.startsWith('window.maxDelayMs:')),
+    p.join('\n'),
+  );
+  assert.ok(
+    p.some((l) => l.startsWith('kafka.brokers.0:')),
+    p.join('\n'),
+  );
+  assert.ok(
+    p.some((l) => l.includes('extra')),
+    p.join('\n'),
+  );
 });
 
 test('cross-field rule: window.maxDelayMs must stay below a third of the session timeout', () => {
@@ -39,7 +55,10 @@ test('cross-field rule: window.maxDelayMs must stay below a third of the session
 });
 
 test('STREAMSCORE_* variables override the file and are named in errors', () => {
-  const c = parseConfig({ redis: { url: 'redis://a:1' } }, { STREAMSCORE_REDIS_URL: 'redis://b:2', STREAMSCORE_KAFKA_BROKERS: 'x:1, y:2' });
+  const c = parseConfig(
+    { redis: { url: 'redis://a:1' } },
+    { STREAMSCORE_REDIS_URL: 'redis://b:2', STREAMSCORE_KAFKA_BROKERS: 'x:1, y:2' },
+  );
   assert.equal(c.redis.url, 'redis://b:2');
   assert.deepEqual(c.kafka.brokers, ['x:1', 'y:2']);
   const p = problems({}, { STREAMSCORE_OBSERVE_PORT: 'abc' });

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
-import { ERROR_CODES, RecordRejected, StreamscoreError, isProgrammingError } from '../../../src/errors/index.js';
+import {
+  ERROR_CODES,
+  RecordRejected,
+  StreamscoreError,
+  isProgrammingError,
+} from '../../../src/errors/index.js';
 
 test('every error code is documented in docs/errors.md, and every documented code exists', () => {
   const doc = readFileSync('docs/errors.md', 'utf8');
@@ -15,7 +20,9 @@ test('error codes are unique and SS_-prefixed', () => {
 });
 
 test('a rejected record is never retriable; programming errors are recognised', () => {
-  const r = new RecordRejected('SS_DECODE_FAILED', 'bad bytes', { position: { topic: 't', partition: 1, offset: '7' } });
+  const r = new RecordRejected('SS_DECODE_FAILED', 'bad bytes', {
+    position: { topic: 't', partition: 1, offset: '7' },
+  });
   assert.equal(r.retriable, false);
   assert.ok(r instanceof StreamscoreError);
   assert.equal(r.position?.offset, '7');

@@ -45,7 +45,10 @@ test('an entity touched many times in a window is applied once, on its latest CD
     { ref: ref(1), decoded: cdc('1', 'c', 10, { age: 30 }) },
     { ref: ref(2), decoded: cdc('2', 'c', 11) },
     { ref: ref(3), decoded: cdc('1', 'u', 12, { age: 31 }) },
-    { ref: ref(4), decoded: { kind: 'event', entityId: '1', eventId: 'e1', eventTimeMs: 5, fields: { amount: 1 } } },
+    {
+      ref: ref(4),
+      decoded: { kind: 'event', entityId: '1', eventId: 'e1', eventTimeMs: 5, fields: { amount: 1 } },
+    },
   ]);
   assert.equal(work.length, 2);
   const one = work.find((w) => w.entityId === '1');
@@ -83,4 +86,17 @@ test('a re-insert after a delete in the same window wins', () => {
     { ref: ref(3), decoded: cdc('5', 'c', 41, { age: 50 }) },
   ]);
   assert.deepEqual(w?.cdc, { op: 'upsert', version: '41', profile: { id: '5', age: 50 }, timeMs: 41 });
+});
+
+test('a stale redelivery read after a newer change of the same window does not hide it', () => {
+  const [w] = groupByEntity([
+    { ref: ref(1), decoded: cdc('7', 'u', 1000, { age: 40 }) },
+    { ref: ref(2), decoded: cdc('7', 'u', 999, { age: 39 }) },
+  ]);
+  assert.deepEqual(w?.cdc, { op: 'upsert', version: '1000', profile: { id: '7', age: 40 }, timeMs: 1000 });
+  assert.equal(w?.coalescedCdc, 1);
+  assert.deepEqual(
+    w?.records.map((r) => r.offset),
+    ['1', '2'],
+  );
 });
