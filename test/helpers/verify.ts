@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
+import type { KafkaClient } from '../../src/adapters/kafka.js';
+import type { Config } from '../../src/config/index.js';
+import type { AuditEventV1, PredictionEventV1 } from '../../src/emit/index.js';
+import { LookupClient } from '../../src/lookup/index.js';
+import { readTopic } from './kafka.js';
+import type { ExpectedPrediction } from './oracle.js';
+
+const predictionType = avro.Type.forSchema(JSON.parse(readFileSync('schemas/predictions-value.avsc', 'utf8')) as avro.Schema);
+const auditType = avro.Type.forSchema(JSON.parse(readFileSync('schemas/audit-value.avsc', 'utf8')) as avro.Schema);
+
+export async function readPredictions(kafka: KafkaClient, config: Readonly<Config>): Promise<PredictionEventV1[]> {
+  const msgs = await readTopic(kafka, config.outputs.predictions);
+  return msgs.map((m) => {
+    assert.ok(m.value !== null && m.value.readUInt8(0) === 0, 'prediction values use the Confluent wire format');
+    const e = { ...(predictionType.fromBuffer(m.value.subarray(5)) as PredictionEventV1) };
+    assert.equal(m.key?.toString(), e.entity_id, 'key = entity id');
+    return e;
+  });
+}
+
+export async function readAudits(kafka: KafkaClient, config: Readonly<Config>): Promise<AuditEventV1[]> {
+  const msgs = await readTopic(kafka, config.outputs.audit);
+  return msgs.map((m) => auditType.fromBuffer((m.value as Buffer).subarray(5)) as AuditEventV1);
+}
+
+function sameFloat32Vector(actual: readonly number[], expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: vector length`);
+  for (let i = 0; i < expected.length; i++) {
+    assert.equal(Math.fround(actual[i] as number), expected[i], `${what}: feature ${i}`);
+  }
+}
+
+/** Redis holds, for every entity, exactly the oracle's prediction (or none for a deleted one). */
+export async function assertRedisMatches(config: Readonly<Config>, expected: ReadonlyMap<string, ExpectedPrediction>, absentIds: readonly string[] = []): Promise<void> {
+  const lookup = new LookupClient({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, pipeline: config.pipeline.name });
+  try {
+    for (const e of expected.values()) {
+      const p = await lookup.get(e.entityId);
+      if (e.deleted) {
+        assert.equal(p, null, `deleted customer ${e.entityId} must have no prediction`);
+        continue;
+      }
+      assert.ok(p, `customer ${e.entityId} must have a prediction`);
+      assert.equal(p.asOf.getTime(), e.asOfMs, `customer ${e.entityId}: as_of`);
+      sameFloat32Vector(p.features, e.features as Float32Array, `customer ${e.entityId}`);
+      assert.equal(p.score, e.score, `customer ${e.entityId}: score (float32)`);
+    }
+    for (const id of absentIds) assert.equal(await lookup.get(id), null, `customer ${id} was never inserted`);
+  } finally {
+    await lookup.close();
+  }
+}
+
+/**
+ * The committed prediction topic: no (entity, version) twice, and each entity's newest event is the oracle's.
+ */
+export function assertPredictionEventsMatch(events: readonly PredictionEventV1[], expected: ReadonlyMap<string, ExpectedPrediction>): void {
+  const seen = new Set<string>();
+  const newest = new Map<string, PredictionEventV1>();
+  for (const e of events) {
+    const k = `${e.entity_id}@${e.version}`;
+    assert.ok(!seen.has(k), `duplicate prediction event ${k}`);
+    seen.add(k);
+    const cur = newest.get(e.entity_id);
+    if (cur === undefined || e.version > cur.version) newest.set(e.entity_id, e);
+  }
+  for (const exp of expected.values()) {
+    const e = newest.get(exp.entityId);
+    assert.ok(e, `customer ${exp.entityId} has a committed prediction event`);
+    if (exp.deleted) {
+      assert.equal(e.event_type, 'DELETE', `customer ${exp.entityId}: newest event is a delete`);
+      continue;
+    }
+    assert.equal(e.event_type, 'UPSERT', `customer ${exp.entityId}: newest event is an upsert`);
+    assert.equal(e.score, exp.score, `customer ${exp.entityId}: event score`);
+    assert.equal(e.as_of, exp.asOfMs, `customer ${exp.entityId}: event as_of`);
+    sameFloat32Vector(e.features, exp.features as Float32Array, `customer ${exp.entityId} event`);
+    assert.ok(e.inputs.length > 0, 'lineage: input offsets');
+    assert.equal(e.model.sha256.length, 64, "lineage: model sha256");
+  }
+  for (const id of newest.keys()) assert.ok(expected.has(id), `unexpected prediction for ${id}`);
+}
