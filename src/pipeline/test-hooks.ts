@@ -1,13 +1,21 @@
 /**
- * Test-only crash points. When STREAMSCORE_TEST_CRASH_POINT names a point of the commit protocol and
- * STREAMSCORE_TEST_CRASH_AFTER (default 1) windows have reached it, the process kills itself with SIGKILL
- * right there — the same as `kill -9` at that instant, but deterministic. Unset in production.
+ * Test-only hooks, read from the environment; unset in production.
+ *
+ * STREAMSCORE_TEST_CRASH_POINT names a point of the commit protocol ('after-redis-write' or
+ * 'before-commit'); once STREAMSCORE_TEST_CRASH_AFTER (default 1) windows have reached it, the process
+ * kills itself with SIGKILL right there — the same as `kill -9` at that instant, but deterministic.
+ *
+ * STREAMSCORE_TEST_STALL_MS blocks the whole process (event loop included, like a long GC pause or a
+ * SIGSTOP) for that long after each window's Redis write, so a test can freeze an instance mid-window.
  */
 export function crashPointFromEnv(env: NodeJS.ProcessEnv): ((name: string) => void) | undefined {
   const point = env.STREAMSCORE_TEST_CRASH_POINT;
-  if (point === undefined || point === '') return undefined;
+  const stallMs = Number(env.STREAMSCORE_TEST_STALL_MS ?? '0');
+  if ((point === undefined || point === '') && !(stallMs > 0)) return undefined;
   let remaining = Number(env.STREAMSCORE_TEST_CRASH_AFTER ?? '1');
+  const cell = new Int32Array(new SharedArrayBuffer(4));
   return (name) => {
+    if (stallMs > 0 && name === 'after-redis-write') Atomics.wait(cell, 0, 0, stallMs);
     if (name !== point) return;
     remaining -= 1;
     if (remaining <= 0) {

@@ -8,13 +8,23 @@ import { LookupClient } from '../../src/lookup/index.js';
 import { readTopic } from './kafka.js';
 import type { ExpectedPrediction } from './oracle.js';
 
-const predictionType = avro.Type.forSchema(JSON.parse(readFileSync('schemas/predictions-value.avsc', 'utf8')) as avro.Schema);
-const auditType = avro.Type.forSchema(JSON.parse(readFileSync('schemas/audit-value.avsc', 'utf8')) as avro.Schema);
+const predictionType = avro.Type.forSchema(
+  JSON.parse(readFileSync('schemas/predictions-value.avsc', 'utf8')) as avro.Schema,
+);
+const auditType = avro.Type.forSchema(
+  JSON.parse(readFileSync('schemas/audit-value.avsc', 'utf8')) as avro.Schema,
+);
 
-export async function readPredictions(kafka: KafkaClient, config: Readonly<Config>): Promise<PredictionEventV1[]> {
+export async function readPredictions(
+  kafka: KafkaClient,
+  config: Readonly<Config>,
+): Promise<PredictionEventV1[]> {
   const msgs = await readTopic(kafka, config.outputs.predictions);
   return msgs.map((m) => {
-    assert.ok(m.value !== null && m.value.readUInt8(0) === 0, 'prediction values use the Confluent wire format');
+    assert.ok(
+      m.value !== null && m.value.readUInt8(0) === 0,
+      'prediction values use the Confluent wire format',
+    );
     const e = { ...(predictionType.fromBuffer(m.value.subarray(5)) as PredictionEventV1) };
     assert.equal(m.key?.toString(), e.entity_id, 'key = entity id');
     return e;
@@ -34,8 +44,16 @@ function sameFloat32Vector(actual: readonly number[], expected: Float32Array, wh
 }
 
 /** Redis holds, for every entity, exactly the oracle's prediction (or none for a deleted one). */
-export async function assertRedisMatches(config: Readonly<Config>, expected: ReadonlyMap<string, ExpectedPrediction>, absentIds: readonly string[] = []): Promise<void> {
-  const lookup = new LookupClient({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, pipeline: config.pipeline.name });
+export async function assertRedisMatches(
+  config: Readonly<Config>,
+  expected: ReadonlyMap<string, ExpectedPrediction>,
+  absentIds: readonly string[] = [],
+): Promise<void> {
+  const lookup = new LookupClient({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    pipeline: config.pipeline.name,
+  });
   try {
     for (const e of expected.values()) {
       const p = await lookup.get(e.entityId);
@@ -57,13 +75,17 @@ export async function assertRedisMatches(config: Readonly<Config>, expected: Rea
 /**
  * The committed prediction topic: no (entity, version) twice, and each entity's newest event is the oracle's.
  */
-export function assertPredictionEventsMatch(events: readonly PredictionEventV1[], expected: ReadonlyMap<string, ExpectedPrediction>): void {
-  const seen = new Set<string>();
+export function assertPredictionEventsMatch(
+  events: readonly PredictionEventV1[],
+  expected: ReadonlyMap<string, ExpectedPrediction>,
+): void {
+  const seen = new Map<string, PredictionEventV1>();
   const newest = new Map<string, PredictionEventV1>();
   for (const e of events) {
     const k = `${e.entity_id}@${e.version}`;
-    assert.ok(!seen.has(k), `duplicate prediction event ${k}`);
-    seen.add(k);
+    const twin = seen.get(k);
+    assert.ok(twin === undefined, `duplicate prediction event ${k}: ${JSON.stringify([twin, e])}`);
+    seen.set(k, e);
     const cur = newest.get(e.entity_id);
     if (cur === undefined || e.version > cur.version) newest.set(e.entity_id, e);
   }
@@ -79,7 +101,7 @@ export function assertPredictionEventsMatch(events: readonly PredictionEventV1[]
     assert.equal(e.as_of, exp.asOfMs, `customer ${exp.entityId}: event as_of`);
     sameFloat32Vector(e.features, exp.features as Float32Array, `customer ${exp.entityId} event`);
     assert.ok(e.inputs.length > 0, 'lineage: input offsets');
-    assert.equal(e.model.sha256.length, 64, "lineage: model sha256");
+    assert.equal(e.model.sha256.length, 64, 'lineage: model sha256');
   }
   for (const id of newest.keys()) assert.ok(expected.has(id), `unexpected prediction for ${id}`);
 }

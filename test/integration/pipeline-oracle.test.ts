@@ -21,10 +21,23 @@ import { expectedPredictions } from '../helpers/oracle.js';
 import type { ExpectedPrediction } from '../helpers/oracle.js';
 import { createTestEnv } from '../helpers/services.js';
 import type { TestEnv } from '../helpers/services.js';
-import { assertPredictionEventsMatch, assertRedisMatches, readAudits, readPredictions } from '../helpers/verify.js';
+import {
+  assertPredictionEventsMatch,
+  assertRedisMatches,
+  readAudits,
+  readPredictions,
+} from '../helpers/verify.js';
 import { accountedFor } from '../../src/pipeline/accounting.js';
 
-const STREAM = { seed: 7, customers: 150, transactionsPerCustomer: 12, partitions: 3, duplicateRate: 0.03, outOfOrderRate: 0.05, deleteRate: 0.08 };
+const STREAM = {
+  seed: 7,
+  customers: 150,
+  transactionsPerCustomer: 12,
+  partitions: 3,
+  duplicateRate: 0.03,
+  outOfOrderRate: 0.05,
+  deleteRate: 0.08,
+};
 
 async function runUntilCaughtUp(env: TestEnv, config: Readonly<Config>): Promise<void> {
   const pipeline = new Pipeline({ config, logger: createLogger('warn') });
@@ -42,13 +55,33 @@ function unknownCustomers(stream: SampleStream): string[] {
   return [...new Set(stream.transactions.map((r) => r.key))].filter((k) => !known.has(k));
 }
 
-async function setup(label: string, format: SampleFormat): Promise<{ env: TestEnv; config: Readonly<Config>; stream: SampleStream; expected: Map<string, ExpectedPrediction> }> {
+async function setup(
+  label: string,
+  format: SampleFormat,
+): Promise<{
+  env: TestEnv;
+  config: Readonly<Config>;
+  stream: SampleStream;
+  expected: Map<string, ExpectedPrediction>;
+}> {
   const env = await createTestEnv(label);
   const decoderFormat = format === 'avro' ? 'avro' : 'json';
   const config = env.configWith({
     inputs: {
-      cdc: [{ topic: `${env.prefix}cdc.bank.customers`, format: decoderFormat, schemaFile: 'schemas/cdc.bank.customers-value.avsc' }],
-      events: [{ topic: `${env.prefix}transactions`, format: decoderFormat, schemaFile: 'schemas/transactions-value.avsc' }],
+      cdc: [
+        {
+          topic: `${env.prefix}cdc.bank.customers`,
+          format: decoderFormat,
+          schemaFile: 'schemas/cdc.bank.customers-value.avsc',
+        },
+      ],
+      events: [
+        {
+          topic: `${env.prefix}transactions`,
+          format: decoderFormat,
+          schemaFile: 'schemas/transactions-value.avsc',
+        },
+      ],
     },
   });
   const stream = generateStream(STREAM);
@@ -68,7 +101,10 @@ async function setup(label: string, format: SampleFormat): Promise<{ env: TestEn
 
 test('oracle (Avro): Redis and the committed predictions equal the stream; every record is accounted for; replay changes nothing', async (t) => {
   const { env, config, stream, expected } = await setup('oracle-avro', 'avro');
-  assert.ok(stream.summary.deletedIds.length > 0 && stream.summary.cdc.duplicates > 0 && stream.summary.cdc.stale > 0, 'the stream has deletes, duplicates and stale resends');
+  assert.ok(
+    stream.summary.deletedIds.length > 0 && stream.summary.cdc.duplicates > 0 && stream.summary.cdc.stale > 0,
+    'the stream has deletes, duplicates and stale resends',
+  );
 
   // poison records: garbage, wrong magic byte, unknown schema id — they must reach the DLQ and not stop anything
   const producer = env.kafka.producer();
@@ -83,7 +119,9 @@ test('oracle (Avro): Redis and the committed predictions equal the stream; every
     ],
   });
   await producer.disconnect();
-  const totalInput = (await topicSize(env.kafka, config.inputs.cdc[0]?.topic as string)) + (await topicSize(env.kafka, config.inputs.events[0]?.topic as string));
+  const totalInput =
+    (await topicSize(env.kafka, config.inputs.cdc[0]?.topic as string)) +
+    (await topicSize(env.kafka, config.inputs.events[0]?.topic as string));
 
   await runUntilCaughtUp(env, config);
 
@@ -94,23 +132,38 @@ test('oracle (Avro): Redis and the committed predictions equal the stream; every
   await t.test('committed prediction events: none twice, newest per entity equals the oracle', () => {
     assertPredictionEventsMatch(events, expected);
   });
-  await t.test('no loss: audits account for every input record; the three poison records are in the DLQ', async () => {
-    const audits = await readAudits(env.kafka, config);
-    assert.equal(audits.reduce((n, a) => n + a.counts.received, 0), totalInput);
-    assert.equal(audits.reduce((n, a) => n + a.counts.invalid, 0), 3);
-    for (const a of audits) assert.ok(accountedFor(a.counts), JSON.stringify(a.counts));
-    assert.equal(audits.reduce((n, a) => n + a.counts.emitted, 0), events.length);
-  });
+  await t.test(
+    'no loss: audits account for every input record; the three poison records are in the DLQ',
+    async () => {
+      const audits = await readAudits(env.kafka, config);
+      assert.equal(
+        audits.reduce((n, a) => n + a.counts.received, 0),
+        totalInput,
+      );
+      assert.equal(
+        audits.reduce((n, a) => n + a.counts.invalid, 0),
+        3,
+      );
+      for (const a of audits) assert.ok(accountedFor(a.counts), JSON.stringify(a.counts));
+      assert.equal(
+        audits.reduce((n, a) => n + a.counts.emitted, 0),
+        events.length,
+      );
+    },
+  );
 
-  await t.test('replay from earliest: Redis unchanged, no new committed predictions, deletes stay deleted', async () => {
-    for (const topic of [...config.inputs.cdc, ...config.inputs.events].map((i) => i.topic)) {
-      await resetGroupToEarliest(env.kafka, config.consumer.groupId, topic);
-    }
-    await runUntilCaughtUp(env, config);
-    await assertRedisMatches(config, expected);
-    const after = await readPredictions(env.kafka, config);
-    assert.equal(after.length, events.length, 'no prediction was committed again');
-  });
+  await t.test(
+    'replay from earliest: Redis unchanged, no new committed predictions, deletes stay deleted',
+    async () => {
+      for (const topic of [...config.inputs.cdc, ...config.inputs.events].map((i) => i.topic)) {
+        await resetGroupToEarliest(env.kafka, config.consumer.groupId, topic);
+      }
+      await runUntilCaughtUp(env, config);
+      await assertRedisMatches(config, expected);
+      const after = await readPredictions(env.kafka, config);
+      assert.equal(after.length, events.length, 'no prediction was committed again');
+    },
+  );
 });
 
 for (const format of ['json', 'json-schema'] as const) {

@@ -10,7 +10,7 @@ import {
 
 test('every error code is documented in docs/errors.md, and every documented code exists', () => {
   const doc = readFileSync('docs/errors.md', 'utf8');
-  const documented = new Set([...doc.matchAll(/^\| `(SS_[A-Z_]+)` \|/gm)].map((m) => m[1]));
+  const documented = new Set([...doc.matchAll(/^\| `(SS_[A-Z_]+)`\s+\|/gm)].map((m) => m[1]));
   assert.deepEqual([...documented].sort(), [...ERROR_CODES].sort());
 });
 
