@@ -1,7 +1,7 @@
 /**
  * kafkajs consumer and transactional producers behind the narrow interfaces the pipeline uses.
  */
-import type { Consumer, Producer, Transaction } from 'kafkajs';
+import type { Admin, Consumer, Producer, Transaction } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import type { RawRecord } from '../decode/types.js';
 import type { OutMessage } from '../emit/types.js';
@@ -32,7 +32,8 @@ export interface InputConsumer {
   resume(): void;
   onAssignment(cb: (assigned: TopicPartition[]) => void): void;
   onCrash(cb: (err: Error, willRestart: boolean) => void): void;
-  committedOffsets(topic: string): Promise<Map<number, string>>;
+  /** The group's committed offset of one partition, asked of the broker (null when none). */
+  committedOffset(tp: TopicPartition): Promise<bigint | null>;
   close(): Promise<void>;
 }
 
@@ -107,6 +108,8 @@ export function createInputConsumer(
     crashCb?.(e.payload.error, e.payload.restart);
   });
   let closed = false;
+  let admin: Admin | undefined;
+  let adminConnected = false;
   return {
     async start(handler) {
       await consumer.connect();
@@ -150,22 +153,28 @@ export function createInputConsumer(
     onCrash(cb) {
       crashCb = cb;
     },
-    async committedOffsets(topic) {
-      const admin = client.admin();
-      await admin.connect();
+    async committedOffset(tp) {
+      admin ??= client.admin();
+      if (!adminConnected) {
+        await admin.connect();
+        adminConnected = true;
+      }
       try {
-        const res = await admin.fetchOffsets({ groupId: cfg.consumer.groupId, topics: [topic] });
-        const out = new Map<number, string>();
-        for (const t of res) for (const p of t.partitions) out.set(p.partition, p.offset);
-        return out;
-      } finally {
-        await admin.disconnect();
+        const [res] = await admin.fetchOffsets({ groupId: cfg.consumer.groupId, topics: [tp.topic] });
+        const off = res?.partitions.find((p) => p.partition === tp.partition)?.offset;
+        return off === undefined || Number(off) < 0 ? null : BigInt(off);
+      } catch (cause) {
+        throw kafkaError(cause, `fetching the committed offset of ${tp.topic}/${tp.partition}`);
       }
     },
     async close() {
       if (closed) return;
       closed = true;
-      await consumer.disconnect();
+      try {
+        await consumer.disconnect();
+      } finally {
+        if (adminConnected) await admin?.disconnect();
+      }
     },
   };
 }

@@ -3,6 +3,8 @@ import type { OutMessage } from '../emit/types.js';
 import type { Logger } from '../observe/logger.js';
 import type { ModelStamp, PredictionRecord, RedisSink } from '../sink/index.js';
 
+export type CrashPointName = 'before-redis-write' | 'after-redis-write' | 'before-commit';
+
 export interface OutputBatch {
   readonly topic: string;
   readonly messages: readonly OutMessage[];
@@ -23,7 +25,7 @@ export interface CommitRequest {
   readonly markCommitted: () => Promise<void>;
   readonly logger: Logger;
   /** Test-only: a named point at which the test suite may kill the process. */
-  readonly crashPoint?: (name: 'after-redis-write' | 'before-commit') => void;
+  readonly crashPoint?: (name: CrashPointName) => void;
 }
 
 /**
@@ -44,6 +46,7 @@ export interface CommitRequest {
 export async function commitWindow(
   req: CommitRequest,
 ): Promise<{ written: readonly boolean[]; emitted: number }> {
+  req.crashPoint?.('before-redis-write');
   const written = await req.sink.write(req.predictions, req.model);
   req.crashPoint?.('after-redis-write');
 

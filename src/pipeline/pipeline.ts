@@ -193,6 +193,11 @@ export class Pipeline {
         await redis.setMax(key, offset);
       },
       heartbeat: async () => undefined,
+      refreshMarker: async () => {
+        const committed = await (this.#consumer as InputConsumer).committedOffset(tp);
+        if (committed !== null) await ctx.markCommitted(committed - 1n);
+        return ctx.committedMarker;
+      },
     };
     return ctx;
   }

@@ -137,6 +137,19 @@ export async function processWindow(
     else counts.unchanged += 1;
   });
 
+  // Re-emitting is for the retry of a window that never committed. Before trusting the in-memory marker,
+  // ask the broker: a commit whose acknowledgement was lost must not be emitted twice.
+  if (reemit.length > 0) {
+    const marker = await part.refreshMarker();
+    for (let i = reemit.length - 1; i >= 0; i--) {
+      const r = reemit[i] as { w: EntityWork; s: AppliedState };
+      if (BigInt(r.s.storedPrediction?.trigger_offset ?? '0') <= marker) {
+        reemit.splice(i, 1);
+        counts.unchanged += 1;
+      }
+    }
+  }
+
   const inputs = toScore.map(({ s }) => ({ profile: s.profile, events: s.events, asOfMs: s.asOfMs }));
   const matrix = buildMatrix(ctx.featureSpec, inputs);
   metrics.stageSeconds.observe({ stage: 'features' }, timer.lap('features') / 1000);

@@ -1,8 +1,8 @@
 /**
  * Test-only hooks, read from the environment; unset in production.
  *
- * STREAMSCORE_TEST_CRASH_POINT names a point of the commit protocol ('after-redis-write' or
- * 'before-commit'); once STREAMSCORE_TEST_CRASH_AFTER (default 1) windows have reached it, the process
+ * STREAMSCORE_TEST_CRASH_POINT names a point of the commit protocol ('before-redis-write',
+ * 'after-redis-write' or 'before-commit'); once STREAMSCORE_TEST_CRASH_AFTER (default 1) windows have reached it, the process
  * kills itself with SIGKILL right there — the same as `kill -9` at that instant, but deterministic.
  *
  * STREAMSCORE_TEST_STALL_MS blocks the whole process (event loop included, like a long GC pause or a
@@ -15,7 +15,7 @@ export function crashPointFromEnv(env: NodeJS.ProcessEnv): ((name: string) => vo
   let remaining = Number(env.STREAMSCORE_TEST_CRASH_AFTER ?? '1');
   const cell = new Int32Array(new SharedArrayBuffer(4));
   return (name) => {
-    if (stallMs > 0 && name === 'after-redis-write') Atomics.wait(cell, 0, 0, stallMs);
+    if (stallMs > 0 && name === 'before-redis-write') Atomics.wait(cell, 0, 0, stallMs);
     if (name !== point) return;
     remaining -= 1;
     if (remaining <= 0) {

@@ -1,4 +1,5 @@
 import type { TransactionalProducer, TopicPartition } from '../adapters/kafka-io.js';
+import type { CrashPointName } from '../commit/index.js';
 import type { Config } from '../config/index.js';
 import type { RecordDecoder } from '../decode/types.js';
 import type { AuditEventV1, AvroEncoder, PredictionEventV1 } from '../emit/index.js';
@@ -27,7 +28,7 @@ export interface PipelineContext {
   readonly auditEncoder: AvroEncoder<AuditEventV1>;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
-  readonly crashPoint?: (name: 'after-redis-write' | 'before-commit') => void;
+  readonly crashPoint?: (name: CrashPointName) => void;
 }
 
 /** What a window needs of its partition. */
@@ -37,5 +38,10 @@ export interface PartitionContext {
   /** Highest input offset known committed (a replay below it must not emit again). */
   committedMarker: bigint;
   markCommitted(offset: bigint): Promise<void>;
+  /**
+   * Asks the broker for the group's committed offset and raises the marker to it. Used before re-emitting:
+   * the in-memory marker can lag when a commit succeeded but its acknowledgement was lost.
+   */
+  refreshMarker(): Promise<bigint>;
   heartbeat(): Promise<void>;
 }

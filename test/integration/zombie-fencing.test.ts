@@ -1,0 +1,66 @@
+/**
+ * Invariant: a zombie cannot duplicate or regress. Instance A is frozen (SIGSTOP) in the middle of a window,
+ * past the session timeout; B takes over its partitions and fences its transactional producers. When A
+ * resumes, its late Redis writes are fenced no-ops and its transaction fails: committed events are not
+ * duplicated and Redis ends equal to the oracle.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import test from 'node:test';
+import { createRegistryClient } from '../../src/adapters/registry.js';
+import { loadModel } from '../../src/models/index.js';
+import { generateStream, produceSample } from '../../src/sample/index.js';
+import { waitCaughtUp } from '../helpers/kafka.js';
+import { expectedPredictions } from '../helpers/oracle.js';
+import { spawnPipeline, stopPipeline } from '../helpers/process.js';
+import { createTestEnv } from '../helpers/services.js';
+import { assertPredictionEventsMatch, assertRedisMatches, readPredictions } from '../helpers/verify.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('zombie: an instance stopped past the session timeout and resumed neither duplicates committed events nor regresses Redis', async () => {
+  const env = await createTestEnv('zombie', {
+    window: { maxRecords: 40, maxBytes: 1048576, maxDelayMs: 100 },
+    consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 },
+  });
+  const config = env.config;
+  const stream = generateStream({ seed: 23, customers: 150, transactionsPerCustomer: 10, partitions: 3, deleteRate: 0.1 });
+  const inputs = [config.inputs.cdc[0]?.topic as string, config.inputs.events[0]?.topic as string];
+  const registry = createRegistryClient(config.registry);
+  const half = (n: number) => Math.floor(n / 2);
+  await produceSample(env.kafka, registry, { cdc: stream.cdc.slice(0, half(stream.cdc.length)), transactions: stream.transactions.slice(0, half(stream.transactions.length)) }, { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' });
+
+  // A stalls 400 ms between scoring and its Redis write, so a SIGSTOP almost always lands right there
+  const a = spawnPipeline(config, { STREAMSCORE_TEST_STALL_MS: '400' });
+  const admin = env.kafka.admin();
+  await admin.connect();
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const offsets = await admin.fetchOffsets({ groupId: config.consumer.groupId, topics: inputs });
+    if (offsets.some((t) => t.partitions.some((p) => Number(p.offset) > 0))) break;
+    assert.ok(Date.now() < deadline, `A committed nothing within 60 s\n${a.output().slice(-2000)}`);
+    await sleep(100);
+  }
+  await admin.disconnect();
+  await sleep(150);
+  a.child.kill('SIGSTOP');
+
+  const b = spawnPipeline(config);
+  await produceSample(env.kafka, registry, { cdc: stream.cdc.slice(half(stream.cdc.length)), transactions: stream.transactions.slice(half(stream.transactions.length)) }, { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' });
+  await waitCaughtUp(env.kafka, config.consumer.groupId, inputs, 120000);
+
+  // the zombie wakes up mid-window, long after losing its partitions
+  a.child.kill('SIGCONT');
+  await sleep(8000);
+  await waitCaughtUp(env.kafka, config.consumer.groupId, inputs, 120000);
+  const [ra, rb] = await Promise.all([stopPipeline(a), stopPipeline(b)]);
+  assert.equal(rb.code, 0, b.output().slice(-2000));
+  assert.equal(ra.code, 0, a.output().slice(-2000));
+
+  const model = await loadModel(join(process.cwd(), 'models'), 'churn', config.model.version);
+  const expected = await expectedPredictions(stream, model.featureSpec, model);
+  await model.close();
+  await assertRedisMatches(config, expected);
+  assertPredictionEventsMatch(await readPredictions(env.kafka, config), expected);
+  assert.match(a.output(), /fenced/i, 'A noticed it was fenced');
+});
