@@ -31,26 +31,40 @@ function args() {
     });
     const customers = Number(values.customers);
     const seed = Number(values.seed);
-    if (!Number.isInteger(customers) || customers < 1) throw new Error(`--customers must be a whole number >= 1, got "${values.customers}"`);
+    if (!Number.isInteger(customers) || customers < 1)
+      throw new Error(`--customers must be a whole number >= 1, got "${values.customers}"`);
     if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got "${values.seed}"`);
     return { customers, seed, keepRunning: values['keep-running'] === true };
   } catch (err) {
-    console.error(`demo: ${(err as Error).message}\nusage: npm run demo -- [--customers 2000] [--seed 42] [--keep-running]`);
+    console.error(
+      `demo: ${(err as Error).message}\nusage: npm run demo -- [--customers 2000] [--seed 42] [--keep-running]`,
+    );
     process.exit(2);
   }
 }
 
 async function main(): Promise<void> {
   const opts = args();
-  const run = `demo-${new Date().toISOString().replace(/[-:T.Z]/g, '').slice(0, 14)}`;
+  const run = `demo-${new Date()
+    .toISOString()
+    .replace(/[-:T.Z]/g, '')
+    .slice(0, 14)}`;
   const prefix = `${run}.`;
   const base = loadConfig('config/streamscore.yaml');
   const config = parseConfig(
     {
       ...structuredClone(base),
       inputs: {
-        cdc: base.inputs.cdc.map((i) => ({ ...i, topic: prefix + i.topic, schemaFile: 'schemas/cdc.bank.customers-value.avsc' })),
-        events: base.inputs.events.map((i) => ({ ...i, topic: prefix + i.topic, schemaFile: 'schemas/transactions-value.avsc' })),
+        cdc: base.inputs.cdc.map((i) => ({
+          ...i,
+          topic: prefix + i.topic,
+          schemaFile: 'schemas/cdc.bank.customers-value.avsc',
+        })),
+        events: base.inputs.events.map((i) => ({
+          ...i,
+          topic: prefix + i.topic,
+          schemaFile: 'schemas/transactions-value.avsc',
+        })),
       },
       outputs: { predictions: `${prefix}predictions`, audit: `${prefix}audit`, dlq: `${prefix}dlq` },
       consumer: { ...base.consumer, groupId: `${run}-churn` },
@@ -64,11 +78,17 @@ async function main(): Promise<void> {
 
   console.log(`== ${run}: topics and schemas (prefix "${prefix}")`);
   const admin = await connectTopicAdmin(kafka);
-  const applied = await applyTopics(admin, loadTopicSpecs('topics', prefix).flatMap((f) => f.topics), { force: false });
+  const applied = await applyTopics(
+    admin,
+    loadTopicSpecs('topics', prefix).flatMap((f) => f.topics),
+    { force: false },
+  );
   await admin.close();
   console.log(`   ${applied.applied.length} topics created`);
   const registered = await registerSchemas(registry, loadSchemaManifest('schemas/schemas.yaml', prefix));
-  console.log(`   ${registered.length} schemas registered: ${registered.map((r) => `${r.entry.subject}=${r.id}`).join(', ')}`);
+  console.log(
+    `   ${registered.length} schemas registered: ${registered.map((r) => `${r.entry.subject}=${r.id}`).join(', ')}`,
+  );
 
   console.log(`== producing a sample stream: ${opts.customers} customers, seed ${opts.seed}`);
   const stream = generateStream({ seed: opts.seed, customers: opts.customers, partitions: 6 });
@@ -110,7 +130,9 @@ async function main(): Promise<void> {
   console.log(
     `   scored ${sum('entities_scored')} entity versions · coalesced ${sum('coalesced')} · deleted ${sum('deleted')} · unchanged (redeliveries) ${sum('unchanged')} · no profile yet ${sum('no_profile')} · DLQ ${sum('invalid')}`,
   );
-  console.log(`   ${sum('emitted')} prediction events committed to ${config.outputs.predictions}; ${audits.length} audit events to ${config.outputs.audit}`);
+  console.log(
+    `   ${sum('emitted')} prediction events committed to ${config.outputs.predictions}; ${audits.length} audit events to ${config.outputs.audit}`,
+  );
 
   console.log('== a few predictions with their lineage');
   const latest = new Map<string, PredictionEventV1>();
@@ -125,14 +147,22 @@ async function main(): Promise<void> {
   const id = sample[0]?.entity_id;
   if (id !== undefined) {
     console.log(`== Redis lookup of customer ${id} (LookupClient; same as: streamscore lookup ${id})`);
-    const lookup = new LookupClient({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, pipeline: config.pipeline.name });
+    const lookup = new LookupClient({
+      url: config.redis.url,
+      keyPrefix: config.redis.keyPrefix,
+      pipeline: config.pipeline.name,
+    });
     const p = await lookup.get(id);
     await lookup.close();
-    console.log(`   ${JSON.stringify({ score: p?.score, tier: p?.tier, model: p?.model.version, version: p?.version, scoredAt: p?.scoredAt, validUntil: p?.validUntil, stale: p?.stale })}`);
+    console.log(
+      `   ${JSON.stringify({ score: p?.score, tier: p?.tier, model: p?.model.version, version: p?.version, scoredAt: p?.scoredAt, validUntil: p?.validUntil, stale: p?.stale })}`,
+    );
     console.log(`   redis-cli HGETALL '${config.redis.keyPrefix}{${config.pipeline.name}:${id}}'`);
   }
   if (opts.keepRunning) {
-    console.log(`== still running; metrics on http://${config.observe.host}:${pipeline.observePort}/metrics — Ctrl-C to stop`);
+    console.log(
+      `== still running; metrics on http://${config.observe.host}:${pipeline.observePort}/metrics — Ctrl-C to stop`,
+    );
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   }
   await pipeline.stop();

@@ -60,7 +60,8 @@ const FENCED = new Set([
 export function kafkaError(cause: unknown, what: string): StreamscoreError {
   const type = (cause as { type?: string } | null)?.type ?? '';
   const message = (cause as Error | null)?.message ?? String(cause);
-  if (FENCED.has(type) || /fenced|epoch/i.test(message)) {
+  // kafkajs 2.2 predates PRODUCER_FENCED (code 90, Kafka 2.7+) and reports it as an unknown code
+  if (FENCED.has(type) || /fenced|epoch|error code 90\b/i.test(message)) {
     return new StreamscoreError(
       'SS_FENCED',
       `${what}: this instance was fenced by a newer one (${message})`,

@@ -30,6 +30,7 @@ import { crashPointFromEnv } from './test-hooks.js';
 import { processWindow } from './process-window.js';
 import type { WindowResult } from './process-window.js';
 import type { PartitionContext, PipelineContext } from './types.js';
+import type { RawRecord } from '../decode/types.js';
 
 export interface PipelineOptions {
   readonly config: Readonly<Config>;
@@ -58,6 +59,16 @@ export class Pipeline {
   #ctx: PipelineContext | undefined;
   #observe: ObserveServer | undefined;
   readonly #partitions = new Map<string, Promise<PartitionContext>>();
+  /**
+   * Partitions whose producer a newer owner fenced. Without KIP-447 the consumer may not know yet that it
+   * lost them; a new producer would fence the rightful owner in turn, so none is made until the group
+   * assigns the partition to this member again.
+   */
+  readonly #fenced = new Set<string>();
+  /** Per-partition chain of batches (see #onBatch). */
+  readonly #locks = new Map<string, Promise<void>>();
+  #generation = 0;
+  #owned = new Set<string>();
   #inFlight = 0;
   #paused = false;
   #assigned = false;
@@ -146,7 +157,10 @@ export class Pipeline {
 
   async #onAssignment(assigned: TopicPartition[]): Promise<void> {
     this.#assigned = true;
+    this.#fenced.clear();
+    this.#generation += 1;
     const keep = new Set(assigned.map(tpKey));
+    this.#owned = keep;
     for (const [key, ctx] of this.#partitions) {
       if (keep.has(key)) continue;
       this.#partitions.delete(key);
@@ -188,6 +202,7 @@ export class Pipeline {
       tp,
       producer,
       committedMarker: marker,
+      committedHere: -1n,
       async markCommitted(offset) {
         if (offset > ctx.committedMarker) ctx.committedMarker = offset;
         await redis.setMax(key, offset);
@@ -202,18 +217,50 @@ export class Pipeline {
     return ctx;
   }
 
+  /**
+   * One fetched batch of one partition. Batches of the same partition never run concurrently here: kafkajs
+   * re-fetches a partition from its last resolved offset after a rebalance or an error while an earlier
+   * batch of it may still be in flight, so the same records can arrive twice. They wait for the partition's
+   * lock, and records this process already committed are skipped (resolved, not processed again).
+   */
   async #onBatch(batch: InputBatch): Promise<void> {
-    const ctx = this.#ctx as PipelineContext;
-    const first = batch.records[0];
-    if (this.#halted !== undefined || first === undefined) return;
     const tp = { topic: batch.topic, partition: batch.partition };
-    let pending = batch.records.length;
+    const key = tpKey(tp);
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    let release = () => undefined as void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const chained = previous.then(() => mine);
+    this.#locks.set(key, chained);
+    await previous;
+    try {
+      await this.#processBatch(batch, tp);
+    } finally {
+      release();
+      if (this.#locks.get(key) === chained) this.#locks.delete(key);
+    }
+  }
+
+  async #processBatch(batch: InputBatch, tp: TopicPartition): Promise<void> {
+    const ctx = this.#ctx as PipelineContext;
+    if (this.#halted !== undefined || batch.records.length === 0) return;
+    if (this.#fenced.has(tpKey(tp))) {
+      // wait for the rebalance that tells this member what it owns now; nothing is resolved or committed
+      await new Promise((r) => setTimeout(r, 250));
+      return;
+    }
+    const generation = this.#generation;
+    const part = await this.#partition(tp, BigInt((batch.records[0] as RawRecord).offset), batch.heartbeat);
+    const records = batch.records.filter((r) => BigInt(r.offset) > part.committedHere);
+    const skipped = batch.records[batch.records.length - records.length - 1];
+    if (records.length < batch.records.length && skipped !== undefined) batch.resolveOffset(skipped.offset);
+    let pending = records.length;
     this.#track(pending);
     try {
-      const part = await this.#partition(tp, BigInt(first.offset), batch.heartbeat);
-      for (const window of splitIntoWindows(batch.records, ctx.config.window)) {
-        // a window never spans a rebalance: once the assignment is stale, leave the rest uncommitted
-        if (!batch.isRunning() || batch.isStale()) return;
+      for (const window of splitIntoWindows(records, ctx.config.window)) {
+        // a window never spans a rebalance: once this member no longer owns the partition (or the batch
+        // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
+        const revoked = generation !== this.#generation && !this.#owned.has(tpKey(tp));
+        if (!batch.isRunning() || batch.isStale() || revoked) return;
         const result = await processWindow(ctx, part, window);
         const last = window[window.length - 1] as (typeof window)[number];
         batch.resolveOffset(last.offset);
@@ -252,11 +299,12 @@ export class Pipeline {
   #onWindowError(err: unknown, tp: TopicPartition): void {
     const { logger } = this.#opts;
     const key = tpKey(tp);
-    // the partition's producer may be fenced or mid-transaction: start clean on the next attempt
-    const part = this.#partitions.get(key);
-    this.#partitions.delete(key);
-    part?.then((c) => c.producer.close()).catch(() => undefined);
     if (err instanceof StreamscoreError && err.code === 'SS_FENCED') {
+      // keep no producer for it: only a new assignment makes a new one (see #fenced)
+      this.#fenced.add(key);
+      const part = this.#partitions.get(key);
+      this.#partitions.delete(key);
+      part?.then((c) => c.producer.close()).catch(() => undefined);
       this.metrics.windows.inc({ outcome: 'fenced' });
       logger.warn({ err, partition: key }, 'fenced by a newer owner of the partition; window abandoned');
       return;

@@ -5,6 +5,7 @@ import type { Decoded, RawRecord } from '../decode/types.js';
 import { deadLetter, predictionEvent, storedPredictionEvent } from '../emit/index.js';
 import type { AuditEventV1, OutMessage, PredictionEventV1 } from '../emit/index.js';
 import { RecordRejected, StreamscoreError } from '../errors/index.js';
+import { validate } from '../validate/index.js';
 import { buildMatrix } from '../features/index.js';
 import type { AppliedState, PredictionRecord } from '../sink/index.js';
 import { groupByEntity } from '../window/index.js';
@@ -69,22 +70,12 @@ export async function processWindow(
   for (const raw of records) {
     try {
       const d = role.decoder.decodeSync(raw);
-      if (d.kind === 'cdc' && (d.op === 't' || d.op === 'm')) {
-        counts.decoded += 1;
-        if (d.op === 't' && role.onTruncate === 'dlq') {
-          counts.decoded -= 1;
-          throw new RecordRejected(
-            'SS_CDC_TRUNCATE',
-            `truncate of ${d.table ?? 'the table'}: an operator must decide what it means for predictions`,
-          );
-        }
+      const verdict = validate(d, role);
+      counts.decoded += 1;
+      if (verdict === 'skip') {
         counts.skipped += 1;
         continue;
       }
-      if (d.kind === 'cdc' && d.op !== 'd' && d.after === null) {
-        throw new RecordRejected('SS_CONTRACT_VIOLATION', `op=${d.op} change without an "after" row`);
-      }
-      counts.decoded += 1;
       decoded.push({ ref: refOf(raw), decoded: d });
     } catch (err) {
       if (!(err instanceof RecordRejected)) throw err;
@@ -264,7 +255,10 @@ export async function processWindow(
     groupId: config.consumer.groupId,
     input: part.tp,
     nextOffset,
-    markCommitted: () => part.markCommitted(BigInt(last.offset)),
+    markCommitted: () => {
+      part.committedHere = BigInt(last.offset);
+      return part.markCommitted(BigInt(last.offset));
+    },
     logger,
     ...(ctx.crashPoint === undefined ? {} : { crashPoint: ctx.crashPoint }),
   });

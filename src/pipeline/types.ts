@@ -37,6 +37,8 @@ export interface PartitionContext {
   readonly producer: TransactionalProducer;
   /** Highest input offset known committed (a replay below it must not emit again). */
   committedMarker: bigint;
+  /** Highest input offset this process itself committed since it was assigned the partition. */
+  committedHere: bigint;
   markCommitted(offset: bigint): Promise<void>;
   /**
    * Asks the broker for the group's committed offset and raises the marker to it. Used before re-emitting:

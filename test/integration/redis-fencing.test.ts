@@ -14,16 +14,48 @@ import type { EntityWork } from '../../src/window/index.js';
 import { deleteRedisKeys, ensureServices, uniqueId } from '../helpers/services.js';
 
 const DAY = 86_400_000;
-const model: ModelStamp = { name: 'm', version: '1', sha256: 'x'.repeat(64), trainingRunId: 'r', featureVersion: 'f@1' };
+const model: ModelStamp = {
+  name: 'm',
+  version: '1',
+  sha256: 'x'.repeat(64),
+  trainingRunId: 'r',
+  featureVersion: 'f@1',
+};
 
 function upsert(id: string, lsn: string, age: number, timeMs = 1000): EntityWork {
-  return { entityId: id, cdc: { op: 'upsert', version: lsn, profile: { id, age }, timeMs }, events: [], records: [{ topic: 't', partition: 0, offset: lsn }], coalescedCdc: 0, tombstones: 0 };
+  return {
+    entityId: id,
+    cdc: { op: 'upsert', version: lsn, profile: { id, age }, timeMs },
+    events: [],
+    records: [{ topic: 't', partition: 0, offset: lsn }],
+    coalescedCdc: 0,
+    tombstones: 0,
+  };
 }
 function del(id: string, lsn: string): EntityWork {
-  return { entityId: id, cdc: { op: 'delete', version: lsn, timeMs: 1000 }, events: [], records: [{ topic: 't', partition: 0, offset: lsn }], coalescedCdc: 0, tombstones: 0 };
+  return {
+    entityId: id,
+    cdc: { op: 'delete', version: lsn, timeMs: 1000 },
+    events: [],
+    records: [{ topic: 't', partition: 0, offset: lsn }],
+    coalescedCdc: 0,
+    tombstones: 0,
+  };
 }
 function pred(id: string, version: number, score: number): PredictionRecord {
-  return { entityId: id, kind: 'upsert', version, score, tier: 'low', features: new Float32Array([1, 2]), asOfMs: 1, scoredAtMs: 2, validUntilMs: 3, batchId: 'b', trigger: { topic: 't', partition: 0, offset: '1' } };
+  return {
+    entityId: id,
+    kind: 'upsert',
+    version,
+    score,
+    tier: 'low',
+    features: new Float32Array([1, 2]),
+    asOfMs: 1,
+    scoredAtMs: 2,
+    validUntilMs: 3,
+    batchId: 'b',
+    trigger: { topic: 't', partition: 0, offset: '1' },
+  };
 }
 
 test('fenced Redis state: deletes are never resurrected by replayed updates; stale writes are no-ops; events count once', async (t) => {
@@ -62,7 +94,9 @@ test('fenced Redis state: deletes are never resurrected by replayed updates; sta
 
   await t.test('a tombstone alone deletes at the stored LSN; an older update stays fenced', async () => {
     await sink.apply([upsert('2', '500', 30)]);
-    let [s] = await sink.apply([{ entityId: '2', cdc: { op: 'tombstone' }, events: [], records: [], coalescedCdc: 0, tombstones: 1 }]);
+    let [s] = await sink.apply([
+      { entityId: '2', cdc: { op: 'tombstone' }, events: [], records: [], coalescedCdc: 0, tombstones: 1 },
+    ]);
     assert.equal(s?.deleted, true);
     [s] = await sink.apply([upsert('2', '500', 31)]);
     assert.equal(s?.deleted, true, 'a redelivery of the last update does not resurrect');
@@ -77,23 +111,44 @@ test('fenced Redis state: deletes are never resurrected by replayed updates; sta
     assert.equal((await store.hgetall(sink.keys('3').prediction)).score, '0.25');
   });
 
-  await t.test('events count once per id; the entity clock only moves forward; old events expire', async () => {
-    const ev = (id: string, timeMs: number) => ({ eventId: id, eventTimeMs: timeMs, fields: { amount: 1 } });
-    const work = (events: ReturnType<typeof ev>[]): EntityWork => ({ entityId: '4', cdc: null, events, records: [], coalescedCdc: 0, tombstones: 0 });
-    let [s] = await sink.apply([work([ev('a', 100 * DAY), ev('b', 101 * DAY)])]);
-    assert.equal(s?.eventsApplied, 2);
-    assert.equal(s?.asOfMs, 101 * DAY);
-    const v = s?.stateVersion;
-    [s] = await sink.apply([work([ev('a', 100 * DAY), ev('b', 101 * DAY)])]);
-    assert.equal(s?.eventsApplied, 0);
-    assert.equal(s?.eventsUnchanged, 2);
-    assert.equal(s?.stateVersion, v, 'redelivery changes nothing');
-    [s] = await sink.apply([work([ev('c', 95 * DAY)])]);
-    assert.equal(s?.asOfMs, 101 * DAY, 'a late event does not move the clock back');
-    assert.deepEqual(s?.events.map((e) => e.eventId), ['c', 'a', 'b']);
-    [s] = await sink.apply([work([ev('d', 140 * DAY)])]);
-    assert.deepEqual(s?.events.map((e) => e.eventId), ['d'], 'events 30+ days before the clock are gone');
-    [s] = await sink.apply([work([ev('a', 100 * DAY)])]);
-    assert.equal(s?.eventsApplied, 0, 'an expired event redelivered is not applied again');
-  });
+  await t.test(
+    'events count once per id; the entity clock only moves forward; old events expire',
+    async () => {
+      const ev = (id: string, timeMs: number) => ({
+        eventId: id,
+        eventTimeMs: timeMs,
+        fields: { amount: 1 },
+      });
+      const work = (events: ReturnType<typeof ev>[]): EntityWork => ({
+        entityId: '4',
+        cdc: null,
+        events,
+        records: [],
+        coalescedCdc: 0,
+        tombstones: 0,
+      });
+      let [s] = await sink.apply([work([ev('a', 100 * DAY), ev('b', 101 * DAY)])]);
+      assert.equal(s?.eventsApplied, 2);
+      assert.equal(s?.asOfMs, 101 * DAY);
+      const v = s?.stateVersion;
+      [s] = await sink.apply([work([ev('a', 100 * DAY), ev('b', 101 * DAY)])]);
+      assert.equal(s?.eventsApplied, 0);
+      assert.equal(s?.eventsUnchanged, 2);
+      assert.equal(s?.stateVersion, v, 'redelivery changes nothing');
+      [s] = await sink.apply([work([ev('c', 95 * DAY)])]);
+      assert.equal(s?.asOfMs, 101 * DAY, 'a late event does not move the clock back');
+      assert.deepEqual(
+        s?.events.map((e) => e.eventId),
+        ['c', 'a', 'b'],
+      );
+      [s] = await sink.apply([work([ev('d', 140 * DAY)])]);
+      assert.deepEqual(
+        s?.events.map((e) => e.eventId),
+        ['d'],
+        'events 30+ days before the clock are gone',
+      );
+      [s] = await sink.apply([work([ev('a', 100 * DAY)])]);
+      assert.equal(s?.eventsApplied, 0, 'an expired event redelivered is not applied again');
+    },
+  );
 });

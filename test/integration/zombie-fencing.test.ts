@@ -14,7 +14,12 @@ import { waitCaughtUp } from '../helpers/kafka.js';
 import { expectedPredictions } from '../helpers/oracle.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { createTestEnv } from '../helpers/services.js';
-import { assertPredictionEventsMatch, assertRedisMatches, readPredictions } from '../helpers/verify.js';
+import {
+  assertPredictionEventsMatch,
+  assertRedisMatches,
+  readAudits,
+  readPredictions,
+} from '../helpers/verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,11 +29,25 @@ test('zombie: an instance stopped past the session timeout and resumed neither d
     consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 },
   });
   const config = env.config;
-  const stream = generateStream({ seed: 23, customers: 150, transactionsPerCustomer: 10, partitions: 3, deleteRate: 0.1 });
+  const stream = generateStream({
+    seed: 23,
+    customers: 150,
+    transactionsPerCustomer: 10,
+    partitions: 3,
+    deleteRate: 0.1,
+  });
   const inputs = [config.inputs.cdc[0]?.topic as string, config.inputs.events[0]?.topic as string];
   const registry = createRegistryClient(config.registry);
   const half = (n: number) => Math.floor(n / 2);
-  await produceSample(env.kafka, registry, { cdc: stream.cdc.slice(0, half(stream.cdc.length)), transactions: stream.transactions.slice(0, half(stream.transactions.length)) }, { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' });
+  await produceSample(
+    env.kafka,
+    registry,
+    {
+      cdc: stream.cdc.slice(0, half(stream.cdc.length)),
+      transactions: stream.transactions.slice(0, half(stream.transactions.length)),
+    },
+    { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' },
+  );
 
   // A stalls 400 ms between scoring and its Redis write, so a SIGSTOP almost always lands right there
   const a = spawnPipeline(config, { STREAMSCORE_TEST_STALL_MS: '400' });
@@ -46,7 +65,15 @@ test('zombie: an instance stopped past the session timeout and resumed neither d
   a.child.kill('SIGSTOP');
 
   const b = spawnPipeline(config);
-  await produceSample(env.kafka, registry, { cdc: stream.cdc.slice(half(stream.cdc.length)), transactions: stream.transactions.slice(half(stream.transactions.length)) }, { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' });
+  await produceSample(
+    env.kafka,
+    registry,
+    {
+      cdc: stream.cdc.slice(half(stream.cdc.length)),
+      transactions: stream.transactions.slice(half(stream.transactions.length)),
+    },
+    { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' },
+  );
   await waitCaughtUp(env.kafka, config.consumer.groupId, inputs, 120000);
 
   // the zombie wakes up mid-window, long after losing its partitions
@@ -61,6 +88,16 @@ test('zombie: an instance stopped past the session timeout and resumed neither d
   const expected = await expectedPredictions(stream, model.featureSpec, model);
   await model.close();
   await assertRedisMatches(config, expected);
-  assertPredictionEventsMatch(await readPredictions(env.kafka, config), expected);
+  try {
+    assertPredictionEventsMatch(await readPredictions(env.kafka, config), expected);
+  } catch (err) {
+    // say which instance committed which window, to tell a zombie from a retry
+    const audits = (await readAudits(env.kafka, config)).map(
+      (x) => `${x.instance} ${x.batch_id} emitted=${x.counts.emitted} closed=${x.closed_at}`,
+    );
+    (err as Error).message +=
+      `\nA pid ${a.child.pid}, B pid ${b.child.pid}\n${audits.join('\n')}\nA:\n${a.output().slice(-3000)}\nB:\n${b.output().slice(-3000)}`;
+    throw err;
+  }
   assert.match(a.output(), /fenced/i, 'A noticed it was fenced');
 });

@@ -1,0 +1,2 @@
+export { validate } from './validate.js';
+export type { Verdict, ValidateOptions } from './validate.js';
