@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { StreamscoreError } from '../errors/index.js';
-import { ENV } from './defaults.js';
+import { ENV, defaultBrokers, defaultRedisUrl, defaultRegistryUrl } from './defaults.js';
 import { configSchema } from './options.js';
 import type { Config } from './options.js';
 
@@ -50,6 +50,19 @@ export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: M
     [ENV.observeHost, ['observe', 'host'], (v) => v],
     [ENV.logLevel, ['observe', 'logLevel'], (v) => v],
   ];
+  // the services script's port variables move the defaults (an explicit URL or broker list still wins)
+  const portDefaults: Array<[string, string[], () => unknown]> = [
+    [ENV.kafkaPort, ['kafka', 'brokers'], () => defaultBrokers(env)],
+    [ENV.registryPort, ['registry', 'url'], () => defaultRegistryUrl(env)],
+    [ENV.redisPort, ['redis', 'url'], () => defaultRedisUrl(env)],
+  ];
+  for (const [name, path, value] of portDefaults) {
+    const section = out[path[0] as string] as Json | undefined;
+    if (env[name] !== undefined && env[name] !== '' && section?.[path[1] as string] === undefined) {
+      setPath(out, path, value());
+      applied?.set(path.join('.'), name);
+    }
+  }
   for (const [name, path, convert] of map) {
     const value = env[name];
     if (value !== undefined && value !== '') {

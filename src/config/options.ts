@@ -55,7 +55,7 @@ export const configSchema = z
         brokers: z
           .array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port'))
           .min(1)
-          .default(defaultBrokers()),
+          .default(defaultBrokers({})),
         clientId: z.string().min(1).default('streamscore'),
         ssl: z.boolean().default(false),
         sasl: z
@@ -72,7 +72,7 @@ export const configSchema = z
       .prefault({}),
     registry: z
       .object({
-        url: z.url().default(defaultRegistryUrl()),
+        url: z.url().default(defaultRegistryUrl({})),
         username: z.string().optional(),
         password: z.string().optional(),
       })
@@ -83,7 +83,7 @@ export const configSchema = z
         url: z
           .string()
           .regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://…')
-          .default(defaultRedisUrl()),
+          .default(defaultRedisUrl({})),
         password: z.string().optional(),
         db: z.number().int().min(0).max(15).default(0),
         keyPrefix: z.string().min(1).default('ss:'),

@@ -27,7 +27,7 @@ import { RedisSink, committedKey } from '../sink/index.js';
 import { splitIntoWindows } from '../window/index.js';
 import { buildRoles } from './roles.js';
 import { crashPointFromEnv } from './test-hooks.js';
-import { processWindow } from './process-window.js';
+import { processWindow, windowBatchId } from './process-window.js';
 import type { WindowResult } from './process-window.js';
 import type { PartitionContext, PipelineContext } from './types.js';
 import type { RawRecord } from '../decode/types.js';
@@ -254,9 +254,11 @@ export class Pipeline {
     const skipped = batch.records[batch.records.length - records.length - 1];
     if (records.length < batch.records.length && skipped !== undefined) batch.resolveOffset(skipped.offset);
     let pending = records.length;
+    let batchId: string | undefined;
     this.#track(pending);
     try {
       for (const window of splitIntoWindows(records, ctx.config.window)) {
+        batchId = windowBatchId(ctx.config.pipeline.name, window);
         // a window never spans a rebalance: once this member no longer owns the partition (or the batch
         // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
         const revoked = generation !== this.#generation && !this.#owned.has(tpKey(tp));
@@ -273,7 +275,7 @@ export class Pipeline {
         this.#opts.onWindow?.(result);
       }
     } catch (err) {
-      this.#onWindowError(err, tp);
+      this.#onWindowError(err, tp, batchId);
       throw err;
     } finally {
       this.#track(-pending);
@@ -296,8 +298,8 @@ export class Pipeline {
     }
   }
 
-  #onWindowError(err: unknown, tp: TopicPartition): void {
-    const { logger } = this.#opts;
+  #onWindowError(err: unknown, tp: TopicPartition, batchId: string | undefined): void {
+    const logger = this.#opts.logger.child({ batchId });
     const key = tpKey(tp);
     if (err instanceof StreamscoreError && err.code === 'SS_FENCED') {
       // keep no producer for it: only a new assignment makes a new one (see #fenced)

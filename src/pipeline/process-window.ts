@@ -6,7 +6,7 @@ import { deadLetter, predictionEvent, storedPredictionEvent } from '../emit/inde
 import type { AuditEventV1, OutMessage, PredictionEventV1 } from '../emit/index.js';
 import { RecordRejected, StreamscoreError } from '../errors/index.js';
 import { validate } from '../validate/index.js';
-import { buildMatrix } from '../features/index.js';
+import { buildMatrixYielding } from '../features/index.js';
 import type { AppliedState, PredictionRecord } from '../sink/index.js';
 import { groupByEntity } from '../window/index.js';
 import type { EntityWork, RecordRef } from '../window/index.js';
@@ -33,6 +33,13 @@ function inputHash(records: readonly RawRecord[]): string {
   return h.digest('hex');
 }
 
+/** Deterministic: a window retried with the same records gets the same id. */
+export function windowBatchId(pipeline: string, records: readonly RawRecord[]): string {
+  const first = records[0];
+  const last = records[records.length - 1];
+  return `${pipeline}:${first?.topic}:${first?.partition}:${first?.offset}-${last?.offset}`;
+}
+
 function refOf(r: RawRecord): RecordRef {
   return { topic: r.topic, partition: r.partition, offset: r.offset };
 }
@@ -56,7 +63,7 @@ export async function processWindow(
     throw new RangeError('processWindow needs at least one record');
   const { config, logger, metrics } = ctx;
   const pipeline = config.pipeline.name;
-  const batchId = `${pipeline}:${first.topic}:${first.partition}:${first.offset}-${last.offset}`;
+  const batchId = windowBatchId(pipeline, records);
   const role = ctx.roles.get(first.topic);
   if (role === undefined)
     throw new StreamscoreError('SS_CONFIG_INVALID', `no input is configured for topic ${first.topic}`);
@@ -142,7 +149,7 @@ export async function processWindow(
   }
 
   const inputs = toScore.map(({ s }) => ({ profile: s.profile, events: s.events, asOfMs: s.asOfMs }));
-  const matrix = buildMatrix(ctx.featureSpec, inputs);
+  const matrix = await buildMatrixYielding(ctx.featureSpec, inputs);
   metrics.stageSeconds.observe({ stage: 'features' }, timer.lap('features') / 1000);
   const scored =
     toScore.length === 0

@@ -18,6 +18,16 @@ export function ensureServices(): void {
   servicesChecked = true;
 }
 
+/**
+ * Only the variables that say where the services are (ports, URLs): a developer's other STREAMSCORE_*
+ * settings (group id, model version…) must not leak into the tests' isolated configs.
+ */
+export function serviceEnv(): NodeJS.ProcessEnv {
+  const keep =
+    /^STREAMSCORE_(KAFKA_PORT|KAFKA_CONTROLLER_PORT|REGISTRY_PORT|REDIS_PORT|KAFKA_BROKERS|REGISTRY_URL|REDIS_URL)$/;
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => keep.test(k)));
+}
+
 /** A name no other test run uses: topics, groups and key prefixes of each test are its own. */
 export function uniqueId(label: string): string {
   return `it-${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -84,7 +94,7 @@ export async function createTestEnv(label: string, overrides: ConfigInput = {}):
         merge(base as Record<string, unknown>, overrides as Record<string, unknown>),
         o as Record<string, unknown>,
       ),
-      {},
+      serviceEnv(),
     );
   const config = configWith({});
   const kafka = createKafkaClient(config.kafka);

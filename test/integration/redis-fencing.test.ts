@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { RedisSink } from '../../src/sink/index.js';
 import type { ModelStamp, PredictionRecord } from '../../src/sink/index.js';
 import type { EntityWork } from '../../src/window/index.js';
-import { deleteRedisKeys, ensureServices, uniqueId } from '../helpers/services.js';
+import { deleteRedisKeys, ensureServices, serviceEnv, uniqueId } from '../helpers/services.js';
 
 const DAY = 86_400_000;
 const model: ModelStamp = {
@@ -60,7 +60,7 @@ function pred(id: string, version: number, score: number): PredictionRecord {
 
 test('fenced Redis state: deletes are never resurrected by replayed updates; stale writes are no-ops; events count once', async (t) => {
   ensureServices();
-  const config = parseConfig({ redis: { keyPrefix: `${uniqueId('fence')}:` } }, {});
+  const config = parseConfig({ redis: { keyPrefix: `${uniqueId('fence')}:` } }, serviceEnv());
   const store = createRedisStore(config.redis);
   const sink = new RedisSink(store, config.redis.keyPrefix, 'churn', 30 * DAY);
   t.after(async () => {

@@ -4,11 +4,11 @@ import registryLib from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { createRegistryClient } from '../../src/adapters/registry.js';
 import { checkSchemas, loadSchemaManifest, registerSchemas } from '../../src/admin/schemas.js';
-import { defaultRegistryUrl } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/index.js';
 import { StreamscoreError } from '../../src/errors/index.js';
-import { ensureServices, uniqueId } from '../helpers/services.js';
+import { ensureServices, serviceEnv, uniqueId } from '../helpers/services.js';
 
-const url = defaultRegistryUrl();
+const url = parseConfig({}, serviceEnv()).registry.url;
 
 test('@kafkajs/confluent-schema-registry and the registry agree end to end: register, encode, decode, latest id, wire format', async () => {
   ensureServices();

@@ -122,11 +122,26 @@ test('a JSON CDC insert, an update, events and a delete flow through to Redis an
 
   const pipeline = new Pipeline({ config, logger: createLogger('warn') });
   await pipeline.start();
+  let metrics = '';
   try {
     await waitCaughtUp(env.kafka, config.consumer.groupId, [cdcTopic, txTopic], 60000);
+    const base = `http://127.0.0.1:${pipeline.observePort}`;
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+    metrics = await (await fetch(`${base}/metrics`)).text();
   } finally {
     await pipeline.stop();
   }
+  for (const name of [
+    'streamscore_records_total',
+    'streamscore_stage_duration_seconds_bucket',
+    'streamscore_window_records_bucket',
+    'streamscore_consumer_lag',
+    'streamscore_in_flight_records',
+  ]) {
+    assert.match(metrics, new RegExp(`^${name}\\{`, 'm'), `/metrics exports ${name}`);
+  }
+  assert.match(metrics, /streamscore_records_total\{[^}]*outcome="invalid"[^}]*\} 1/);
   const lookup = new LookupClient({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,

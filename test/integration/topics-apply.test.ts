@@ -4,11 +4,11 @@ import { connectTopicAdmin, createKafkaClient } from '../../src/adapters/kafka.j
 import { applyTopics, planAgainstCluster } from '../../src/admin/topics.js';
 import { parseConfig } from '../../src/config/index.js';
 import { StreamscoreError } from '../../src/errors/index.js';
-import { ensureServices, uniqueId } from '../helpers/services.js';
+import { ensureServices, serviceEnv, uniqueId } from '../helpers/services.js';
 
 test('topics apply creates, is a no-op the second time, raises partitions and refuses dangerous changes', async (t) => {
   ensureServices();
-  const admin = await connectTopicAdmin(createKafkaClient(parseConfig({}, {}).kafka));
+  const admin = await connectTopicAdmin(createKafkaClient(parseConfig({}, serviceEnv()).kafka));
   const name = `${uniqueId('topics')}.compacted`;
   t.after(async () => {
     await admin.delete(name).catch(() => undefined);
@@ -55,7 +55,7 @@ test('topics apply creates, is a no-op the second time, raises partitions and re
 
 test('changing the cleanup policy of a non-empty topic is refused unless forced', async (t) => {
   ensureServices();
-  const kafka = createKafkaClient(parseConfig({}, {}).kafka);
+  const kafka = createKafkaClient(parseConfig({}, serviceEnv()).kafka);
   const admin = await connectTopicAdmin(kafka);
   const name = `${uniqueId('policy')}.events`;
   t.after(async () => {

@@ -89,3 +89,12 @@ test('secrets never reach a log line', async () => {
   assert.ok(out.includes('starting'));
   assert.ok(!out.includes('hunter2') && !out.includes('s3cret'), out);
 });
+
+test('the services port variables move the defaults; explicit URLs still win', () => {
+  const c = parseConfig({}, { STREAMSCORE_KAFKA_PORT: '29092', STREAMSCORE_REGISTRY_PORT: '28081', STREAMSCORE_REDIS_PORT: '26379' });
+  assert.deepEqual(c.kafka.brokers, ['127.0.0.1:29092']);
+  assert.equal(c.registry.url, 'http://127.0.0.1:28081/apis/ccompat/v7');
+  assert.equal(c.redis.url, 'redis://127.0.0.1:26379');
+  const d = parseConfig({ kafka: { brokers: ['k:1'] } }, { STREAMSCORE_KAFKA_PORT: '29092' });
+  assert.deepEqual(d.kafka.brokers, ['k:1']);
+});

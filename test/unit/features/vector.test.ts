@@ -169,3 +169,24 @@ describe('rawAggregates and featureNames', () => {
     ]);
   });
 });
+
+it('buildMatrixYielding gives the same bytes as buildMatrix, in chunks', async () => {
+  const { buildMatrix, buildMatrixYielding, parseFeatureSpec } =
+    await import('../../../src/features/index.js');
+  const spec = parseFeatureSpec({
+    name: 's',
+    version: '1',
+    features: [
+      { name: 'age', source: { field: 'age' }, transforms: [{ op: 'default', value: 0 }] },
+      { name: 'n7', source: { aggregate: { fn: 'count', windowDays: 7 } }, transforms: [] },
+    ],
+  });
+  const inputs = Array.from({ length: 1234 }, (_, i) => ({
+    profile: { age: i % 90 },
+    events: [{ eventId: `e${i}`, eventTimeMs: 1000, fields: {} }],
+    asOfMs: 1000 + (i % 3) * 86_400_000 * 4,
+  }));
+  const a = buildMatrix(spec, inputs);
+  const b = await buildMatrixYielding(spec, inputs, 100);
+  assert.deepEqual(Buffer.from(b.buffer), Buffer.from(a.buffer));
+});
