@@ -91,7 +91,10 @@ test('secrets never reach a log line', async () => {
 });
 
 test('the services port variables move the defaults; explicit URLs still win', () => {
-  const c = parseConfig({}, { STREAMSCORE_KAFKA_PORT: '29092', STREAMSCORE_REGISTRY_PORT: '28081', STREAMSCORE_REDIS_PORT: '26379' });
+  const c = parseConfig(
+    {},
+    { STREAMSCORE_KAFKA_PORT: '29092', STREAMSCORE_REGISTRY_PORT: '28081', STREAMSCORE_REDIS_PORT: '26379' },
+  );
   assert.deepEqual(c.kafka.brokers, ['127.0.0.1:29092']);
   assert.equal(c.registry.url, 'http://127.0.0.1:28081/apis/ccompat/v7');
   assert.equal(c.redis.url, 'redis://127.0.0.1:26379');
