@@ -23,6 +23,11 @@ export const cdcInputSchema = z
      * scales. Default: schemas/<topic>-value.avsc when it exists.
      */
     schemaFile: z.string().min(1).optional(),
+    /**
+     * The topic carries Debezium's ExtractNewRecordState (unwrap) output: the value is the plain row, a
+     * delete is a row with `__deleted: "true"` or a tombstone. Full envelopes are still read.
+     */
+    unwrapped: z.boolean().default(false),
   })
   .strict();
 
@@ -33,6 +38,8 @@ export const eventInputSchema = z
     idField: z.string().min(1).default('customer_id'),
     /** Field holding the event time (epoch millis or ISO-8601 string). */
     timeField: z.string().min(1).default('event_time'),
+    /** Field holding the event's idempotency key; absent → `<topic>/<partition>/<offset>`. */
+    eventIdField: z.string().min(1).default('txn_id'),
     schemaFile: z.string().min(1).optional(),
   })
   .strict();
@@ -94,11 +101,19 @@ export const configSchema = z
       .object({
         cdc: z
           .array(cdcInputSchema)
-          .default([{ topic: 'cdc.bank.customers', format: 'avro', idField: 'id', onTruncate: 'dlq' }]),
+          .default([
+            { topic: 'cdc.bank.customers', format: 'avro', idField: 'id', onTruncate: 'dlq', unwrapped: false },
+          ]),
         events: z
           .array(eventInputSchema)
           .default([
-            { topic: 'transactions', format: 'avro', idField: 'customer_id', timeField: 'event_time' },
+            {
+              topic: 'transactions',
+              format: 'avro',
+              idField: 'customer_id',
+              timeField: 'event_time',
+              eventIdField: 'txn_id',
+            },
           ]),
       })
       .strict()

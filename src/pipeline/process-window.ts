@@ -194,17 +194,25 @@ export async function processWindow(
 
   let emittedEvents: PredictionEventV1[] = [];
   let audit: AuditEventV1 | undefined;
+  // Every record is in exactly one bucket before anything is written: a window that cannot account for
+  // its records must not touch Redis.
+  counts.scored = toScore.length + reemit.length;
+  counts.deleted = deletes.length;
+  if (!accountedFor(counts)) {
+    throw new StreamscoreError(
+      'SS_COMMIT_FAILED',
+      `window ${batchId} does not account for every record: ${JSON.stringify(counts)}`,
+    );
+  }
+
   const outputs = (written: readonly boolean[]): OutputBatch[] => {
     emittedEvents = [];
     written.forEach((ok, i) => {
       const p = predictions[i] as PredictionRecord;
       const w = owners[i] as EntityWork;
-      if (p.kind === 'delete') counts.deleted += 1;
-      else counts.scored += 1;
       if (ok) emittedEvents.push(predictionEvent(p, ctx.model, w.records, pipeline));
     });
     for (const { w, s } of reemit) {
-      counts.scored += 1;
       emittedEvents.push(storedPredictionEvent(s.storedPrediction ?? {}, w.records, pipeline));
     }
     counts.written_redis = written.filter(Boolean).length;
@@ -236,12 +244,6 @@ export async function processWindow(
       stage_ms: { ...timer.stages },
       outcome: 'COMMITTED',
     };
-    if (!accountedFor(audit.counts)) {
-      throw new StreamscoreError(
-        'SS_COMMIT_FAILED',
-        `window ${batchId} does not account for every record: ${JSON.stringify(audit.counts)}`,
-      );
-    }
     return [
       {
         topic: config.outputs.predictions,

@@ -39,12 +39,7 @@ export function buildRoles(
       onTruncate: input.onTruncate,
       decoder: createDecoder({
         kind: 'cdc',
-        options: {
-          topic: input.topic,
-          format: input.format,
-          idField: input.idField,
-          onTruncate: input.onTruncate,
-        },
+        options: input,
         writerSchemas: registry,
         ...(declared === undefined ? {} : { declaredValueSchema: declared }),
       }),
@@ -57,12 +52,7 @@ export function buildRoles(
       onTruncate: 'dlq',
       decoder: createDecoder({
         kind: 'events',
-        options: {
-          topic: input.topic,
-          format: input.format,
-          idField: input.idField,
-          timeField: input.timeField,
-        },
+        options: input,
         writerSchemas: registry,
         ...(declared === undefined ? {} : { declaredValueSchema: declared }),
       }),

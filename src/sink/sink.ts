@@ -101,28 +101,24 @@ export function predictionHashFields(p: PredictionRecord, model: ModelStamp): st
     'trigger_offset',
     p.trigger.offset,
   ];
-  if (p.kind === 'delete') return [...common, 'deleted', '1'];
+  // a deletion keeps the model stamp too, so its event can be re-emitted exactly after a crash
+  // prettier-ignore
+  const stamp = [
+    'model_name', model.name,
+    'model_version', model.version,
+    'model_sha256', model.sha256,
+    'training_run_id', model.trainingRunId,
+    'feature_version', model.featureVersion,
+  ];
+  if (p.kind === 'delete') return [...common, ...stamp, 'deleted', '1'];
+  // prettier-ignore
   return [
     ...common,
-    'deleted',
-    '0',
-    'score',
-    float32Text(p.score ?? Number.NaN),
-    'tier',
-    p.tier ?? '',
-    'model_name',
-    model.name,
-    'model_version',
-    model.version,
-    'model_sha256',
-    model.sha256,
-    'training_run_id',
-    model.trainingRunId,
-    'feature_version',
-    model.featureVersion,
-    'features',
-    JSON.stringify(Array.from(p.features ?? [], float32Text).map(Number)),
-    'valid_until',
-    p.validUntilMs === null ? '' : String(p.validUntilMs),
+    ...stamp,
+    'deleted', '0',
+    'score', float32Text(p.score ?? Number.NaN),
+    'tier', p.tier ?? '',
+    'features', JSON.stringify(Array.from(p.features ?? [], float32Text).map(Number)),
+    'valid_until', p.validUntilMs === null ? '' : String(p.validUntilMs),
   ];
 }
