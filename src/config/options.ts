@@ -99,22 +99,24 @@ export const configSchema = z
       .prefault({}),
     inputs: z
       .object({
-        cdc: z
-          .array(cdcInputSchema)
-          .default([
-            { topic: 'cdc.bank.customers', format: 'avro', idField: 'id', onTruncate: 'dlq', unwrapped: false },
-          ]),
-        events: z
-          .array(eventInputSchema)
-          .default([
-            {
-              topic: 'transactions',
-              format: 'avro',
-              idField: 'customer_id',
-              timeField: 'event_time',
-              eventIdField: 'txn_id',
-            },
-          ]),
+        cdc: z.array(cdcInputSchema).default([
+          {
+            topic: 'cdc.bank.customers',
+            format: 'avro',
+            idField: 'id',
+            onTruncate: 'dlq',
+            unwrapped: false,
+          },
+        ]),
+        events: z.array(eventInputSchema).default([
+          {
+            topic: 'transactions',
+            format: 'avro',
+            idField: 'customer_id',
+            timeField: 'event_time',
+            eventIdField: 'txn_id',
+          },
+        ]),
       })
       .strict()
       .prefault({}),
