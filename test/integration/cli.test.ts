@@ -1,0 +1,81 @@
+/**
+ * The CLI as a user meets it: exit codes and messages of topics and schemas commands against the real
+ * cluster and registry, and usage errors.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { connectTopicAdmin, createKafkaClient } from '../../src/adapters/kafka.js';
+import { loadTopicSpecs } from '../../src/admin/topic-spec.js';
+import { parseConfig } from '../../src/config/index.js';
+import { ensureServices, serviceEnv, uniqueId } from '../helpers/services.js';
+
+function cli(args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['bin/streamscore.js', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...serviceEnv() },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('usage errors exit 2 and name the problem; --help exits 0', () => {
+  const unknown = cli(['topics', 'plan', '--bogus']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /Unknown option '--bogus'/);
+  assert.equal(cli(['frobnicate']).code, 2);
+  const missing = cli(['lookup']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /expected 1 argument/);
+  const help = cli(['run', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /--config/);
+  const badConfig = cli(['lookup', '1', '--config', '/nonexistent.yaml']);
+  assert.equal(badConfig.code, 2);
+  assert.match(badConfig.err, /SS_CONFIG_FILE/);
+});
+
+test('topics plan reports pending changes (exit 1), apply makes them, plan is then clean (exit 0)', (t) => {
+  ensureServices();
+  const prefix = `${uniqueId('cli')}.`;
+  t.after(async () => {
+    const admin = await connectTopicAdmin(createKafkaClient(parseConfig({}, serviceEnv()).kafka));
+    for (const f of loadTopicSpecs('topics', prefix))
+      for (const topic of f.topics) await admin.delete(topic.name).catch(() => undefined);
+    await admin.close();
+  });
+  const before = cli(['topics', 'plan', '--prefix', prefix]);
+  assert.equal(before.code, 1, before.err);
+  assert.match(before.out, new RegExp(`\\+ create ${prefix.replace(/\./g, '\\.')}predictions`));
+  const apply = cli(['topics', 'apply', '--prefix', prefix]);
+  assert.equal(apply.code, 0, apply.err);
+  const after = cli(['topics', 'plan', '--prefix', prefix]);
+  assert.equal(after.code, 0, after.err);
+  assert.match(after.out, /in sync/);
+});
+
+test('schemas check exits non-zero on an incompatible change; register refuses it', () => {
+  ensureServices();
+  const prefix = `${uniqueId('cli-schemas')}.`;
+  const ok = cli(['schemas', 'register', '--prefix', prefix]);
+  assert.equal(ok.code, 0, ok.err);
+  assert.equal(cli(['schemas', 'check', '--prefix', prefix]).code, 0);
+
+  // a copy of the manifest whose predictions schema gains a required field (no default): not BACKWARD
+  const dir = mkdtempSync(join(tmpdir(), 'schemas-'));
+  const schema = JSON.parse(readFileSync('schemas/predictions-value.avsc', 'utf8')) as { fields: unknown[] };
+  schema.fields.push({ name: 'new_required', type: 'string' });
+  writeFileSync(join(dir, 'predictions-value.avsc'), JSON.stringify(schema));
+  writeFileSync(
+    join(dir, 'schemas.yaml'),
+    'subjects:\n  - { file: predictions-value.avsc, subject: predictions-value, compatibility: BACKWARD }\n',
+  );
+  const check = cli(['schemas', 'check', '--prefix', prefix, '--manifest', join(dir, 'schemas.yaml')]);
+  assert.equal(check.code, 1, check.out + check.err);
+  assert.match(check.out, /incompatible/);
+  const register = cli(['schemas', 'register', '--prefix', prefix, '--manifest', join(dir, 'schemas.yaml')]);
+  assert.equal(register.code, 1);
+  assert.match(register.err, /SS_SCHEMA_INCOMPATIBLE/);
+});
