@@ -50,6 +50,43 @@ export interface TransactionalProducer {
   close(): Promise<void>;
 }
 
+/** Bytes of keys, values and headers per produce call, well under the broker's default message.max.bytes. */
+const SEND_CHUNK_BYTES = 512 * 1024;
+
+/**
+ * How many bytes one produce call may carry for a topic: half its max.message.bytes (record batch framing
+ * and per-record overhead stay well inside the other half), at most SEND_CHUNK_BYTES.
+ */
+export function maxSendBytes(maxMessageBytes: number | undefined): number {
+  if (maxMessageBytes === undefined || !Number.isFinite(maxMessageBytes)) return SEND_CHUNK_BYTES;
+  return Math.max(1024, Math.min(SEND_CHUNK_BYTES, Math.floor(maxMessageBytes / 2)));
+}
+
+function sizeOf(m: OutMessage): number {
+  let n = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  for (const [k, v] of Object.entries(m.headers ?? {})) n += k.length + v.length + 8;
+  return n;
+}
+
+/** Splits messages, in order, into runs of at most maxBytes each (a single larger message runs alone). */
+export function chunksOf(messages: readonly OutMessage[], maxBytes: number): OutMessage[][] {
+  const out: OutMessage[][] = [];
+  let current: OutMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = sizeOf(m);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 const FENCED = new Set([
   'INVALID_PRODUCER_EPOCH',
   'PRODUCER_FENCED',
@@ -189,6 +226,8 @@ export async function createTransactionalProducer(
   client: KafkaClient,
   groupId: string,
   tp: TopicPartition,
+  /** Per output topic, the most bytes one produce call may carry (see maxSendBytes). */
+  sendLimits: ReadonlyMap<string, number> = new Map(),
 ): Promise<TransactionalProducer> {
   const transactionalId = `${groupId}.${tp.topic}.${tp.partition}`;
   const producer: Producer = client.producer({
@@ -218,11 +257,14 @@ export async function createTransactionalProducer(
       }
       return {
         async send(topic, messages) {
-          if (messages.length === 0) return;
-          try {
-            await tx.send({ topic, acks: -1, messages: messages.map((m) => ({ ...m })) as never });
-          } catch (cause) {
-            throw kafkaError(cause, `sending to ${topic}`);
+          // kafkajs puts one send's messages for a partition into one record batch; a large window's
+          // predictions would exceed the broker's message.max.bytes (1 MiB by default), so send in chunks
+          for (const chunk of chunksOf(messages, sendLimits.get(topic) ?? SEND_CHUNK_BYTES)) {
+            try {
+              await tx.send({ topic, acks: -1, messages: chunk.map((m) => ({ ...m })) as never });
+            } catch (cause) {
+              throw kafkaError(cause, `sending to ${topic}`);
+            }
           }
         },
         async sendOffsets(group, p, nextOffset) {

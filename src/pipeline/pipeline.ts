@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createInputConsumer, createTransactionalProducer } from '../adapters/kafka-io.js';
+import { createInputConsumer, createTransactionalProducer, maxSendBytes } from '../adapters/kafka-io.js';
 import type {
   InputBatch,
   InputConsumer,
   TopicPartition,
   TransactionalProducer,
 } from '../adapters/kafka-io.js';
-import { createKafkaClient } from '../adapters/kafka.js';
+import { connectTopicAdmin, createKafkaClient } from '../adapters/kafka.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import { createRedisStore } from '../adapters/redis.js';
 import type { RedisStore } from '../adapters/redis.js';
@@ -67,6 +67,8 @@ export class Pipeline {
   readonly #fenced = new Set<string>();
   /** Per-partition chain of batches (see #onBatch). */
   readonly #locks = new Map<string, Promise<void>>();
+  /** Output topic -> most bytes per produce call, from the topics' max.message.bytes. */
+  #sendLimits = new Map<string, number>();
   #generation = 0;
   #owned = new Set<string>();
   #inFlight = 0;
@@ -141,6 +143,11 @@ export class Pipeline {
     this.observePort = await this.#observe.start(config.observe.host, config.observe.port);
 
     this.#kafka = createKafkaClient(config.kafka, logger);
+    this.#sendLimits = await outputSendLimits(this.#kafka, [
+      config.outputs.predictions,
+      config.outputs.audit,
+      config.outputs.dlq,
+    ]);
     const topics = [...config.inputs.cdc.map((i) => i.topic), ...config.inputs.events.map((i) => i.topic)];
     const consumer = createInputConsumer(this.#kafka, config, topics);
     this.#consumer = consumer;
@@ -191,6 +198,7 @@ export class Pipeline {
       this.#kafka as KafkaClient,
       config.consumer.groupId,
       tp,
+      this.#sendLimits,
     );
     const key = committedKey(config.redis.keyPrefix, config.pipeline.name, tp.topic, tp.partition);
     // The first fetch after an assignment starts at the group's committed offset: everything before it is
@@ -354,5 +362,21 @@ export class Pipeline {
       }
     }
     this.#partitions.clear();
+  }
+}
+
+/** Reads the output topics' max.message.bytes (topic-level, else the broker default of 1 MiB). */
+async function outputSendLimits(kafka: KafkaClient, topics: readonly string[]): Promise<Map<string, number>> {
+  const admin = await connectTopicAdmin(kafka);
+  try {
+    const state = await admin.describe(topics);
+    const limits = new Map<string, number>();
+    for (const t of topics) {
+      const raw = state.get(t)?.config['max.message.bytes'];
+      limits.set(t, maxSendBytes(raw === undefined ? undefined : Number(raw)));
+    }
+    return limits;
+  } finally {
+    await admin.close();
   }
 }
