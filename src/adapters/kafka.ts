@@ -1,6 +1,8 @@
 /**
  * The only place (with kafka-*.ts beside it) that imports kafkajs. Stages see the narrow interfaces below.
  */
+// must run before kafkajs loads: it replaces kafkajs's read_committed filter (see the module)
+import './kafkajs-fix.js';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, SASLOptions, logCreator } from 'kafkajs';
 import type { Config } from '../config/index.js';

@@ -1,3 +1,4 @@
+import '../../src/adapters/kafkajs-fix.js';
 import kafkajs from 'kafkajs';
 import type { KafkaClient } from '../../src/adapters/kafka.js';
 

@@ -102,6 +102,8 @@ export async function createTestEnv(label: string, overrides: ConfigInput = {}):
   const specs = loadTopicSpecs('topics', prefix).flatMap((f) => f.topics);
   await applyTopics(admin, specs, { force: false });
   after(async () => {
+    // STREAMSCORE_TEST_KEEP=1 leaves topics and keys in place for a post-mortem
+    if (process.env.STREAMSCORE_TEST_KEEP === '1') return admin.close();
     try {
       for (const s of specs) await admin.delete(s.name).catch(() => undefined);
     } finally {

@@ -27,6 +27,8 @@ export async function readPredictions(
     );
     const e = { ...(predictionType.fromBuffer(m.value.subarray(5)) as PredictionEventV1) };
     assert.equal(m.key?.toString(), e.entity_id, 'key = entity id');
+    // where it was read from, for failure messages (not part of the event)
+    Object.defineProperty(e, 'at', { value: `${m.partition}@${m.offset}`, enumerable: false });
     return e;
   });
 }
@@ -84,7 +86,11 @@ export function assertPredictionEventsMatch(
   for (const e of events) {
     const k = `${e.entity_id}@${e.version}`;
     const twin = seen.get(k);
-    assert.ok(twin === undefined, `duplicate prediction event ${k}: ${JSON.stringify([twin, e])}`);
+    const at = (x: PredictionEventV1 | undefined) => (x as { at?: string } | undefined)?.at;
+    assert.ok(
+      twin === undefined,
+      `duplicate prediction event ${k} at ${at(twin)} and ${at(e)}: ${JSON.stringify([twin, e])}`,
+    );
     seen.set(k, e);
     const cur = newest.get(e.entity_id);
     if (cur === undefined || e.version > cur.version) newest.set(e.entity_id, e);

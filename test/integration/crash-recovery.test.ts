@@ -13,7 +13,12 @@ import { waitCaughtUp } from '../helpers/kafka.js';
 import { expectedPredictions } from '../helpers/oracle.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { createTestEnv } from '../helpers/services.js';
-import { assertPredictionEventsMatch, assertRedisMatches, readPredictions } from '../helpers/verify.js';
+import {
+  assertPredictionEventsMatch,
+  assertRedisMatches,
+  readAudits,
+  readPredictions,
+} from '../helpers/verify.js';
 
 test('crash: kill -9 between the Redis write and the transaction commit, restart: no duplicates, nothing missing, Redis equals the oracle', async () => {
   const env = await createTestEnv('crash', {
@@ -68,5 +73,15 @@ test('crash: kill -9 between the Redis write and the transaction commit, restart
   const expected = await expectedPredictions(stream, model.featureSpec, model);
   await model.close();
   await assertRedisMatches(config, expected);
-  assertPredictionEventsMatch(await readPredictions(env.kafka, config), expected);
+  try {
+    assertPredictionEventsMatch(await readPredictions(env.kafka, config), expected);
+  } catch (err) {
+    // which run committed which window, to tell a retry from a double commit
+    const audits = (await readAudits(env.kafka, config)).map(
+      (x) => `${x.instance} ${x.batch_id} emitted=${x.counts.emitted} closed=${x.closed_at}`,
+    );
+    (err as Error).message +=
+      `\npids ${first.child.pid} ${second.child.pid} ${third.child.pid}\n${audits.join('\n')}\n1:\n${first.output().slice(-4000)}\n2:\n${second.output().slice(-4000)}\n3:\n${third.output().slice(-4000)}`;
+    throw err;
+  }
 });

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import test from 'node:test';
+import { filterAbortedMessages } from '../../../src/adapters/kafkajs-fix.js';
+
+const ABORT = Buffer.from([0, 0, 0, 0]);
+const data = (offset: number, pid: string) => ({
+  offset: String(offset),
+  key: Buffer.from(`k${offset}`),
+  batchContext: { producerId: pid, inTransaction: true },
+});
+const abortMarker = (offset: number, pid: string) => ({
+  offset: String(offset),
+  key: ABORT,
+  isControlRecord: true,
+  batchContext: { producerId: pid, inTransaction: true },
+});
+
+// two producers' transactions overlap and are aborted together (a new owner fencing both); the broker
+// lists them by index position, not by first offset
+const messages = [
+  data(18, 'X'),
+  data(19, 'Y'),
+  data(20, 'X'),
+  data(21, 'Y'),
+  abortMarker(22, 'Y'),
+  abortMarker(23, 'X'),
+  data(24, 'Z'), // committed data of a third producer
+];
+const aborted = [
+  { producerId: 'Y', firstOffset: '19' },
+  { producerId: 'X', firstOffset: '18' },
+];
+
+test('read_committed: overlapping aborted transactions listed out of order are all filtered', () => {
+  const kept = filterAbortedMessages({ messages, abortedTransactions: aborted }).filter(
+    (m) => !('isControlRecord' in m),
+  );
+  assert.deepEqual(
+    kept.map((m) => m.offset),
+    ['24'],
+  );
+});
+
+test('read_committed: a fetch starting inside several aborted transactions filters them all', () => {
+  const tail = messages.slice(2);
+  const kept = filterAbortedMessages({ messages: tail, abortedTransactions: aborted }).filter(
+    (m) => !('isControlRecord' in m),
+  );
+  assert.deepEqual(
+    kept.map((m) => m.offset),
+    ['24'],
+  );
+});
+
+test('the fix replaces the filter kafkajs uses', () => {
+  const require = createRequire(import.meta.url);
+  const installed = require('kafkajs/src/consumer/filterAbortedMessages.js') as unknown;
+  assert.equal(installed, filterAbortedMessages);
+});
