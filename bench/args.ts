@@ -1,0 +1,139 @@
+/**
+ * `npm run bench -- [options]`: the full run by default (1,000,000 records over 6 partitions, latency at
+ * 2k/10k/20k events/s and at saturation, window sweep, profile, 10-minute soak); `--quick` for development.
+ */
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  readonly records: number;
+  readonly partitions: number;
+  readonly seed: number;
+  readonly transactionsPerCustomer: number;
+  readonly quick: boolean;
+  readonly skipBaselines: boolean;
+  readonly skipLatency: boolean;
+  readonly skipSweep: boolean;
+  readonly skipProfile: boolean;
+  readonly rates: readonly number[];
+  readonly stepSeconds: number;
+  readonly warmupSeconds: number;
+  readonly soakMinutes: number;
+  readonly naiveSeconds: number;
+  readonly sweepRecords: number;
+  readonly sweepRates: readonly number[];
+  readonly bin: string;
+  readonly out: string;
+  readonly keep: boolean;
+  readonly cleanup: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --records <n>          records to prefill (default 1000000; --quick: 100000)
+  --partitions <n>       partitions of the input topics (default 6)
+  --seed <n>             seed of the generated data (default 42)
+  --tx-per-customer <x>  mean card transactions per customer; sets the CDC/transaction mix (default 2)
+  --quick                development run: 100k records, short latency steps, 1-minute soak
+  --rates <list>         open-loop rates in events/s, comma-separated; saturation is added (default 2000,10000,20000)
+  --step-seconds <n>     length of each latency step (default 30; --quick: 10)
+  --warmup-seconds <n>   start of each step not measured (default 5; --quick: 2)
+  --soak-minutes <x>     soak at the saturation rate, RSS sampled (default 10; --quick: 1; 0 skips it)
+  --naive-seconds <n>    the naive processor stops after this long (default 60; --quick: 20)
+  --sweep-records <n>    records per window-sweep drain (default 300000, at most --records)
+  --sweep-rates <list>   open-loop rates of the window sweep (default 2000,10000)
+  --skip-baselines       only streamscore (no broker/client/Redis/naive runs)
+  --skip-sweep           no window sweep
+  --skip-latency         no latency phase (and no soak)
+  --skip-profile         no profiled run
+  --bin <path>           streamscore entry to run (default bin/streamscore.js; for before/after experiments)
+  --out <dir>            results folder (default bench/results)
+  --keep                 keep the run's topics and Redis keys
+  --cleanup              delete the topics and Redis keys of every earlier bench run (bench-<timestamp>), then exit
+  --help                 this text`;
+
+export class UsageError extends Error {}
+
+function num(
+  raw: string | undefined,
+  name: string,
+  opts: { min: number; integer?: boolean },
+): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < opts.min || (opts.integer !== false && !Number.isInteger(v)))
+    throw new UsageError(
+      `--${name} must be ${opts.integer === false ? 'a number' : 'a whole number'} ≥ ${opts.min}, got "${raw}"`,
+    );
+  return v;
+}
+
+/** Parses argv; throws UsageError for an unknown flag or a bad value; returns null for --help. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        records: { type: 'string' },
+        partitions: { type: 'string' },
+        seed: { type: 'string' },
+        'tx-per-customer': { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        rates: { type: 'string' },
+        'step-seconds': { type: 'string' },
+        'warmup-seconds': { type: 'string' },
+        'soak-minutes': { type: 'string' },
+        'naive-seconds': { type: 'string' },
+        'sweep-records': { type: 'string' },
+        'sweep-rates': { type: 'string' },
+        'skip-baselines': { type: 'boolean', default: false },
+        'skip-sweep': { type: 'boolean', default: false },
+        'skip-latency': { type: 'boolean', default: false },
+        'skip-profile': { type: 'boolean', default: false },
+        bin: { type: 'string' },
+        out: { type: 'string' },
+        keep: { type: 'boolean', default: false },
+        cleanup: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help === true) return null;
+  const quick = values.quick === true;
+  const records = num(values.records, 'records', { min: 1000 }) ?? (quick ? 100_000 : 1_000_000);
+  const rates = (values.rates ?? '2000,10000,20000')
+    .split(',')
+    .map((r) => num(r.trim(), 'rates', { min: 1 }) as number);
+  const stepSeconds = num(values['step-seconds'], 'step-seconds', { min: 3 }) ?? (quick ? 10 : 30);
+  const warmupSeconds = num(values['warmup-seconds'], 'warmup-seconds', { min: 0 }) ?? (quick ? 2 : 5);
+  if (warmupSeconds >= stepSeconds) throw new UsageError('--warmup-seconds must be below --step-seconds');
+  return {
+    records,
+    partitions: num(values.partitions, 'partitions', { min: 1 }) ?? 6,
+    seed: num(values.seed, 'seed', { min: 0 }) ?? 42,
+    transactionsPerCustomer:
+      num(values['tx-per-customer'], 'tx-per-customer', { min: 0, integer: false }) ?? 2,
+    quick,
+    skipBaselines: values['skip-baselines'] === true,
+    skipLatency: values['skip-latency'] === true,
+    skipSweep: values['skip-sweep'] === true,
+    skipProfile: values['skip-profile'] === true,
+    rates,
+    stepSeconds,
+    warmupSeconds,
+    soakMinutes: num(values['soak-minutes'], 'soak-minutes', { min: 0, integer: false }) ?? (quick ? 1 : 10),
+    naiveSeconds: num(values['naive-seconds'], 'naive-seconds', { min: 1 }) ?? (quick ? 20 : 60),
+    sweepRecords: Math.min(records, num(values['sweep-records'], 'sweep-records', { min: 1000 }) ?? 300_000),
+    sweepRates: (values['sweep-rates'] ?? '2000,10000')
+      .split(',')
+      .map((r) => num(r.trim(), 'sweep-rates', { min: 1 }) as number),
+    bin: values.bin ?? 'bin/streamscore.js',
+    out: values.out ?? 'bench/results',
+    keep: values.keep === true,
+    cleanup: values.cleanup === true,
+  };
+}

@@ -1,0 +1,354 @@
+/**
+ * `npm run bench`: end-to-end throughput, latency and memory of streamscore, side by side in one run with
+ * the limits of Kafka (its own consumer), the Kafka client (bare kafkajs), Redis (redis-benchmark and the
+ * project's upsert path) and a naive per-record processor, on the same prefilled data. Never part of
+ * `npm test`. See `--help`; results go to bench/results/ (latest.json, latest.md, latest.svg).
+ *
+ * Phases: prefill → baselines → streamscore drain (empty group → zero lag) → profiled run → window sweep
+ * (drains) → latency (open loop; per window setting) → soak → report.
+ */
+import { mkdirSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { USAGE, UsageError, parseBenchArgs } from './args.js';
+import type { BenchOptions } from './args.js';
+import { brokerLimit, clientLimit, naive, redisBenchmark, upsertPath } from './baselines.js';
+import type { Services } from './baselines.js';
+import { BenchEnv, cleanupRuns, ensureServices, servicePids } from './env.js';
+import { scenario } from './latency.js';
+import { liveChildren, runWorker, sampleService } from './proc.js';
+import { summariseProfile } from './profile.js';
+import { writeResults } from './report.js';
+import { drain } from './streamscore.js';
+import type {
+  BenchResults,
+  LatencyStep,
+  PrefillResult,
+  ProfileSummary,
+  SoakResult,
+  StreamscoreRun,
+  SweepResult,
+  SystemResult,
+  WindowSettings,
+} from './types.js';
+
+const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
+const WORKERS = join(import.meta.dirname, 'workers');
+const MiB = 1024 * 1024;
+/** The rate of the latency target: p99 event → Redis ≤ window max delay + 50 ms at 10k events/s. */
+const TARGET_RATE = 10_000;
+
+/** The window settings compared in the sweep; `default` is streamscore's default configuration. */
+const WINDOWS: ReadonlyArray<{ readonly label: string; readonly window: Partial<WindowSettings> }> = [
+  { label: 'small', window: { maxRecords: 500, maxDelayMs: 50 } },
+  { label: 'default', window: {} },
+  { label: 'large', window: { maxRecords: 20_000, maxBytes: 16 * MiB, maxDelayMs: 1000 } },
+];
+
+const log = (s: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${s}`);
+
+function machine() {
+  const c = cpus();
+  return {
+    cpus: c.length,
+    cpuModel: c[0]?.model.trim() ?? 'unknown',
+    memoryGiB: totalmem() / 1024 ** 3,
+    node: process.version,
+    kernel: release(),
+  };
+}
+
+function describe(s: SystemResult): string {
+  const cpu =
+    s.cost === null
+      ? ''
+      : `, ${((s.cost.cpuSeconds / s.records) * 1e6).toFixed(1)} CPU s/M, peak RSS ${s.cost.peakRssMb.toFixed(0)} MB`;
+  return `${s.name}: ${Math.round(s.recordsPerSec).toLocaleString('en-US')} records/s (${s.records.toLocaleString('en-US')} in ${s.seconds.toFixed(1)} s${cpu})`;
+}
+
+async function phases(opts: BenchOptions, env: BenchEnv, services: Services, skipped: string[]) {
+  const out = opts.out;
+  const logFile = (name: string) => join(out, `${name}.raw.log`);
+  log(
+    `prefill: ${opts.records.toLocaleString('en-US')} records, ${opts.partitions} partitions, seed ${opts.seed} (prefix ${env.prefix})`,
+  );
+  const aliveFile = join(out, 'alive-ids.raw.json');
+  const { result: prefill } = await runWorker<PrefillResult>(
+    join(WORKERS, 'prefill.js'),
+    {
+      config: env.config('prefill'),
+      records: opts.records,
+      partitions: opts.partitions,
+      seed: opts.seed,
+      transactionsPerCustomer: opts.transactionsPerCustomer,
+      aliveFile,
+    },
+    { logFile: logFile('prefill') },
+  );
+  const total = (await env.topicSize(env.topics.cdc)) + (await env.topicSize(env.topics.transactions));
+  log(
+    `   ${total.toLocaleString('en-US')} records on the input topics, ${prefill.avgRecordBytes.toFixed(0)} bytes avg (${prefill.seconds.toFixed(0)} s)`,
+  );
+
+  const systems: SystemResult[] = [];
+  const measure = async (what: string, run: () => Promise<SystemResult>) => {
+    log(what);
+    const s = await run();
+    systems.push(s);
+    log(`   ${describe(s)}`);
+    return s;
+  };
+  const defaults = env.config('defaults');
+  if (opts.skipBaselines) skipped.push('baselines (--skip-baselines)');
+  else {
+    await measure('broker read limit (ConsumerPerformance)', () =>
+      brokerLimit(env, defaults.window.maxBytes, services, logFile('broker')),
+    );
+    await measure('client limit (bare kafkajs)', () => clientLimit(env, total, services, logFile('client')));
+    await measure('Redis write limit (redis-benchmark)', () =>
+      redisBenchmark(env, opts.quick ? 100_000 : 500_000, services, logFile('redis-benchmark')),
+    );
+    await measure('Redis upsert path (RedisSink.write)', () =>
+      upsertPath(
+        env,
+        opts.quick ? 100_000 : 500_000,
+        defaults.window.maxRecords,
+        services,
+        logFile('upsert'),
+      ),
+    );
+  }
+  const main = (await measure('streamscore: empty group → zero lag, exactly-once', () =>
+    drain(env, { label: 'main', bin: opts.bin, resultsDir: out, services, timeoutMs: 90 * 60_000 }),
+  )) as StreamscoreRun;
+  if (!opts.skipBaselines)
+    await measure(`naive processor (at most ${opts.naiveSeconds} s)`, () =>
+      naive(env, total, opts.naiveSeconds, services, logFile('naive')),
+    );
+
+  let profile: ProfileSummary | null = null;
+  if (opts.skipProfile) skipped.push('CPU profile (--skip-profile)');
+  else {
+    log(`profiled streamscore run (node --cpu-prof, ${opts.sweepRecords.toLocaleString('en-US')} records)`);
+    const dir = join(out, 'profile.raw.d');
+    const run = await drain(env, {
+      label: 'profile',
+      bin: opts.bin,
+      resultsDir: out,
+      services,
+      timeoutMs: 60 * 60_000,
+      stopAfter: opts.sweepRecords,
+      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', 'streamscore.cpuprofile'],
+    });
+    profile = summariseProfile(join(dir, 'streamscore.cpuprofile'), run.records);
+    await env.deleteKeys('profile');
+    log(
+      `   top areas: ${profile.byArea
+        .slice(0, 6)
+        .map((a) => `${a.name} ${(a.share * 100).toFixed(0)}%`)
+        .join(', ')}`,
+    );
+  }
+
+  const sweep: SweepResult[] = [];
+  if (opts.skipSweep) skipped.push('window sweep (--skip-sweep)');
+  else {
+    for (const w of WINDOWS) {
+      log(`window sweep ${w.label}: drain of ${opts.sweepRecords.toLocaleString('en-US')} records`);
+      const run = await drain(env, {
+        label: `sweep-${w.label}`,
+        window: w.window,
+        bin: opts.bin,
+        resultsDir: out,
+        services,
+        timeoutMs: 60 * 60_000,
+        stopAfter: opts.sweepRecords,
+      });
+      await env.deleteKeys(`sweep-${w.label}`);
+      log(`   ${describe(run)}, ${run.recordsPerWindow.toFixed(0)} records/window`);
+      sweep.push({ label: w.label, window: run.window, throughput: run, latency: [] });
+    }
+  }
+
+  const latency: LatencyStep[] = [];
+  let soak: SoakResult | null = null;
+  const saturation = Math.max(1000, Math.round(main.recordsPerSec / 1000) * 1000);
+  if (opts.skipLatency) skipped.push('latency and soak (--skip-latency)');
+  else {
+    const common = {
+      stepSeconds: opts.stepSeconds,
+      warmupSeconds: opts.warmupSeconds,
+      idsFile: aliveFile,
+      bin: opts.bin,
+      resultsDir: out,
+      seed: opts.seed,
+      observePerSecond: 4000,
+    };
+    const rates = [
+      ...opts.rates.map((r) => ({ label: `${r / 1000}k/s`, rate: r })),
+      { label: `saturation ${saturation / 1000}k/s`, rate: saturation },
+    ];
+    const sweepRates = opts.sweepRates.map((r) => ({ label: `${r / 1000}k/s`, rate: r }));
+    // the other window settings first: the soak (last) may leave a backlog no later scenario should inherit
+    const stepsOf = new Map<string, LatencyStep[]>();
+    for (const w of WINDOWS.filter((x) => x.label !== 'default')) {
+      log(`latency, ${w.label} window at ${opts.sweepRates.join(', ')} events/s`);
+      const sc = await scenario(env, { ...common, label: w.label, window: w.window, rates: sweepRates });
+      stepsOf.set(w.label, sc.steps);
+    }
+    log(
+      `latency, default window: ${rates.map((r) => r.rate).join(', ')} events/s (saturation = the drain rate)`,
+    );
+    const def = await scenario(env, {
+      ...common,
+      label: 'default',
+      window: {},
+      rates,
+      ...(opts.soakMinutes > 0 ? { soak: { minutes: opts.soakMinutes, rate: saturation } } : {}),
+    });
+    soak = def.soak;
+    if (opts.soakMinutes === 0) skipped.push('soak (--soak-minutes 0)');
+    latency.push(...def.steps, ...[...stepsOf.values()].flat());
+    stepsOf.set(
+      'default',
+      def.steps.filter((s) => !s.label.startsWith('saturation') && opts.sweepRates.includes(s.targetRate)),
+    );
+    for (const w of WINDOWS) {
+      const steps = stepsOf.get(w.label) ?? [];
+      const i = sweep.findIndex((s) => s.label === w.label);
+      if (i >= 0) sweep[i] = { ...(sweep[i] as SweepResult), latency: steps };
+      else if (steps[0] !== undefined)
+        sweep.push({ label: w.label, window: steps[0].window, throughput: null, latency: steps });
+    }
+  }
+  return { prefill, systems, main, profile, sweep, latency, soak, saturation };
+}
+
+function targets(r: Omit<BenchResults, 'targets'>): BenchResults['targets'] {
+  const sweepRate = TARGET_RATE;
+  const ratio = (k: string) => r.ratios[k] ?? null;
+  const at10k =
+    r.latency.find(
+      (s) =>
+        !s.label.startsWith('saturation') &&
+        s.targetRate === sweepRate &&
+        s.window.maxDelayMs === r.streamscore?.window.maxDelayMs,
+    ) ?? null;
+  const limit = (at10k?.window.maxDelayMs ?? 250) + 50;
+  const sat = r.latency.find((s) => s.label.startsWith('saturation')) ?? null;
+  const rssSat = Math.max(sat?.rssMb ?? 0, r.soak?.rssMaxMb ?? 0);
+  return [
+    {
+      target: 'streamscore ≥ 0.6× the bare-kafkajs client limit',
+      measured: `${ratio('client')?.toFixed(2) ?? '–'}×`,
+      met: ratio('client') === null ? null : (ratio('client') as number) >= 0.6,
+    },
+    {
+      target: 'streamscore ≥ 20× the naive processor',
+      measured: `${ratio('naive')?.toFixed(1) ?? '–'}×`,
+      met: ratio('naive') === null ? null : (ratio('naive') as number) >= 20,
+    },
+    {
+      target: `p99 event → Redis visible ≤ window max delay + 50 ms (${limit} ms) at ${sweepRate / 1000}k events/s`,
+      measured: at10k?.redis.p99 == null ? '–' : `${Math.round(at10k.redis.p99)} ms`,
+      met: at10k?.redis.p99 == null ? null : at10k.redis.p99 <= limit,
+    },
+    {
+      target: 'RSS ≤ 300 MB at saturation',
+      measured: sat === null && r.soak === null ? '–' : `${rssSat.toFixed(0)} MB`,
+      met: sat === null && r.soak === null ? null : rssSat <= 300,
+    },
+    {
+      target: 'RSS flat over a 10-minute run at saturation',
+      measured:
+        r.soak === null
+          ? '–'
+          : `${r.soak.minutes} min: ${r.soak.rssSlopeMbPerMin.toFixed(2)} MB/min after the first minute (${r.soak.rssFirstMinuteMb.toFixed(0)} → ${r.soak.rssLastMinuteMb.toFixed(0)} MB)`,
+      met: r.soak === null || r.soak.minutes < 10 ? null : Math.abs(r.soak.rssSlopeMbPerMin) < 1,
+    },
+  ];
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let opts: BenchOptions | null;
+  try {
+    opts = parseBenchArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`bench: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (opts === null) {
+    console.log(USAGE);
+    return 0;
+  }
+  process.chdir(PROJECT_DIR);
+  mkdirSync(opts.out, { recursive: true });
+  const startedAt = new Date().toISOString();
+  ensureServices();
+  if (opts.cleanup) {
+    const gone = await cleanupRuns();
+    log(`removed ${gone.topics} topics and ${gone.keys} Redis keys of earlier bench runs`);
+    return 0;
+  }
+  if (opts.bin !== 'bin/streamscore.js') log(`streamscore entry: ${opts.bin} (not the working tree's build)`);
+  const runId = `bench-${startedAt.replace(/[-:T.Z]/g, '').slice(0, 14)}`;
+  const env = await BenchEnv.create(runId, opts.partitions);
+  const pids = await servicePids(env.redisUrl);
+  const services: Services = { broker: sampleService(pids.broker), redis: sampleService(pids.redis) };
+  const stopChildren = () => {
+    for (const c of liveChildren) void c.stop(2000);
+  };
+  process.once('SIGINT', stopChildren);
+  process.once('SIGTERM', stopChildren);
+  const skipped: string[] = [];
+  try {
+    const p = await phases(opts, env, services, skipped);
+    const find = (id: string) => p.systems.find((s) => s.id === id)?.recordsPerSec ?? null;
+    const vs = (id: string) => {
+      const other = find(id);
+      return other === null || other === 0 ? null : p.main.recordsPerSec / other;
+    };
+    const partial: Omit<BenchResults, 'targets'> = {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
+      machine: machine(),
+      options: { ...opts, runId, saturation: p.saturation },
+      prefill: p.prefill,
+      systems: p.systems,
+      streamscore: p.main,
+      ratios: {
+        broker: vs('broker'),
+        client: vs('client'),
+        naive: vs('naive'),
+        upsert: vs('redis-upsert'),
+        redisBenchmark: vs('redis-hset'),
+      },
+      sweep: p.sweep,
+      latency: p.latency,
+      soak: p.soak,
+      profile: p.profile,
+      skipped,
+    };
+    const results: BenchResults = { ...partial, targets: targets(partial) };
+    writeResults(opts.out, results);
+    log(`results: ${join(opts.out, 'latest.md')}, latest.json, latest.svg`);
+    for (const t of results.targets)
+      log(`   ${t.met === null ? '·' : t.met ? '✓' : '✗'} ${t.target}: ${t.measured}`);
+    return 0;
+  } finally {
+    services.broker?.stop();
+    services.redis?.stop();
+    await env.close(opts.keep);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error('bench failed:', err);
+    process.exit(1);
+  },
+);

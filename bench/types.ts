@@ -1,0 +1,165 @@
+/**
+ * What every phase of the benchmark reports. One shape per concept, so the report and the chart read the
+ * same numbers the phases measured.
+ */
+
+/** CPU and memory of one process over the measured span. */
+export interface ProcessCost {
+  /** utime + stime over the measured span (group joined → last record done), seconds. */
+  readonly cpuSeconds: number;
+  /** utime + stime over the whole process life, start-up included, seconds. */
+  readonly cpuSecondsTotal: number;
+  /** VmHWM: the peak resident set of the process, MB. */
+  readonly peakRssMb: number;
+}
+
+/** CPU the shared services spent while a system ran (they serve every system, so they are part of its cost). */
+export interface ServiceCost {
+  readonly brokerCpuSeconds: number | null;
+  readonly redisCpuSeconds: number | null;
+}
+
+export interface SystemResult {
+  readonly id: 'broker' | 'client' | 'redis-hset' | 'redis-upsert' | 'naive' | 'streamscore' | string;
+  readonly name: string;
+  /** What the system did to each record, in a few words. */
+  readonly work: string;
+  readonly records: number;
+  /** Consumer group joined → last record done, seconds (process start-up excluded). */
+  readonly seconds: number;
+  /** Process start → last record done, seconds (start-up and group join included); null when not measured. */
+  readonly wallSeconds: number | null;
+  readonly recordsPerSec: number;
+  readonly cost: ProcessCost | null;
+  readonly services: ServiceCost;
+  readonly notes: readonly string[];
+}
+
+export interface StageShare {
+  readonly stage: string;
+  /** Sum over windows of the stage's wall time, ms (windows of different partitions overlap). */
+  readonly totalMs: number;
+  readonly share: number;
+  readonly usPerRecord: number;
+}
+
+export interface StreamscoreRun extends SystemResult {
+  readonly windows: number;
+  readonly recordsPerWindow: number;
+  readonly stages: readonly StageShare[];
+  readonly counts: Readonly<Record<string, number>>;
+  readonly window: WindowSettings;
+}
+
+export interface WindowSettings {
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+  readonly maxDelayMs: number;
+}
+
+export interface Percentiles {
+  readonly count: number;
+  /** Events produced in the measured span that were never seen (within the drain time after the step). */
+  readonly missing: number;
+  readonly p50: number | null;
+  readonly p99: number | null;
+  readonly p999: number | null;
+  readonly max: number | null;
+}
+
+export interface LatencyStep {
+  readonly label: string;
+  readonly window: WindowSettings;
+  readonly targetRate: number;
+  readonly achievedRate: number;
+  readonly seconds: number;
+  /** event produce time → prediction visible in Redis (keyspace notification), ms. */
+  readonly redis: Percentiles;
+  /** event produce time → prediction received by a read_committed consumer of the predictions topic, ms. */
+  readonly kafka: Percentiles;
+  /** Share of events sampled for the Redis measurement (entity ids ending in a sampled digit). */
+  readonly redisSampleShare: number;
+  /** streamscore CPU seconds per million events during the step. */
+  readonly cpuSecondsPerMillion: number | null;
+  readonly rssMb: number | null;
+  /** Every measured event was committed on the predictions topic within 2 s + 4 × max delay after the load stopped. */
+  readonly keptUp: boolean;
+}
+
+export interface SoakResult {
+  readonly minutes: number;
+  readonly targetRate: number;
+  readonly achievedRate: number;
+  /** [seconds since start, RSS MB] every few seconds. */
+  readonly rss: ReadonlyArray<readonly [number, number]>;
+  readonly rssFirstMinuteMb: number;
+  readonly rssLastMinuteMb: number;
+  readonly rssMaxMb: number;
+  /** Least-squares slope of RSS over the soak after its first minute, MB per minute. */
+  readonly rssSlopeMbPerMin: number;
+  readonly kafka: Percentiles;
+}
+
+export interface SweepResult {
+  readonly label: string;
+  readonly window: WindowSettings;
+  readonly throughput: SystemResult | null;
+  /** One step per sweep rate. */
+  readonly latency: readonly LatencyStep[];
+}
+
+export interface ProfileEntry {
+  readonly name: string;
+  readonly where: string;
+  readonly selfMs: number;
+  readonly share: number;
+}
+
+export interface ProfileSummary {
+  readonly file: string;
+  readonly records: number;
+  readonly totalMs: number;
+  readonly idleMs: number;
+  readonly byArea: readonly ProfileEntry[];
+  readonly byFunction: readonly ProfileEntry[];
+}
+
+export interface PrefillResult {
+  readonly records: number;
+  readonly cdc: number;
+  readonly transactions: number;
+  readonly customers: number;
+  readonly aliveCustomers: number;
+  readonly avgRecordBytes: number;
+  readonly seconds: number;
+}
+
+export interface Machine {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly kernel: string;
+}
+
+export interface BenchResults {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly command: string;
+  readonly machine: Machine;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly prefill: PrefillResult;
+  readonly systems: readonly SystemResult[];
+  readonly streamscore: StreamscoreRun | null;
+  readonly ratios: Readonly<Record<string, number | null>>;
+  readonly sweep: readonly SweepResult[];
+  readonly latency: readonly LatencyStep[];
+  readonly soak: SoakResult | null;
+  readonly profile: ProfileSummary | null;
+  readonly targets: ReadonlyArray<{
+    readonly target: string;
+    readonly measured: string;
+    readonly met: boolean | null;
+  }>;
+  readonly skipped: readonly string[];
+}
