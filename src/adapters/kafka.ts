@@ -4,7 +4,7 @@
 // must run before kafkajs loads: it replaces kafkajs's read_committed filter (see the module)
 import './kafkajs-fix.js';
 import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient, SASLOptions, logCreator } from 'kafkajs';
+import type { Admin, Kafka as KafkaClient, SASLOptions, logCreator } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../observe/logger.js';
 import type { TopicState } from '../admin/topic-plan.js';
@@ -91,7 +91,9 @@ export async function connectTopicAdmin(client: KafkaClient): Promise<TopicAdmin
     },
     async create(spec) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs's own wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy broker answers while the
+        // new topic's metadata propagates; wait here instead, tolerating it
+        waitForLeaders: false,
         topics: [
           {
             topic: spec.name,
@@ -101,6 +103,7 @@ export async function connectTopicAdmin(client: KafkaClient): Promise<TopicAdmin
           },
         ],
       });
+      await waitForLeaders(admin, spec.name, spec.partitions);
     },
     async addPartitions(topic, count) {
       await admin.createPartitions({ topicPartitions: [{ topic, count }] });
@@ -124,4 +127,26 @@ export async function connectTopicAdmin(client: KafkaClient): Promise<TopicAdmin
       await admin.disconnect();
     },
   };
+}
+
+const TRANSIENT_METADATA = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_OR_FOLLOWER',
+]);
+
+/** Resolves once every partition of a new topic has a leader (30 s at most). */
+async function waitForLeaders(admin: Admin, topic: string, partitions: number): Promise<void> {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      const parts = meta.topics[0]?.partitions ?? [];
+      if (parts.length >= partitions && parts.every((p) => p.leader >= 0)) return;
+    } catch (err) {
+      if (!TRANSIENT_METADATA.has((err as { type?: string }).type ?? '')) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topic ${topic} has no leader for every partition after 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
