@@ -7,6 +7,11 @@ import type { AuditEventV1, PredictionEventV1 } from '../../src/emit/index.js';
 import { LookupClient } from '../../src/lookup/index.js';
 import { readTopic } from './kafka.js';
 import type { ExpectedPrediction } from './oracle.js';
+import { expectedPredictions } from './oracle.js';
+import type { RunningPipeline } from './process.js';
+import { join } from 'node:path';
+import { loadModel } from '../../src/models/index.js';
+import type { SampleStream } from '../../src/sample/index.js';
 
 const predictionType = avro.Type.forSchema(
   JSON.parse(readFileSync('schemas/predictions-value.avsc', 'utf8')) as avro.Schema,
@@ -110,4 +115,32 @@ export function assertPredictionEventsMatch(
     assert.equal(e.model.sha256.length, 64, 'lineage: model sha256');
   }
   for (const id of newest.keys()) assert.ok(expected.has(id), `unexpected prediction for ${id}`);
+}
+
+/**
+ * The end state after a run of child processes: Redis and the committed predictions equal the oracle of
+ * `stream`. On a failure, the message says which process committed which window and ends with their logs.
+ */
+export async function assertEndStateMatchesOracle(
+  kafka: KafkaClient,
+  config: Readonly<Config>,
+  stream: SampleStream,
+  processes: Readonly<Record<string, RunningPipeline>>,
+): Promise<void> {
+  const model = await loadModel(join(process.cwd(), 'models'), 'churn', config.model.version);
+  const expected = await expectedPredictions(stream, model.featureSpec, model);
+  await model.close();
+  await assertRedisMatches(config, expected);
+  try {
+    assertPredictionEventsMatch(await readPredictions(kafka, config), expected);
+  } catch (err) {
+    const audits = (await readAudits(kafka, config)).map(
+      (x) => `${x.instance} ${x.batch_id} emitted=${x.counts.emitted} closed=${x.closed_at}`,
+    );
+    const logs = Object.entries(processes).map(
+      ([name, p]) => `${name} (pid ${p.child.pid}):\n${p.output().slice(-3000)}`,
+    );
+    (err as Error).message += `\n${audits.join('\n')}\n${logs.join('\n')}`;
+    throw err;
+  }
 }

@@ -4,21 +4,13 @@
  * the oracle.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import test from 'node:test';
 import { createRegistryClient } from '../../src/adapters/registry.js';
-import { loadModel } from '../../src/models/index.js';
 import { generateStream, produceSample } from '../../src/sample/index.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
-import { expectedPredictions } from '../helpers/oracle.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { createTestEnv } from '../helpers/services.js';
-import {
-  assertPredictionEventsMatch,
-  assertRedisMatches,
-  readAudits,
-  readPredictions,
-} from '../helpers/verify.js';
+import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
 test('crash: kill -9 between the Redis write and the transaction commit, restart: no duplicates, nothing missing, Redis equals the oracle', async () => {
   const env = await createTestEnv('crash', {
@@ -69,19 +61,5 @@ test('crash: kill -9 between the Redis write and the transaction commit, restart
   const r3 = await stopPipeline(third);
   assert.equal(r3.code, 0, `clean stop on SIGTERM\n${third.output().slice(-2000)}`);
 
-  const model = await loadModel(join(process.cwd(), 'models'), 'churn', config.model.version);
-  const expected = await expectedPredictions(stream, model.featureSpec, model);
-  await model.close();
-  await assertRedisMatches(config, expected);
-  try {
-    assertPredictionEventsMatch(await readPredictions(env.kafka, config), expected);
-  } catch (err) {
-    // which run committed which window, to tell a retry from a double commit
-    const audits = (await readAudits(env.kafka, config)).map(
-      (x) => `${x.instance} ${x.batch_id} emitted=${x.counts.emitted} closed=${x.closed_at}`,
-    );
-    (err as Error).message +=
-      `\npids ${first.child.pid} ${second.child.pid} ${third.child.pid}\n${audits.join('\n')}\n1:\n${first.output().slice(-4000)}\n2:\n${second.output().slice(-4000)}\n3:\n${third.output().slice(-4000)}`;
-    throw err;
-  }
+  await assertEndStateMatchesOracle(env.kafka, config, stream, { first, second, third });
 });

@@ -5,21 +5,13 @@
  * duplicated and Redis ends equal to the oracle.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import test from 'node:test';
 import { createRegistryClient } from '../../src/adapters/registry.js';
-import { loadModel } from '../../src/models/index.js';
 import { generateStream, produceSample } from '../../src/sample/index.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
-import { expectedPredictions } from '../helpers/oracle.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { createTestEnv } from '../helpers/services.js';
-import {
-  assertPredictionEventsMatch,
-  assertRedisMatches,
-  readAudits,
-  readPredictions,
-} from '../helpers/verify.js';
+import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,20 +76,6 @@ test('zombie: an instance stopped past the session timeout and resumed neither d
   assert.equal(rb.code, 0, b.output().slice(-2000));
   assert.equal(ra.code, 0, a.output().slice(-2000));
 
-  const model = await loadModel(join(process.cwd(), 'models'), 'churn', config.model.version);
-  const expected = await expectedPredictions(stream, model.featureSpec, model);
-  await model.close();
-  await assertRedisMatches(config, expected);
-  try {
-    assertPredictionEventsMatch(await readPredictions(env.kafka, config), expected);
-  } catch (err) {
-    // say which instance committed which window, to tell a zombie from a retry
-    const audits = (await readAudits(env.kafka, config)).map(
-      (x) => `${x.instance} ${x.batch_id} emitted=${x.counts.emitted} closed=${x.closed_at}`,
-    );
-    (err as Error).message +=
-      `\nA pid ${a.child.pid}, B pid ${b.child.pid}\n${audits.join('\n')}\nA:\n${a.output().slice(-3000)}\nB:\n${b.output().slice(-3000)}`;
-    throw err;
-  }
+  await assertEndStateMatchesOracle(env.kafka, config, stream, { A: a, B: b });
   assert.match(a.output(), /fenced/i, 'A noticed it was fenced');
 });
