@@ -249,7 +249,9 @@ export async function redisBenchmark(
     recordsPerSec: rps,
     cost: null,
     services: serviceCost(services, t0, t1),
-    notes: ['client CPU is redis-benchmark (C), not reported; Redis server CPU is'],
+    notes: [
+      'its client CPU (redis-benchmark, C) is not reported; the Redis server CPU is in the last column',
+    ],
   };
 }
 

