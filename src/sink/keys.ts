@@ -1,7 +1,7 @@
 /**
  * The Redis key layout, shared by the sink (writer) and the lookup client (reader). Every key of one entity
- * carries the hash tag `{<pipeline>:<entity id>}` so the per-entity scripts touch a single hash slot and
- * work unchanged on Redis Cluster.
+ * carries the hash tag `{<pipeline>:<entity id>}`, so one entity's keys share a hash slot (script calls cover
+ * many entities, so a Redis Cluster mode would have to group them by slot; see docs/redis.md).
  *
  *   <prefix>{<pipeline>:<id>}           hash  the prediction (what real-time apps read)
  *   <prefix>{<pipeline>:<id>}:state     hash  feature state: profile row, lsn, deleted, sv (state version), t

@@ -1,18 +1,21 @@
 /**
- * Lua scripts run per entity (all keys in one hash slot). They are the only writers of entity keys, and
- * every write is fenced by a monotonic per-entity version, so a replay, a retry, a late batch or a zombie
- * never overwrites newer state and a delete is never undone by an older update.
+ * Lua scripts run over a batch of entities in one call (one EVALSHA per batch: measured ~5x less client CPU
+ * than one call per entity, see the commit log). They are the only writers of entity keys, and every write is
+ * fenced by a monotonic per-entity version, so a replay, a retry, a late batch or a zombie never overwrites
+ * newer state and a delete is never undone by an older update. Arguments are packed per entity as a JSON
+ * array of strings (decoded with the cjson library Redis ships to scripts); every value is sent and stored
+ * as the exact string the client built, so no number ever passes through cjson's formatting.
  */
 
 /**
- * APPLY: applies one window's records of one entity to its feature state and returns what scoring needs.
- * KEYS: state, ev, evd, prediction
- * ARGV: lookbackMs, cdcOp ('' | 'upsert' | 'delete' | 'tombstone'), lsn, profileJson, cdcTimeMs,
- *       then triples (eventId, eventTimeMs, eventJson) for each event.
+ * APPLY: applies one window's records of each entity to its feature state and returns what scoring needs.
+ * KEYS: per entity (state, ev, evd, prediction). ARGV[1]: lookbackMs; ARGV[1 + i]: entity i as
+ *   [cdcOp ('' | 'upsert' | 'delete' | 'tombstone'), lsn, profileJson, cdcTimeMs, eventId, eventTimeMs, eventJson, ...]
  * A CDC change applies only when its LSN is greater than the stored one (Debezium redelivers after a
  * restart); a tombstone deletes at the stored LSN; an event applies once per id. Any applied change bumps
  * `sv`, the state version. `t` is the entity's event-time clock: the latest event time applied.
- * Returns {cdc status, events applied, events unchanged, sv, pv, deleted, t, profile, events..., pred...}.
+ * Returns per entity {cdc status, events applied, events unchanged, sv, pv, deleted, t, profile, events..., pred...};
+ * the profile is '' when this call stored the profile it was given (the caller has it already) or none exists.
  */
 export const APPLY_SCRIPT = `
 local function lsn_gt(a, b)
@@ -20,97 +23,119 @@ local function lsn_gt(a, b)
   return a > b
 end
 local lookback = tonumber(ARGV[1])
-local op = ARGV[2]
-local lsn = ARGV[3]
-local sv = tonumber(redis.call('HGET', KEYS[1], 'sv') or '0')
-local t = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
-local changed = false
-local cdc = 'none'
-if op == 'upsert' or op == 'delete' then
-  local cur = redis.call('HGET', KEYS[1], 'lsn')
-  -- a delete at the stored LSN still applies: an unwrapped stream's tombstone deletes the row it follows
-  local deleting_same = op == 'delete' and cur == lsn and redis.call('HGET', KEYS[1], 'deleted') ~= '1'
-  if cur == false or lsn_gt(lsn, cur) or deleting_same then
-    if op == 'upsert' then
-      redis.call('HSET', KEYS[1], 'profile', ARGV[4], 'deleted', '0', 'lsn', lsn)
+local out = {}
+for n = 1, #ARGV - 1 do
+  local k = (n - 1) * 4
+  local ks, kev, kevd, kp = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local a = cjson.decode(ARGV[n + 1])
+  local op, lsn = a[1], a[2]
+  local st = redis.call('HMGET', ks, 'sv', 't', 'lsn', 'deleted')
+  local sv = tonumber(st[1] or '0')
+  local t = tonumber(st[2] or '0')
+  local cur = st[3]
+  local deleted = st[4] or '0'
+  local changed = false
+  local cdc = 'none'
+  local own_profile = false
+  if op == 'upsert' or op == 'delete' then
+    -- a delete at the stored LSN still applies: an unwrapped stream's tombstone deletes the row it follows
+    local deleting_same = op == 'delete' and cur == lsn and deleted ~= '1'
+    if cur == false or lsn_gt(lsn, cur) or deleting_same then
+      if op == 'upsert' then
+        redis.call('HSET', ks, 'profile', a[3], 'deleted', '0', 'lsn', lsn)
+        deleted = '0'
+        own_profile = true
+      else
+        redis.call('HSET', ks, 'deleted', '1', 'lsn', lsn)
+        redis.call('HDEL', ks, 'profile')
+        deleted = '1'
+      end
+      changed = true
+      cdc = 'applied'
+      local ct = tonumber(a[4])
+      if ct > t then t = ct end
     else
-      redis.call('HSET', KEYS[1], 'deleted', '1', 'lsn', lsn)
-      redis.call('HDEL', KEYS[1], 'profile')
+      cdc = 'stale'
     end
-    changed = true
-    cdc = 'applied'
-    local ct = tonumber(ARGV[5])
-    if ct > t then t = ct end
-  else
-    cdc = 'stale'
+  elseif op == 'tombstone' then
+    if redis.call('HEXISTS', ks, 'profile') == 1 then
+      redis.call('HSET', ks, 'deleted', '1')
+      redis.call('HDEL', ks, 'profile')
+      deleted = '1'
+      changed = true
+      cdc = 'applied'
+    else
+      cdc = 'stale'
+    end
   end
-elseif op == 'tombstone' then
-  if redis.call('HEXISTS', KEYS[1], 'profile') == 1 then
-    redis.call('HSET', KEYS[1], 'deleted', '1')
-    redis.call('HDEL', KEYS[1], 'profile')
-    changed = true
-    cdc = 'applied'
-  else
-    cdc = 'stale'
+  local applied = 0
+  local unchanged = 0
+  local i = 5
+  while i + 2 <= #a do
+    local id = a[i]
+    local et = tonumber(a[i + 1])
+    if et <= t - lookback then
+      unchanged = unchanged + 1
+    elseif redis.call('ZADD', kev, 'NX', a[i + 1], id) == 1 then
+      redis.call('HSET', kevd, id, a[i + 2])
+      applied = applied + 1
+      changed = true
+      if et > t then t = et end
+    else
+      unchanged = unchanged + 1
+    end
+    i = i + 3
   end
-end
-local applied = 0
-local unchanged = 0
-local i = 6
-while i + 2 <= #ARGV do
-  local id = ARGV[i]
-  local et = tonumber(ARGV[i + 1])
-  if et <= t - lookback then
-    unchanged = unchanged + 1
-  elseif redis.call('ZADD', KEYS[2], 'NX', et, id) == 1 then
-    redis.call('HSET', KEYS[3], id, ARGV[i + 2])
-    applied = applied + 1
-    changed = true
-    if et > t then t = et end
-  else
-    unchanged = unchanged + 1
+  if changed then
+    sv = sv + 1
+    redis.call('HSET', ks, 'sv', sv, 't', t)
   end
-  i = i + 3
-end
-if changed then
-  sv = sv + 1
-  redis.call('HSET', KEYS[1], 'sv', sv, 't', t)
-end
--- Events at or before t - lookback can never enter a future window: as-of times only grow.
-local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', t - lookback)
-if #old > 0 then
-  redis.call('ZREM', KEYS[2], unpack(old))
-  redis.call('HDEL', KEYS[3], unpack(old))
-end
-local pv = tonumber(redis.call('HGET', KEYS[4], 'version') or '0')
-local deleted = redis.call('HGET', KEYS[1], 'deleted') or '0'
-local profile = redis.call('HGET', KEYS[1], 'profile') or ''
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (t - lookback), t, 'WITHSCORES')
-local evs = {}
-if #ids > 0 then
-  local names = {}
-  for j = 1, #ids, 2 do names[#names + 1] = ids[j] end
-  local data = redis.call('HMGET', KEYS[3], unpack(names))
-  for j = 1, #names do
-    evs[#evs + 1] = names[j]
-    evs[#evs + 1] = ids[j * 2]
-    evs[#evs + 1] = data[j] or '{}'
+  -- Events at or before t - lookback can never enter a future window: as-of times only grow.
+  local old = redis.call('ZRANGEBYSCORE', kev, '-inf', t - lookback)
+  if #old > 0 then
+    redis.call('ZREM', kev, unpack(old))
+    redis.call('HDEL', kevd, unpack(old))
   end
+  local pv = tonumber(redis.call('HGET', kp, 'version') or '0')
+  local profile = ''
+  if not own_profile and deleted ~= '1' then profile = redis.call('HGET', ks, 'profile') or '' end
+  local ids = redis.call('ZRANGEBYSCORE', kev, '(' .. (t - lookback), t, 'WITHSCORES')
+  local evs = {}
+  if #ids > 0 then
+    local names = {}
+    for j = 1, #ids, 2 do names[#names + 1] = ids[j] end
+    local data = redis.call('HMGET', kevd, unpack(names))
+    for j = 1, #names do
+      evs[#evs + 1] = names[j]
+      evs[#evs + 1] = ids[j * 2]
+      evs[#evs + 1] = data[j] or '{}'
+    end
+  end
+  local pred = {}
+  if sv == pv and pv > 0 then pred = redis.call('HGETALL', kp) end
+  out[n] = {cdc, applied, unchanged, sv, pv, deleted, tostring(t), profile, evs, pred}
 end
-local pred = {}
-if sv == pv and pv > 0 then pred = redis.call('HGETALL', KEYS[4]) end
-return {cdc, applied, unchanged, sv, pv, deleted, tostring(t), profile, evs, pred}
+return out
 `;
 
 /**
- * WRITE: replaces the prediction hash when `version` is newer than the stored one; else a no-op.
- * KEYS: prediction. ARGV: version, then field/value pairs. Returns 1 when written, 0 when fenced.
+ * WRITE: replaces each prediction hash when its `version` is newer than the stored one; else a no-op.
+ * KEYS: one prediction key per entity. ARGV[i]: JSON array [version, field, value, field, value, ...] of
+ * strings for KEYS[i]. Returns per entity 1 when written, 0 when fenced.
  */
 export const WRITE_SCRIPT = `
-local v = tonumber(ARGV[1])
-local pv = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if v <= pv then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-return 1
+local out = {}
+for i = 1, #KEYS do
+  local a = cjson.decode(ARGV[i])
+  local v = tonumber(a[1])
+  local pv = tonumber(redis.call('HGET', KEYS[i], 'version') or '0')
+  if v <= pv then
+    out[i] = 0
+  else
+    redis.call('DEL', KEYS[i])
+    redis.call('HSET', KEYS[i], unpack(a, 2))
+    out[i] = 1
+  end
+end
+return out
 `;

@@ -1,9 +1,12 @@
-import type { RedisStore } from '../adapters/redis.js';
+import type { RedisStore, ScriptCall } from '../adapters/redis.js';
 import type { Row } from '../decode/types.js';
 import type { EventForFeatures } from '../features/index.js';
 import type { EntityWork } from '../window/index.js';
 import { entityKeys } from './keys.js';
 import type { AppliedState, ModelStamp, PredictionRecord } from './types.js';
+
+/** Entities per script call (measured: 100 per call needs ~5x less client CPU than one per call). */
+const ENTITIES_PER_CALL = 100;
 
 function pairsToRecord(flat: unknown): Record<string, string> {
   const out: Record<string, string> = {};
@@ -29,20 +32,36 @@ export class RedisSink {
     return entityKeys(this.prefix, this.pipeline, entityId);
   }
 
-  /** Round trip 1: applies every entity's records to its state and reads back what scoring needs. */
+  /**
+   * Applies every entity's records to its state and reads back what scoring needs: one script call per
+   * ENTITIES_PER_CALL entities, pipelined.
+   */
   async apply(work: readonly EntityWork[]): Promise<AppliedState[]> {
-    const calls = work.map((w) => {
-      const k = this.keys(w.entityId);
-      const args: Array<string | number> = [this.lookbackMs];
-      const cdc = w.cdc;
-      if (cdc === null) args.push('', '', '', 0);
-      else if (cdc.op === 'upsert') args.push('upsert', cdc.version, JSON.stringify(cdc.profile), cdc.timeMs);
-      else if (cdc.op === 'delete') args.push('delete', cdc.version, '', cdc.timeMs);
-      else args.push('tombstone', '', '', 0);
-      for (const e of w.events) args.push(e.eventId, e.eventTimeMs, JSON.stringify(e.fields));
-      return { keys: [k.state, k.events, k.eventData, k.prediction], args };
-    });
-    const results = await this.store.runScript('apply', calls);
+    const lookback = String(this.lookbackMs);
+    const sent: Array<string | null> = [];
+    const calls: ScriptCall[] = [];
+    for (let start = 0; start < work.length; start += ENTITIES_PER_CALL) {
+      const keys: string[] = [];
+      const args: string[] = [lookback];
+      for (const w of work.slice(start, start + ENTITIES_PER_CALL)) {
+        const k = this.keys(w.entityId);
+        keys.push(k.state, k.events, k.eventData, k.prediction);
+        const cdc = w.cdc;
+        let packed: string[];
+        if (cdc === null) packed = ['', '', '', ''];
+        else if (cdc.op === 'upsert') {
+          const profile = JSON.stringify(cdc.profile);
+          sent.push(profile);
+          packed = ['upsert', cdc.version, profile, String(cdc.timeMs)];
+        } else if (cdc.op === 'delete') packed = ['delete', cdc.version, '', String(cdc.timeMs)];
+        else packed = ['tombstone', '', '', ''];
+        if (cdc?.op !== 'upsert') sent.push(null);
+        for (const e of w.events) packed.push(e.eventId, String(e.eventTimeMs), JSON.stringify(e.fields));
+        args.push(JSON.stringify(packed));
+      }
+      calls.push({ keys, args });
+    }
+    const results = (await this.store.runScript('apply', calls)).flatMap((r) => r as unknown[]);
     return results.map((raw, i) => {
       const r = raw as [string, number, number, number, number, string, string, string, unknown[], unknown[]];
       const events: EventForFeatures[] = [];
@@ -55,6 +74,10 @@ export class RedisSink {
         });
       }
       const stored = r[9].length > 0 ? pairsToRecord(r[9]) : null;
+      // '' with an applied upsert: the script stored the profile this call sent (parsed from the same text,
+      // so the row is exactly what a later read of Redis gives)
+      const own = r[0] === 'applied' ? sent[i] : null;
+      const profileText = own ?? r[7];
       return {
         entityId: (work[i] as EntityWork).entityId,
         cdc: r[0] as AppliedState['cdc'],
@@ -64,21 +87,30 @@ export class RedisSink {
         predictionVersion: Number(r[4]),
         deleted: r[5] === '1',
         asOfMs: Number(r[6]),
-        profile: r[7] === '' ? null : (JSON.parse(r[7]) as Row),
+        profile:
+          profileText === '' || profileText === null || profileText === undefined
+            ? null
+            : (JSON.parse(profileText) as Row),
         events,
         storedPrediction: stored,
       };
     });
   }
 
-  /** Round trip 2: fenced writes; returns, per prediction, whether it was written (false: a newer one exists). */
+  /** Fenced writes; returns, per prediction, whether it was written (false: a newer one exists). */
   async write(predictions: readonly PredictionRecord[], model: ModelStamp): Promise<boolean[]> {
-    const calls = predictions.map((p) => ({
-      keys: [this.keys(p.entityId).prediction],
-      args: [p.version, ...predictionHashFields(p, model)],
-    }));
+    const calls: ScriptCall[] = [];
+    for (let start = 0; start < predictions.length; start += ENTITIES_PER_CALL) {
+      const keys: string[] = [];
+      const args: string[] = [];
+      for (const p of predictions.slice(start, start + ENTITIES_PER_CALL)) {
+        keys.push(this.keys(p.entityId).prediction);
+        args.push(JSON.stringify([String(p.version), ...predictionHashFields(p, model)]));
+      }
+      calls.push({ keys, args });
+    }
     const results = await this.store.runScript('write', calls);
-    return results.map((r) => Number(r) === 1);
+    return results.flatMap((r) => (r as unknown[]).map((x) => Number(x) === 1));
   }
 }
 
