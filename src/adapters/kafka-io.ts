@@ -156,7 +156,7 @@ export function createInputConsumer(
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 4,
+        partitionsConsumedConcurrently: cfg.consumer.partitionsConcurrently,
         eachBatch: async ({ batch, heartbeat, isStale, isRunning, resolveOffset }) => {
           const records: RawRecord[] = batch.messages.map((m) => ({
             topic: batch.topic,

@@ -134,6 +134,8 @@ export const configSchema = z
         sessionTimeoutMs: z.number().int().min(6000).default(30000),
         heartbeatIntervalMs: z.number().int().positive().default(3000),
         fromBeginning: z.boolean().default(true),
+        /** Partitions whose windows run at once; at least the assigned partitions, so no window waits for another's commit. */
+        partitionsConcurrently: z.number().int().min(1).max(256).default(16),
       })
       .strict()
       .prefault({}),
@@ -153,6 +155,16 @@ export const configSchema = z
       .object({
         /** Fetching pauses while more records than this are buffered and not yet committed. */
         maxInFlightRecords: z.number().int().positive().default(50000),
+      })
+      .strict()
+      .prefault({}),
+    state: z
+      .object({
+        /**
+         * Events kept in process between windows (the aggregated fields only), so a window reads an entity's
+         * event history from Redis only when this copy is missing or stale. 0 turns the cache off.
+         */
+        cacheEvents: z.number().int().min(0).default(500_000),
       })
       .strict()
       .prefault({}),

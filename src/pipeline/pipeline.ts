@@ -120,7 +120,18 @@ export class Pipeline {
       config,
       instance: `${hostname()}:${process.pid}`,
       roles: buildRoles(config, registry, projectDir),
-      sink: new RedisSink(this.#redis, config.redis.keyPrefix, config.pipeline.name, maxDays * DAY_MS),
+      sink: new RedisSink(this.#redis, config.redis.keyPrefix, config.pipeline.name, maxDays * DAY_MS, {
+        cacheEvents: config.state.cacheEvents,
+        eventFields: [
+          ...new Set(
+            spec.features.flatMap((f) =>
+              'aggregate' in f.source && f.source.aggregate.field !== undefined
+                ? [f.source.aggregate.field]
+                : [],
+            ),
+          ),
+        ],
+      }),
       scorer: this.#scorer,
       featureSpec: spec,
       model: {

@@ -280,6 +280,16 @@ export async function processWindow(
     if (n > 0 && outcome !== 'received')
       metrics.records.inc({ stage: 'window', topic: first.topic, outcome }, n);
   }
-  logger.debug({ batchId, counts: finalAudit.counts }, 'window committed');
+  logger.debug(
+    {
+      batchId,
+      counts: finalAudit.counts,
+      stageMs: { ...timer.stages },
+      // how long the window's oldest record waited in Kafka before this window opened (producer timestamp)
+      oldestWaitMs: Math.max(0, openedAt - Number(first.timestamp)),
+      openMs: Date.now() - openedAt,
+    },
+    'window committed',
+  );
   return { batchId, audit: finalAudit, predictions: emittedEvents };
 }

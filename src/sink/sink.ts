@@ -2,6 +2,8 @@ import type { RedisStore, ScriptCall } from '../adapters/redis.js';
 import type { Row } from '../decode/types.js';
 import type { EventForFeatures } from '../features/index.js';
 import type { EntityWork } from '../window/index.js';
+import type { CachedEvents } from './event-cache.js';
+import { EventCache } from './event-cache.js';
 import { entityKeys } from './keys.js';
 import type { AppliedState, ModelStamp, PredictionRecord } from './types.js';
 
@@ -20,13 +22,36 @@ export function float32Text(v: number): string {
   return String(Math.fround(v));
 }
 
+export interface SinkOptions {
+  /**
+   * Most events kept in process across windows (0: none, every window reads the entity's events back).
+   * See EventCache.
+   */
+  readonly cacheEvents?: number;
+  /** The event fields the feature spec aggregates: what the cache keeps of each event. */
+  readonly eventFields?: readonly string[];
+}
+
 export class RedisSink {
+  readonly #cache: EventCache;
+
   constructor(
     private readonly store: RedisStore,
     private readonly prefix: string,
     private readonly pipeline: string,
     private readonly lookbackMs: number,
-  ) {}
+    options: SinkOptions = {},
+  ) {
+    this.#cache = new EventCache(options.cacheEvents ?? 0, options.eventFields ?? []);
+  }
+
+  #hits = 0;
+  #misses = 0;
+
+  /** Entities and events held by the event cache; windows' entities served from it (hits) or read back. */
+  get cacheStats(): { entities: number; events: number; hits: number; misses: number } {
+    return { ...this.#cache.size, hits: this.#hits, misses: this.#misses };
+  }
 
   keys(entityId: string) {
     return entityKeys(this.prefix, this.pipeline, entityId);
@@ -39,6 +64,7 @@ export class RedisSink {
   async apply(work: readonly EntityWork[]): Promise<AppliedState[]> {
     const lookback = String(this.lookbackMs);
     const sent: Array<string | null> = [];
+    const snapshots: Array<CachedEvents | undefined> = [];
     const calls: ScriptCall[] = [];
     for (let start = 0; start < work.length; start += ENTITIES_PER_CALL) {
       const keys: string[] = [];
@@ -56,6 +82,9 @@ export class RedisSink {
         } else if (cdc.op === 'delete') packed = ['delete', cdc.version, '', String(cdc.timeMs)];
         else packed = ['tombstone', '', '', ''];
         if (cdc?.op !== 'upsert') sent.push(null);
+        const snapshot = this.#cache.get(w.entityId);
+        snapshots.push(snapshot);
+        packed.push(snapshot?.token ?? '');
         for (const e of w.events) packed.push(e.eventId, String(e.eventTimeMs), JSON.stringify(e.fields));
         args.push(JSON.stringify(packed));
       }
@@ -63,30 +92,63 @@ export class RedisSink {
     }
     const results = (await this.store.runScript('apply', calls)).flatMap((r) => r as unknown[]);
     return results.map((raw, i) => {
-      const r = raw as [string, number, number, number, number, string, string, string, unknown[], unknown[]];
-      const events: EventForFeatures[] = [];
-      const evs = r[8];
-      for (let j = 0; j + 2 < evs.length; j += 3) {
-        events.push({
-          eventId: String(evs[j]),
-          eventTimeMs: Number(evs[j + 1]),
-          fields: JSON.parse(String(evs[j + 2])) as Row,
+      const r = raw as [
+        string,
+        number,
+        number,
+        number,
+        number,
+        string,
+        string,
+        string,
+        string,
+        string,
+        unknown[],
+        string,
+      ];
+      const w = work[i] as EntityWork;
+      const asOfMs = Number(r[6]);
+      const stateVersion = Number(r[3]);
+      let events: EventForFeatures[];
+      if (r[8] === '') {
+        // our cached copy was current: it plus the events this call added, minus those out of the lookback
+        const flags = r[9];
+        this.#hits++;
+        const from = asOfMs - this.lookbackMs;
+        events = [...(snapshots[i] as CachedEvents).events];
+        w.events.forEach((e, j) => {
+          if (flags[j] === '1') events.push(this.#cache.project(e));
         });
+        events = events.filter((e) => e.eventTimeMs > from);
+      } else {
+        this.#misses++;
+        const ids = JSON.parse(r[8]) as string[];
+        const rows = JSON.parse(r[9]) as Row[];
+        events = [];
+        for (let j = 0; j < rows.length; j++) {
+          events.push({
+            eventId: ids[2 * j] as string,
+            eventTimeMs: Number(ids[2 * j + 1]),
+            fields: rows[j] as Row,
+          });
+        }
+        if (this.#cache.enabled) events = events.map((e) => this.#cache.project(e));
       }
-      const stored = r[9].length > 0 ? pairsToRecord(r[9]) : null;
+      this.#cache.set(w.entityId, r[11], stateVersion, events);
+      const stored = r[10].length > 0 ? pairsToRecord(r[10]) : null;
       // '' with an applied upsert: the script stored the profile this call sent (parsed from the same text,
       // so the row is exactly what a later read of Redis gives)
       const own = r[0] === 'applied' ? sent[i] : null;
       const profileText = own ?? r[7];
       return {
-        entityId: (work[i] as EntityWork).entityId,
+        entityId: w.entityId,
         cdc: r[0] as AppliedState['cdc'],
         eventsApplied: Number(r[1]),
         eventsUnchanged: Number(r[2]),
-        stateVersion: Number(r[3]),
+        stateVersion,
         predictionVersion: Number(r[4]),
         deleted: r[5] === '1',
-        asOfMs: Number(r[6]),
+        asOfMs,
         profile:
           profileText === '' || profileText === null || profileText === undefined
             ? null
