@@ -41,7 +41,9 @@ export class EventCache {
       this.#entries.delete(entityId);
       this.#events -= old.events.length;
     }
-    if (events.length > this.maxEvents) return;
+    // no entry for an entity without events: reading back none costs as little as a hit, and CDC-only
+    // entities would otherwise fill the cache with empty entries
+    if (events.length === 0 || events.length > this.maxEvents) return;
     this.#entries.set(entityId, { token, sv, events });
     this.#events += events.length;
     for (const [id, entry] of this.#entries) {
