@@ -106,7 +106,10 @@ function latencyPanel(r: BenchResults, x0: number, y0: number, w: number, h: num
     const cx = gx + (series.length * barW) / 2;
     out.push(
       text(cx, y0 + h + 13, `${si(s.targetRate)}/s`, { anchor: 'middle', size: 10 }),
-      text(cx, y0 + h + 25, `${s.window.maxDelayMs} ms`, { anchor: 'middle', size: 10 }),
+      text(cx, y0 + h + 25, `${s.window.maxDelayMs} ms${s.window.minBytes > 1 ? ' held' : ''}`, {
+        anchor: 'middle',
+        size: 10,
+      }),
     );
     if (!s.keptUp)
       out.push(text(cx, y0 + h + 37, 'behind', { anchor: 'middle', size: 10, fill: COLORS.p99 }));

@@ -120,6 +120,7 @@ async function step(ctx: Ctx, label: string, rate: number, seconds: number): Pro
       maxRecords: pipeline.config.window.maxRecords,
       maxBytes: pipeline.config.window.maxBytes,
       maxDelayMs: pipeline.config.window.maxDelayMs,
+      minBytes: pipeline.config.window.minBytes,
     },
     targetRate: rate,
     achievedRate: result.achievedRate,

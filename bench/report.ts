@@ -6,7 +6,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chartSvg } from './chart.js';
 import { fmt } from './latency.js';
-import type { BenchResults, LatencyStep, StreamscoreRun, SweepResult, SystemResult } from './types.js';
+import type {
+  BenchResults,
+  LatencyStep,
+  StreamscoreRun,
+  SweepResult,
+  SystemResult,
+  WindowSettings,
+} from './types.js';
 
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 const fixed = (v: number | null | undefined, d = 1) =>
@@ -35,9 +42,14 @@ function systemRow(s: SystemResult): string[] {
   ];
 }
 
+function windowText(w: WindowSettings): string {
+  const min = w.minBytes >= 1048576 ? `${(w.minBytes / 1048576).toFixed(0)} MiB` : `${w.minBytes} B`;
+  return `${w.maxRecords} / ${(w.maxBytes / 1048576).toFixed(0)} MiB / ${w.maxDelayMs} ms / ${min}`;
+}
+
 function latencyRow(s: LatencyStep): string[] {
   return [
-    `${s.window.maxRecords} / ${(s.window.maxBytes / 1048576).toFixed(0)} MiB / ${s.window.maxDelayMs} ms`,
+    windowText(s.window),
     s.label,
     int(s.achievedRate),
     fmt(s.redis),
@@ -173,7 +185,7 @@ export function markdown(r: BenchResults): string {
       '',
       table(
         [
-          'window (maxRecords / maxBytes / maxDelayMs)',
+          'window (maxRecords / maxBytes / maxDelayMs / minBytes)',
           'drain records/s',
           'CPU s / M',
           'records / window',
@@ -182,7 +194,7 @@ export function markdown(r: BenchResults): string {
         r.sweep.map((s) => {
           const run = s.throughput as StreamscoreRun | null;
           return [
-            `${s.label}: ${s.window.maxRecords} / ${(s.window.maxBytes / 1048576).toFixed(0)} MiB / ${s.window.maxDelayMs} ms`,
+            `${s.label}: ${windowText(s.window)}`,
             run === null ? '–' : int(run.recordsPerSec),
             run === null ? '–' : fixed(perM(run.cost?.cpuSeconds, run.records), 1),
             run === null ? '–' : fixed(run.recordsPerWindow, 0),
@@ -194,7 +206,7 @@ export function markdown(r: BenchResults): string {
         }),
       ),
       '',
-      'Drains: the same first records of the prefilled topics, each from an empty group. A bigger window amortises the per-window costs (Redis round trips, one Kafka transaction) over more records; a longer max delay holds records longer at low rates.',
+      'Drains: the same first records of the prefilled topics, each from an empty group. A bigger window amortises the per-window costs (Redis round trips, one Kafka transaction) over more records; with minBytes 1 the fetch answers as soon as there is data, so at low rates windows stay small and latency low; a held fetch (minBytes up to maxBytes) waits up to maxDelayMs for a fuller window.',
       '',
     );
   }

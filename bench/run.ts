@@ -43,6 +43,8 @@ const TARGET_RATE = 10_000;
 const WINDOWS: ReadonlyArray<{ readonly label: string; readonly window: Partial<WindowSettings> }> = [
   { label: 'small', window: { maxRecords: 500, maxDelayMs: 50 } },
   { label: 'default', window: {} },
+  // the fetch waits for a full window's bytes or maxDelayMs (the default before window.minBytes existed)
+  { label: 'held', window: { minBytes: 4 * MiB } },
   { label: 'large', window: { maxRecords: 20_000, maxBytes: 16 * MiB, maxDelayMs: 1000 } },
 ];
 

@@ -231,6 +231,7 @@ export async function drain(env: BenchEnv, opts: DrainOptions): Promise<Streamsc
       maxRecords: config.window.maxRecords,
       maxBytes: config.window.maxBytes,
       maxDelayMs: config.window.maxDelayMs,
+      minBytes: config.window.minBytes,
     },
   };
 }

@@ -55,6 +55,8 @@ export interface WindowSettings {
   readonly maxRecords: number;
   readonly maxBytes: number;
   readonly maxDelayMs: number;
+  /** The fetch answers once this many bytes are ready (else after maxDelayMs). */
+  readonly minBytes: number;
 }
 
 export interface Percentiles {

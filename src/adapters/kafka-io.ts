@@ -124,8 +124,8 @@ export function createInputConsumer(
     sessionTimeout: cfg.consumer.sessionTimeoutMs,
     heartbeatInterval: cfg.consumer.heartbeatIntervalMs,
     rebalanceTimeout: Math.max(60000, cfg.consumer.sessionTimeoutMs * 2),
-    // The fetch is the window's clock: the broker answers once maxBytes are ready or maxDelayMs passed.
-    minBytes: cfg.window.maxBytes,
+    // The fetch is the window's clock: the broker answers once minBytes are ready or maxDelayMs passed.
+    minBytes: cfg.window.minBytes,
     // one window's worth per fetch: 4x kept ~60k records in flight and cost memory, not throughput
     maxBytes: cfg.window.maxBytes,
     maxBytesPerPartition: cfg.window.maxBytes,

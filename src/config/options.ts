@@ -148,6 +148,12 @@ export const configSchema = z
           .positive()
           .default(4 * 1024 * 1024),
         maxDelayMs: z.number().int().positive().default(250),
+        /**
+         * The fetch returns once this many bytes are ready, or after maxDelayMs. 1: as soon as there is data
+         * (windows hold what arrived while the previous one was processed: lowest latency); up to maxBytes:
+         * larger windows at low rates, each held up to maxDelayMs.
+         */
+        minBytes: z.number().int().positive().default(1),
       })
       .strict()
       .prefault({}),
@@ -214,6 +220,13 @@ export const configSchema = z
         code: 'custom',
         path: ['window', 'maxDelayMs'],
         message: `must be below consumer.sessionTimeoutMs / 3 (${Math.floor(cfg.consumer.sessionTimeoutMs / 3)})`,
+      });
+    }
+    if (cfg.window.minBytes > cfg.window.maxBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['window', 'minBytes'],
+        message: `must be at most window.maxBytes (${cfg.window.maxBytes}); the broker could never answer earlier`,
       });
     }
     if (cfg.consumer.heartbeatIntervalMs >= cfg.consumer.sessionTimeoutMs / 3) {

@@ -54,6 +54,13 @@ test('cross-field rule: window.maxDelayMs must stay below a third of the session
   assert.deepEqual(p, ['window.maxDelayMs: must be below consumer.sessionTimeoutMs / 3 (10000)']);
 });
 
+test('cross-field rule: window.minBytes cannot exceed window.maxBytes', () => {
+  const p = problems({ window: { minBytes: 2048, maxBytes: 1024 } });
+  assert.deepEqual(p, [
+    'window.minBytes: must be at most window.maxBytes (1024); the broker could never answer earlier',
+  ]);
+});
+
 test('STREAMSCORE_* variables override the file and are named in errors', () => {
   const c = parseConfig(
     { redis: { url: 'redis://a:1' } },
