@@ -46,6 +46,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --skip-latency         no latency phase (and no soak)
   --skip-profile         no profiled run
   --bin <path>           streamscore entry to run (default bin/streamscore.js; for before/after experiments)
+                         (BENCH_STREAMSCORE_NODE_ARGS="--flag ..." adds node flags to the streamscore processes)
   --out <dir>            results folder (default bench/results)
   --keep                 keep the run's topics and Redis keys
   --cleanup              delete the topics and Redis keys of every earlier bench run (bench-<timestamp>), then exit

@@ -32,12 +32,20 @@ export interface PipelineStart {
   readonly configFile: string;
 }
 
+/**
+ * Node flags for the streamscore processes only (not the harness), from BENCH_STREAMSCORE_NODE_ARGS, e.g.
+ * "--max-old-space-size=384", for before/after experiments with V8 settings.
+ */
+function extraNodeArgs(): string[] {
+  return (process.env['BENCH_STREAMSCORE_NODE_ARGS'] ?? '').split(/\s+/).filter((a) => a !== '');
+}
+
 /** Starts the pipeline and resolves once it serves /readyz (group joined, partitions assigned). */
 export async function startPipeline(config: Readonly<Config>, opts: PipelineStart): Promise<PipelineHandle> {
   writeFileSync(opts.configFile, JSON.stringify(config));
   const child = startChild(
     process.execPath,
-    [...(opts.nodeArgs ?? []), opts.bin, 'run', '--config', opts.configFile],
+    [...(opts.nodeArgs ?? []), ...extraNodeArgs(), opts.bin, 'run', '--config', opts.configFile],
     {
       logFile: opts.logFile,
     },
