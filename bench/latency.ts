@@ -116,12 +116,7 @@ async function step(ctx: Ctx, label: string, rate: number, seconds: number): Pro
   const none: Percentiles = { count: 0, missing: 0, p50: null, p99: null, p999: null, max: null };
   return {
     label,
-    window: {
-      maxRecords: pipeline.config.window.maxRecords,
-      maxBytes: pipeline.config.window.maxBytes,
-      maxDelayMs: pipeline.config.window.maxDelayMs,
-      minBytes: pipeline.config.window.minBytes,
-    },
+    window: pipeline.config.window,
     targetRate: rate,
     achievedRate: result.achievedRate,
     seconds,

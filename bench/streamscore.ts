@@ -235,11 +235,6 @@ export async function drain(env: BenchEnv, opts: DrainOptions): Promise<Streamsc
     recordsPerWindow: records / audits.length,
     stages: stageShares(metrics, audits, records),
     counts,
-    window: {
-      maxRecords: config.window.maxRecords,
-      maxBytes: config.window.maxBytes,
-      maxDelayMs: config.window.maxDelayMs,
-      minBytes: config.window.minBytes,
-    },
+    window: config.window,
   };
 }

@@ -2,6 +2,7 @@
  * What every phase of the benchmark reports. One shape per concept, so the report and the chart read the
  * same numbers the phases measured.
  */
+import type { Config } from '../src/config/index.js';
 
 /** CPU and memory of one process over the measured span. */
 export interface ProcessCost {
@@ -51,13 +52,8 @@ export interface StreamscoreRun extends SystemResult {
   readonly window: WindowSettings;
 }
 
-export interface WindowSettings {
-  readonly maxRecords: number;
-  readonly maxBytes: number;
-  readonly maxDelayMs: number;
-  /** The fetch answers once this many bytes are ready (else after maxDelayMs). */
-  readonly minBytes: number;
-}
+/** The window settings a run used: the pipeline's own `window` config section. */
+export type WindowSettings = Readonly<Config['window']>;
 
 export interface Percentiles {
   readonly count: number;

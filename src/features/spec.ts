@@ -105,6 +105,19 @@ export function compiledSpec(spec: FeatureSpec): CompiledSpec {
   return compiled.get(parseFeatureSpec(spec)) as CompiledSpec;
 }
 
+/**
+ * What the spec reads of an entity's stored events: how far back (the longest aggregate window, at least
+ * `minDays`) and which event fields (those the aggregates sum or count). Nothing else of an event matters to
+ * a vector, so state and caches may keep only this.
+ */
+export function eventNeeds(spec: FeatureSpec, minDays = 0): { lookbackDays: number; fields: string[] } {
+  const aggregates = compiledSpec(spec).features.filter((f) => f.kind === 'aggregate');
+  return {
+    lookbackDays: Math.max(minDays, ...aggregates.map((f) => f.windowDays)),
+    fields: [...new Set(aggregates.flatMap((f) => (f.field === undefined ? [] : [f.field])))],
+  };
+}
+
 /** Column names of the vector, in order. */
 export function featureNames(spec: FeatureSpec): string[] {
   return spec.features.map((f) => f.name);

@@ -16,7 +16,7 @@ import type { Config } from '../config/index.js';
 import { AvroEncoder } from '../emit/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
 import { StreamscoreError, isProgrammingError } from '../errors/index.js';
-import { DAY_MS } from '../features/index.js';
+import { DAY_MS, eventNeeds } from '../features/index.js';
 import { loadModel } from '../models/index.js';
 import { ObserveServer } from '../observe/http.js';
 import type { Logger } from '../observe/logger.js';
@@ -111,27 +111,22 @@ export class Pipeline {
     ]);
     this.#redis = createRedisStore(config.redis, `streamscore:${config.pipeline.name}`);
     const spec = model.featureSpec;
-    const maxDays = Math.max(
-      30,
-      ...spec.features.map((f) => ('aggregate' in f.source ? f.source.aggregate.windowDays : 0)),
-    );
+    const needs = eventNeeds(spec, 30); // events are kept for at least 30 days, whatever the spec needs
     const crash = crashPointFromEnv(this.#opts.env ?? process.env);
     this.#ctx = {
       config,
       instance: `${hostname()}:${process.pid}`,
       roles: buildRoles(config, registry, projectDir),
-      sink: new RedisSink(this.#redis, config.redis.keyPrefix, config.pipeline.name, maxDays * DAY_MS, {
-        cacheEvents: config.state.cacheEvents,
-        eventFields: [
-          ...new Set(
-            spec.features.flatMap((f) =>
-              'aggregate' in f.source && f.source.aggregate.field !== undefined
-                ? [f.source.aggregate.field]
-                : [],
-            ),
-          ),
-        ],
-      }),
+      sink: new RedisSink(
+        this.#redis,
+        config.redis.keyPrefix,
+        config.pipeline.name,
+        needs.lookbackDays * DAY_MS,
+        {
+          cacheEvents: config.state.cacheEvents,
+          eventFields: needs.fields,
+        },
+      ),
       scorer: this.#scorer,
       featureSpec: spec,
       model: {

@@ -62,34 +62,23 @@ export class RedisSink {
    * ENTITIES_PER_CALL entities, pipelined.
    */
   async apply(work: readonly EntityWork[]): Promise<AppliedState[]> {
-    const lookback = String(this.lookbackMs);
-    const sent: Array<string | null> = [];
-    const snapshots: Array<CachedEvents | undefined> = [];
-    const calls: ScriptCall[] = [];
-    for (let start = 0; start < work.length; start += ENTITIES_PER_CALL) {
-      const keys: string[] = [];
-      const args: string[] = [lookback];
-      for (const w of work.slice(start, start + ENTITIES_PER_CALL)) {
-        const k = this.keys(w.entityId);
-        keys.push(k.state, k.events, k.eventData, k.prediction);
-        const cdc = w.cdc;
-        let packed: string[];
-        if (cdc === null) packed = ['', '', '', ''];
-        else if (cdc.op === 'upsert') {
-          const profile = JSON.stringify(cdc.profile);
-          sent.push(profile);
-          packed = ['upsert', cdc.version, profile, String(cdc.timeMs)];
-        } else if (cdc.op === 'delete') packed = ['delete', cdc.version, '', String(cdc.timeMs)];
-        else packed = ['tombstone', '', '', ''];
-        if (cdc?.op !== 'upsert') sent.push(null);
-        const snapshot = this.#cache.get(w.entityId);
-        snapshots.push(snapshot);
-        packed.push(snapshot?.token ?? '');
-        for (const e of w.events) packed.push(e.eventId, String(e.eventTimeMs), JSON.stringify(e.fields));
-        args.push(JSON.stringify(packed));
-      }
-      calls.push({ keys, args });
-    }
+    // per entity, what the reply is read against: the profile text sent and the cached events it was sent with
+    const sent: Array<{ readonly profile: string; readonly snapshot: CachedEvents | undefined }> = [];
+    const calls = this.#calls(work, [String(this.lookbackMs)], (w, keys) => {
+      const k = this.keys(w.entityId);
+      keys.push(k.state, k.events, k.eventData, k.prediction);
+      const cdc = w.cdc;
+      const profile = cdc?.op === 'upsert' ? JSON.stringify(cdc.profile) : '';
+      const snapshot = this.#cache.get(w.entityId);
+      sent.push({ profile, snapshot });
+      const packed =
+        cdc === null || cdc.op === 'tombstone'
+          ? [cdc === null ? '' : 'tombstone', '', '', '']
+          : [cdc.op, cdc.version, profile, String(cdc.timeMs)];
+      packed.push(snapshot?.token ?? '');
+      for (const e of w.events) packed.push(e.eventId, String(e.eventTimeMs), JSON.stringify(e.fields));
+      return JSON.stringify(packed);
+    });
     const results = (await this.store.runScript('apply', calls)).flatMap((r) => r as unknown[]);
     return results.map((raw, i) => {
       const r = raw as [
@@ -107,39 +96,36 @@ export class RedisSink {
         string,
       ];
       const w = work[i] as EntityWork;
+      const { profile: sentProfile, snapshot } = sent[i] as (typeof sent)[number];
       const asOfMs = Number(r[6]);
       const stateVersion = Number(r[3]);
-      let events: EventForFeatures[];
+      const events: EventForFeatures[] = [];
       if (r[8] === '') {
         // our cached copy was current: it plus the events this call added, minus those out of the lookback
-        const flags = r[9];
         this.#hits++;
         const from = asOfMs - this.lookbackMs;
-        events = [...(snapshots[i] as CachedEvents).events];
+        for (const e of (snapshot as CachedEvents).events) if (e.eventTimeMs > from) events.push(e);
         w.events.forEach((e, j) => {
-          if (flags[j] === '1') events.push(this.#cache.project(e));
+          if (r[9][j] === '1' && e.eventTimeMs > from) events.push(this.#cache.project(e));
         });
-        events = events.filter((e) => e.eventTimeMs > from);
       } else {
         this.#misses++;
         const ids = JSON.parse(r[8]) as string[];
         const rows = JSON.parse(r[9]) as Row[];
-        events = [];
         for (let j = 0; j < rows.length; j++) {
-          events.push({
+          const e = {
             eventId: ids[2 * j] as string,
             eventTimeMs: Number(ids[2 * j + 1]),
             fields: rows[j] as Row,
-          });
+          };
+          events.push(this.#cache.enabled ? this.#cache.project(e) : e);
         }
-        if (this.#cache.enabled) events = events.map((e) => this.#cache.project(e));
       }
       this.#cache.set(w.entityId, r[11], stateVersion, events);
       const stored = r[10].length > 0 ? pairsToRecord(r[10]) : null;
       // '' with an applied upsert: the script stored the profile this call sent (parsed from the same text,
       // so the row is exactly what a later read of Redis gives)
-      const own = r[0] === 'applied' ? sent[i] : null;
-      const profileText = own ?? r[7];
+      const profileText = r[0] === 'applied' && sentProfile !== '' ? sentProfile : r[7];
       return {
         entityId: w.entityId,
         cdc: r[0] as AppliedState['cdc'],
@@ -149,28 +135,38 @@ export class RedisSink {
         predictionVersion: Number(r[4]),
         deleted: r[5] === '1',
         asOfMs,
-        profile:
-          profileText === '' || profileText === null || profileText === undefined
-            ? null
-            : (JSON.parse(profileText) as Row),
+        profile: profileText === '' ? null : (JSON.parse(profileText) as Row),
         events,
         storedPrediction: stored,
       };
     });
   }
 
-  /** Fenced writes; returns, per prediction, whether it was written (false: a newer one exists). */
-  async write(predictions: readonly PredictionRecord[], model: ModelStamp): Promise<boolean[]> {
+  /**
+   * One script call per ENTITIES_PER_CALL items: `pack` adds an item's keys and returns its packed argument;
+   * every call's arguments start with `head`.
+   */
+  #calls<T>(
+    items: readonly T[],
+    head: readonly string[],
+    pack: (item: T, keys: string[]) => string,
+  ): ScriptCall[] {
     const calls: ScriptCall[] = [];
-    for (let start = 0; start < predictions.length; start += ENTITIES_PER_CALL) {
+    for (let start = 0; start < items.length; start += ENTITIES_PER_CALL) {
       const keys: string[] = [];
-      const args: string[] = [];
-      for (const p of predictions.slice(start, start + ENTITIES_PER_CALL)) {
-        keys.push(this.keys(p.entityId).prediction);
-        args.push(JSON.stringify([String(p.version), ...predictionHashFields(p, model)]));
-      }
+      const args = [...head];
+      for (const item of items.slice(start, start + ENTITIES_PER_CALL)) args.push(pack(item, keys));
       calls.push({ keys, args });
     }
+    return calls;
+  }
+
+  /** Fenced writes; returns, per prediction, whether it was written (false: a newer one exists). */
+  async write(predictions: readonly PredictionRecord[], model: ModelStamp): Promise<boolean[]> {
+    const calls = this.#calls(predictions, [], (p, keys) => {
+      keys.push(this.keys(p.entityId).prediction);
+      return JSON.stringify([String(p.version), ...predictionHashFields(p, model)]);
+    });
     const results = await this.store.runScript('write', calls);
     return results.flatMap((r) => (r as unknown[]).map((x) => Number(x) === 1));
   }
