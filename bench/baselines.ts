@@ -190,7 +190,6 @@ export async function redisBenchmark(
     {
       entityId: '__rand_int__',
       kind: 'upsert',
-      version: 7,
       score: 0.4312,
       tier: 'medium',
       features: new Float32Array(Array.from({ length: 16 }, (_, i) => Math.sin(i) * 2.5)),
@@ -200,6 +199,7 @@ export async function redisBenchmark(
       batchId: `churn:${env.topics.transactions}:3:1200-6199`,
       trigger: { topic: env.topics.transactions, partition: 3, offset: '6199' },
     },
+    7,
     {
       name: 'churn',
       version: '2',

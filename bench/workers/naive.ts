@@ -139,7 +139,6 @@ async function main(): Promise<void> {
         const p: PredictionRecord = {
           entityId: id,
           kind: 'upsert',
-          version: s.version,
           score: out.scores[0] as number,
           tier: out.tiers[0] ?? null,
           features: vector,
@@ -151,9 +150,9 @@ async function main(): Promise<void> {
         };
         await redis.hset(
           entityKeys(cfg.redis.keyPrefix, cfg.pipeline.name, id).prediction,
-          ...predictionHashFields(p, stamp),
+          ...predictionHashFields(p, s.version, stamp),
         );
-        const event = predictionEvent(p, stamp, [p.trigger], cfg.pipeline.name);
+        const event = predictionEvent(p, s.version, stamp, [p.trigger], cfg.pipeline.name);
         await producer.send({
           topic: spec.outputTopic,
           messages: [{ key: id, value: encoder.encode(event) }],

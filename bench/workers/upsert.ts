@@ -1,12 +1,12 @@
 /**
- * The project's own Redis upsert path on synthetic predictions: `RedisSink.write` (fenced Lua WRITE script,
- * one pipelined round trip per window) with windows of `batch` predictions, `concurrency` windows in flight
- * (streamscore processes up to 4 partitions at once). Versions grow every pass over the entities, so every
- * write is a real write, not a fenced no-op.
+ * The project's own Redis write path on synthetic predictions: `RedisSink.write` (compare-and-set of the
+ * entity state plus the version-fenced prediction, one pipelined round trip per window) with windows of
+ * `batch` entities, `concurrency` windows in flight. States come from the sink's cache after the first
+ * pass, as in the pipeline; every write is a real write (each pass gives the entities a new version).
  */
 import { createRedisStore } from '../../src/adapters/redis.js';
 import { RedisSink } from '../../src/sink/index.js';
-import type { ModelStamp, PredictionRecord } from '../../src/sink/index.js';
+import type { EntityState, ModelStamp, PredictionRecord, StateWrite } from '../../src/sink/index.js';
 import { configOf, readSpec, report, runMain } from './common.js';
 
 export interface UpsertSpec {
@@ -30,7 +30,12 @@ async function main(): Promise<void> {
   const spec = readSpec<UpsertSpec>();
   const cfg = configOf(spec.config);
   const store = createRedisStore(cfg.redis, 'streamscore-bench-upsert');
-  const sink = new RedisSink(store, cfg.redis.keyPrefix, cfg.pipeline.name, 30 * 86_400_000);
+  const sink = new RedisSink(store, {
+    prefix: cfg.redis.keyPrefix,
+    pipeline: cfg.pipeline.name,
+    fields: { profile: ['age'], event: ['amount', 'declined'], lookbackMs: 30 * 86_400_000 },
+    cacheBytes: 256 * 1024 * 1024,
+  });
   const now = Date.now();
   const make = (i: number): PredictionRecord => {
     const features = new Float32Array(spec.width);
@@ -39,7 +44,6 @@ async function main(): Promise<void> {
     return {
       entityId: String(100_001 + (i % spec.entities)),
       kind: 'upsert',
-      version: Math.floor(i / spec.entities) + 1,
       score,
       tier: score > 0.7 ? 'high' : score > 0.3 ? 'medium' : 'low',
       features,
@@ -59,8 +63,19 @@ async function main(): Promise<void> {
       next = Math.min(spec.predictions, next + spec.batch);
       const batch: PredictionRecord[] = [];
       for (let i = start; i < next; i++) batch.push(make(i));
-      const ok = await sink.write(batch, MODEL);
-      written += ok.filter(Boolean).length;
+      const bases = await sink.load(batch.map((p) => p.entityId));
+      const writes: StateWrite[] = batch.map((p, j) => {
+        const base = bases[j] as EntityState;
+        return {
+          entityId: p.entityId,
+          base,
+          next: { ...base, profile: { age: 40 }, clock: now - 1000 },
+          storeProfile: '',
+          prediction: p,
+        };
+      });
+      const results = await sink.write(writes, MODEL);
+      written += results.filter((r) => r.ok && r.written).length;
     }
   };
   await Promise.all(Array.from({ length: spec.concurrency }, lane));

@@ -1,40 +1,36 @@
 /**
- * The only place that imports ioredis. The pipeline sees `RedisStore`: pipelined script calls (one round
- * trip per batch of calls) and the few plain reads/writes it needs.
+ * The only place that imports ioredis. The pipeline sees `RedisStore`: batches of script calls sent in one
+ * pipeline (one round trip), and the few plain reads it needs. Scripts are given by the caller (the sink
+ * owns its Lua); the adapter only knows how to run them.
  */
 import { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
-import { APPLY_SCRIPT, WRITE_SCRIPT } from '../sink/scripts.js';
 
-export type ScriptName = 'apply' | 'write';
+export interface ScriptSource {
+  readonly name: string;
+  readonly lua: string;
+}
 
 export interface ScriptCall {
+  readonly script: ScriptSource;
   readonly keys: readonly string[];
-  readonly args: ReadonlyArray<string | number>;
+  readonly args: readonly string[];
 }
 
 export interface RedisStore {
-  /** Runs `calls` in one pipeline (one round trip); results in call order. Any failure rejects the whole batch. */
-  runScript(name: ScriptName, calls: readonly ScriptCall[]): Promise<unknown[]>;
+  /**
+   * Sends every call in one pipeline and waits once; results in call order. Any failure rejects the whole
+   * batch (calls before it may have run: callers write only what is safe to write again).
+   */
+  runScripts(calls: readonly ScriptCall[]): Promise<unknown[]>;
   get(key: string): Promise<string | null>;
-  /** Stores max(current, value) for an integer counter. */
-  setMax(key: string, value: bigint): Promise<void>;
   hgetall(key: string): Promise<Record<string, string>>;
+  hget(keys: readonly string[], field: string): Promise<Array<string | null>>;
   close(): Promise<void>;
 }
 
-/** Script calls per pipeline; a call covers up to 100 entities (see src/sink/sink.ts). */
-const PIPELINE_CHUNK = 8;
-
-const SET_MAX = `
-local cur = redis.call('GET', KEYS[1])
-if cur == false or tonumber(cur) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1`;
-
-type ScriptedRedis = Redis & {
-  ssApply(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
-};
+type Call = (...a: string[]) => unknown;
 
 export function createRedisStore(cfg: Config['redis'], connectionName = 'streamscore'): RedisStore {
   const client = new Redis(cfg.url, {
@@ -44,11 +40,8 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
     lazyConnect: false,
     maxRetriesPerRequest: 3,
     enableAutoPipelining: false,
-  }) as ScriptedRedis;
-  // defineCommand sends EVALSHA and falls back to EVAL once when the script cache was flushed.
-  client.defineCommand('ssApply', { lua: APPLY_SCRIPT });
-  client.defineCommand('ssWrite', { lua: WRITE_SCRIPT });
-  client.defineCommand('ssSetMax', { numberOfKeys: 1, lua: SET_MAX });
+  });
+  const defined = new Set<string>();
   let closed = false;
 
   function wrap(cause: unknown, what: string): StreamscoreError {
@@ -59,32 +52,35 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
   }
 
   return {
-    async runScript(name, calls) {
-      // Consecutive pipelines of at most PIPELINE_CHUNK calls: ioredis writes a whole pipeline as one string
-      // without backpressure, so one pipeline per window queued tens of MB (measured with one entity per
-      // call: 1.46x the upsert rate and about half the peak RSS with chunks of 500 entities).
-      const command = name === 'apply' ? 'ssApply' : 'ssWrite';
+    async runScripts(calls) {
+      if (calls.length === 0) return [];
+      for (const c of calls) {
+        // defineCommand sends EVALSHA and falls back to EVAL once when the script cache was flushed; a
+        // pipeline only knows the commands defined before it was made
+        if (!defined.has(c.script.name)) {
+          client.defineCommand(c.script.name, { lua: c.script.lua });
+          defined.add(c.script.name);
+        }
+      }
+      const pipe = client.pipeline();
+      for (const c of calls) {
+        (pipe as unknown as Record<string, Call>)[c.script.name]!(
+          String(c.keys.length),
+          ...c.keys,
+          ...c.args,
+        );
+      }
+      let results: Array<[Error | null, unknown]> | null;
+      try {
+        results = await pipe.exec();
+      } catch (cause) {
+        throw wrap(cause, 'script pipeline');
+      }
+      if (results === null) throw wrap(new Error('pipeline was discarded'), 'script pipeline');
       const out: unknown[] = [];
-      for (let start = 0; start < calls.length; start += PIPELINE_CHUNK) {
-        const pipe = client.pipeline();
-        for (const c of calls.slice(start, start + PIPELINE_CHUNK)) {
-          (pipe as unknown as Record<string, (...a: unknown[]) => unknown>)[command]!(
-            c.keys.length,
-            ...c.keys,
-            ...c.args,
-          );
-        }
-        let results: Array<[Error | null, unknown]> | null;
-        try {
-          results = await pipe.exec();
-        } catch (cause) {
-          throw wrap(cause, `${name} pipeline`);
-        }
-        if (results === null) throw wrap(new Error('pipeline was discarded'), `${name} pipeline`);
-        for (const [err, value] of results) {
-          if (err !== null) throw wrap(err, `${name} script`);
-          out.push(value);
-        }
+      for (const [err, value] of results) {
+        if (err !== null) throw wrap(err, 'script');
+        out.push(value);
       }
       return out;
     },
@@ -95,21 +91,25 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
         throw wrap(cause, 'GET');
       }
     },
-    async setMax(key, value) {
-      try {
-        await (client as unknown as { ssSetMax(k: string, v: string): Promise<unknown> }).ssSetMax(
-          key,
-          value.toString(),
-        );
-      } catch (cause) {
-        throw wrap(cause, 'SETMAX');
-      }
-    },
     async hgetall(key) {
       try {
         return await client.hgetall(key);
       } catch (cause) {
         throw wrap(cause, 'HGETALL');
+      }
+    },
+    async hget(keys, field) {
+      if (keys.length === 0) return [];
+      const pipe = client.pipeline();
+      for (const k of keys) pipe.hget(k, field);
+      try {
+        const results = (await pipe.exec()) ?? [];
+        return results.map(([err, v]) => {
+          if (err !== null) throw err;
+          return (v as string | null) ?? null;
+        });
+      } catch (cause) {
+        throw wrap(cause, 'HGET');
       }
     },
     async close() {

@@ -167,10 +167,11 @@ export const configSchema = z
     state: z
       .object({
         /**
-         * Events kept in process between windows (the aggregated fields only), so a window reads an entity's
-         * event history from Redis only when this copy is missing or stale. 0 turns the cache off.
+         * MiB of entity state kept in process between windows (what the feature spec reads of each entity),
+         * so a window reads Redis only for entities it has not seen; least recently used go first. 0 turns
+         * the cache off (every window reads its entities).
          */
-        cacheEvents: z.number().int().min(0).default(500_000),
+        cacheMb: z.number().min(0).default(64),
       })
       .strict()
       .prefault({}),

@@ -1,12 +1,13 @@
 import type { RawRecord } from '../decode/types.js';
 import type { StreamscoreError } from '../errors/index.js';
-import type { ModelStamp, PredictionRecord } from '../sink/index.js';
+import type { ModelStamp, PredictionRecord, StoredPrediction } from '../sink/index.js';
 import type { RecordRef } from '../window/index.js';
 import { DLQ_HEADERS } from './types.js';
 import type { OutMessage, PredictionEventV1 } from './types.js';
 
 export function predictionEvent(
   p: PredictionRecord,
+  version: number,
   model: ModelStamp,
   inputs: readonly RecordRef[],
   pipeline: string,
@@ -29,7 +30,7 @@ export function predictionEvent(
     as_of: p.asOfMs,
     scored_at: p.scoredAtMs,
     valid_until: upsert ? p.validUntilMs : null,
-    version: p.version,
+    version,
     inputs: inputs.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) })),
     batch_id: p.batchId,
     pipeline,
@@ -41,32 +42,31 @@ export function predictionEvent(
  * transaction did not commit: the event must carry exactly what Redis holds, not a recomputation.
  */
 export function storedPredictionEvent(
-  hash: Readonly<Record<string, string>>,
+  stored: StoredPrediction,
   inputs: readonly RecordRef[],
   pipeline: string,
 ): PredictionEventV1 {
-  const upsert = hash.deleted !== '1';
-  const num = (k: string): number => Number(hash[k] ?? '0');
+  const upsert = !stored.deleted;
   return {
     schema_version: 1,
     event_type: upsert ? 'UPSERT' : 'DELETE',
-    entity_id: hash.entity_id ?? '',
-    score: upsert ? num('score') : null,
-    tier: upsert ? (hash.tier ?? null) : null,
+    entity_id: stored.entity_id,
+    score: upsert ? stored.score : null,
+    tier: upsert ? stored.tier : null,
     model: {
-      name: hash.model_name ?? '',
-      version: hash.model_version ?? '',
-      sha256: hash.model_sha256 ?? '',
-      training_run_id: hash.training_run_id ?? '',
+      name: stored.model_name,
+      version: stored.model_version,
+      sha256: stored.model_sha256,
+      training_run_id: stored.training_run_id,
     },
-    feature_version: hash.feature_version ?? '',
-    features: upsert ? (JSON.parse(hash.features ?? '[]') as number[]) : [],
-    as_of: num('as_of'),
-    scored_at: num('scored_at'),
-    valid_until: upsert && hash.valid_until ? num('valid_until') : null,
-    version: num('version'),
+    feature_version: stored.feature_version,
+    features: upsert ? [...stored.features] : [],
+    as_of: stored.as_of,
+    scored_at: stored.scored_at,
+    valid_until: upsert ? stored.valid_until : null,
+    version: stored.version,
     inputs: inputs.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) })),
-    batch_id: hash.batch_id ?? '',
+    batch_id: stored.batch_id,
     pipeline,
   };
 }

@@ -118,6 +118,13 @@ export function eventNeeds(spec: FeatureSpec, minDays = 0): { lookbackDays: numb
   };
 }
 
+/** The profile fields the spec reads (field and one-hot features): all a vector needs of an entity's row. */
+export function profileFields(spec: FeatureSpec): string[] {
+  const out = new Set<string>();
+  for (const f of compiledSpec(spec).features) if (f.kind !== 'aggregate') out.add(f.field);
+  return [...out];
+}
+
 /** Column names of the vector, in order. */
 export function featureNames(spec: FeatureSpec): string[] {
   return spec.features.map((f) => f.name);

@@ -1,6 +1,7 @@
 import { createRedisStore } from '../adapters/redis.js';
 import type { RedisStore } from '../adapters/redis.js';
 import { entityKeys } from '../sink/keys.js';
+import { parseStoredPrediction } from '../sink/prediction.js';
 
 /** A prediction as a real-time app sees it. */
 export interface Prediction {
@@ -37,28 +38,29 @@ export interface LookupOptions {
   readonly now?: () => number;
 }
 
-/** Parses a prediction hash; null when absent or deleted. */
+/** Parses a prediction hash (fields version, deleted, json); null when absent or deleted. */
 export function parsePrediction(hash: Readonly<Record<string, string>>, nowMs: number): Prediction | null {
-  if (hash.version === undefined || hash.deleted === '1' || hash.score === undefined) return null;
-  const validUntil = hash.valid_until ? Number(hash.valid_until) : null;
+  if (hash.deleted === '1') return null;
+  const p = parseStoredPrediction(hash.json);
+  if (p === null || p.deleted || p.score === null) return null;
   return {
-    entityId: hash.entity_id ?? '',
-    score: Number(hash.score),
-    tier: hash.tier ?? '',
+    entityId: p.entity_id,
+    score: p.score,
+    tier: p.tier ?? '',
     model: {
-      name: hash.model_name ?? '',
-      version: hash.model_version ?? '',
-      sha256: hash.model_sha256 ?? '',
-      trainingRunId: hash.training_run_id ?? '',
+      name: p.model_name,
+      version: p.model_version,
+      sha256: p.model_sha256,
+      trainingRunId: p.training_run_id,
     },
-    featureVersion: hash.feature_version ?? '',
-    features: JSON.parse(hash.features ?? '[]') as number[],
-    asOf: new Date(Number(hash.as_of)),
-    scoredAt: new Date(Number(hash.scored_at)),
-    validUntil: validUntil === null ? null : new Date(validUntil),
-    version: Number(hash.version),
-    batchId: hash.batch_id ?? '',
-    stale: validUntil !== null && nowMs > validUntil,
+    featureVersion: p.feature_version,
+    features: p.features,
+    asOf: new Date(p.as_of),
+    scoredAt: new Date(p.scored_at),
+    validUntil: p.valid_until === null ? null : new Date(p.valid_until),
+    version: p.version,
+    batchId: p.batch_id,
+    stale: p.valid_until !== null && nowMs > p.valid_until,
   };
 }
 

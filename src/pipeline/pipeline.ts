@@ -16,7 +16,7 @@ import type { Config } from '../config/index.js';
 import { AvroEncoder } from '../emit/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
 import { StreamscoreError, isProgrammingError } from '../errors/index.js';
-import { DAY_MS, eventNeeds } from '../features/index.js';
+import { DAY_MS, eventNeeds, profileFields } from '../features/index.js';
 import { loadModel } from '../models/index.js';
 import { ObserveServer } from '../observe/http.js';
 import type { Logger } from '../observe/logger.js';
@@ -112,21 +112,23 @@ export class Pipeline {
     this.#redis = createRedisStore(config.redis, `streamscore:${config.pipeline.name}`);
     const spec = model.featureSpec;
     const needs = eventNeeds(spec, 30); // events are kept for at least 30 days, whatever the spec needs
+    const fields = {
+      profile: profileFields(spec),
+      event: needs.fields,
+      lookbackMs: needs.lookbackDays * DAY_MS,
+    };
     const crash = crashPointFromEnv(this.#opts.env ?? process.env);
     this.#ctx = {
       config,
       instance: `${hostname()}:${process.pid}`,
       roles: buildRoles(config, registry, projectDir),
-      sink: new RedisSink(
-        this.#redis,
-        config.redis.keyPrefix,
-        config.pipeline.name,
-        needs.lookbackDays * DAY_MS,
-        {
-          cacheEvents: config.state.cacheEvents,
-          eventFields: needs.fields,
-        },
-      ),
+      sink: new RedisSink(this.#redis, {
+        prefix: config.redis.keyPrefix,
+        pipeline: config.pipeline.name,
+        fields,
+        cacheBytes: config.state.cacheMb * 1024 * 1024,
+      }),
+      fields,
       scorer: this.#scorer,
       featureSpec: spec,
       model: {
@@ -207,24 +209,32 @@ export class Pipeline {
       this.#sendLimits,
     );
     const key = committedKey(config.redis.keyPrefix, config.pipeline.name, tp.topic, tp.partition);
+    const sink = (this.#ctx as PipelineContext).sink;
     // The first fetch after an assignment starts at the group's committed offset: everything before it is
     // committed. Keep the larger of that and what Redis already knew (a replay from earlier offsets).
     const stored = BigInt((await redis.get(key)) ?? '-1');
     const marker = stored > firstOffset - 1n ? stored : firstOffset - 1n;
-    await redis.setMax(key, marker);
+    await sink.raise({ key, value: marker });
     const ctx: PartitionContext = {
       tp,
       producer,
       committedMarker: marker,
       committedHere: -1n,
-      async markCommitted(offset) {
+      markCommitted: (offset) => {
         if (offset > ctx.committedMarker) ctx.committedMarker = offset;
-        await redis.setMax(key, offset);
+        if (offset > ctx.committedHere) ctx.committedHere = offset;
+        // not awaited: the window is done; the next write on the same connection queues behind it
+        sink.raise({ key, value: offset }).catch((err: unknown) => {
+          this.#opts.logger.warn(
+            { err, partition: tpKey(tp) },
+            'could not record the committed offset in Redis; it is recorded again with the next window',
+          );
+        });
       },
       heartbeat: async () => undefined,
       refreshMarker: async () => {
         const committed = await (this.#consumer as InputConsumer).committedOffset(tp);
-        if (committed !== null) await ctx.markCommitted(committed - 1n);
+        if (committed !== null && committed - 1n > ctx.committedMarker) ctx.committedMarker = committed - 1n;
         return ctx.committedMarker;
       },
     };

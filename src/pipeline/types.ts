@@ -7,7 +7,7 @@ import type { FeatureSpec } from '../features/index.js';
 import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
 import type { Scorer } from '../score/index.js';
-import type { ModelStamp, RedisSink } from '../sink/index.js';
+import type { ModelStamp, RedisSink, StateFields } from '../sink/index.js';
 
 export interface InputRole {
   readonly kind: 'cdc' | 'events';
@@ -21,6 +21,8 @@ export interface PipelineContext {
   readonly instance: string;
   readonly roles: ReadonlyMap<string, InputRole>;
   readonly sink: RedisSink;
+  /** What the entity state keeps of rows and events (what the feature spec reads), and for how long. */
+  readonly fields: StateFields;
   readonly scorer: Scorer;
   readonly featureSpec: FeatureSpec;
   readonly model: ModelStamp;
@@ -39,7 +41,8 @@ export interface PartitionContext {
   committedMarker: bigint;
   /** Highest input offset this process itself committed since it was assigned the partition. */
   committedHere: bigint;
-  markCommitted(offset: bigint): Promise<void>;
+  /** After a commit: raises both offsets in memory and sends the marker to Redis (not awaited). */
+  markCommitted(offset: bigint): void;
   /**
    * Asks the broker for the group's committed offset and raises the marker to it. Used before re-emitting:
    * the in-memory marker can lag when a commit succeeded but its acknowledgement was lost.

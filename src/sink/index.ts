@@ -1,4 +1,14 @@
-export { RedisSink, predictionHashFields, float32Text } from './sink.js';
+export { RedisSink } from './sink.js';
+export type { SinkOptions, StateWrite, WriteResult, MarkerUpdate } from './sink.js';
 export { entityKeys, committedKey, PREDICTION_FIELDS } from './keys.js';
 export type { EntityKeys, PredictionField } from './keys.js';
-export type { AppliedState, PredictionRecord, ModelStamp } from './types.js';
+export {
+  float32Text,
+  predictionJsonHead,
+  predictionHashFields,
+  parseStoredPrediction,
+} from './prediction.js';
+export type { StoredPrediction } from './prediction.js';
+export { EMPTY_STATE, applyWork, decodeState, encodeState, project, triggerText } from './state.js';
+export type { EntityState, StateChange, StateFields } from './state.js';
+export type { PredictionRecord, ModelStamp } from './types.js';

@@ -1,19 +1,23 @@
 /**
  * Invariants of the fenced Redis writes, on the real Redis through the project's scripts:
  *  - deleted entities stay deleted when older updates are replayed (no resurrection);
- *  - an older or repeated write is a no-op (version fencing); state changes bump the version once;
+ *  - a write computed from a state that changed meanwhile (a zombie, a concurrent window) is refused and
+ *    writes nothing; a prediction older than the stored one is never written;
+ *  - versions only grow, even after Redis lost the keys;
  *  - events count once per id, however often they are redelivered.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { createRedisStore } from '../../src/adapters/redis.js';
 import { parseConfig } from '../../src/config/index.js';
-import { RedisSink } from '../../src/sink/index.js';
-import type { ModelStamp, PredictionRecord } from '../../src/sink/index.js';
+import { LookupClient } from '../../src/lookup/index.js';
+import { RedisSink, applyWork } from '../../src/sink/index.js';
+import type { EntityState, ModelStamp, PredictionRecord, StateFields } from '../../src/sink/index.js';
 import type { EntityWork } from '../../src/window/index.js';
 import { deleteRedisKeys, ensureServices, serviceEnv, uniqueId } from '../helpers/services.js';
 
 const DAY = 86_400_000;
+const FIELDS: StateFields = { profile: ['age'], event: ['amount'], lookbackMs: 30 * DAY };
 const model: ModelStamp = {
   name: 'm',
   version: '1',
@@ -42,73 +46,139 @@ function del(id: string, lsn: string): EntityWork {
     tombstones: 0,
   };
 }
-function pred(id: string, version: number, score: number): PredictionRecord {
+function pred(id: string, score: number, kind: 'upsert' | 'delete' = 'upsert'): PredictionRecord {
   return {
     entityId: id,
-    kind: 'upsert',
-    version,
-    score,
-    tier: 'low',
-    features: new Float32Array([1, 2]),
+    kind,
+    score: kind === 'upsert' ? score : null,
+    tier: kind === 'upsert' ? 'low' : null,
+    features: kind === 'upsert' ? new Float32Array([1, 2]) : null,
     asOfMs: 1,
     scoredAtMs: 2,
-    validUntilMs: 3,
+    validUntilMs: kind === 'upsert' ? 3 : null,
     batchId: 'b',
     trigger: { topic: 't', partition: 0, offset: '1' },
   };
 }
 
-test('fenced Redis state: deletes are never resurrected by replayed updates; stale writes are no-ops; events count once', async (t) => {
+test('fenced Redis state: deletes are never resurrected; stale writes are refused; versions only grow; events count once', async (t) => {
   ensureServices();
   const config = parseConfig({ redis: { keyPrefix: `${uniqueId('fence')}:` } }, serviceEnv());
   const store = createRedisStore(config.redis);
-  const sink = new RedisSink(store, config.redis.keyPrefix, 'churn', 30 * DAY);
+  const opts = { prefix: config.redis.keyPrefix, pipeline: 'churn', fields: FIELDS };
+  // no cache: every load reads what Redis holds
+  const sink = new RedisSink(store, { ...opts, cacheBytes: 0 });
+  const lookup = new LookupClient({ url: config.redis.url, keyPrefix: config.redis.keyPrefix });
   t.after(async () => {
+    await lookup.close();
     await store.close();
     await deleteRedisKeys(config, `${config.redis.keyPrefix}*`);
   });
 
+  /** Applies work to the stored state and writes it (with a prediction when `score` is given). */
+  async function step(w: EntityWork, score?: number) {
+    const [base] = await sink.load([w.entityId]);
+    const change = applyWork(base as EntityState, w, FIELDS);
+    if (change.next === null) return { change, state: base as EntityState };
+    const kind = change.next.deleted ? 'delete' : 'upsert';
+    const [res] = await sink.write(
+      [
+        {
+          entityId: w.entityId,
+          base: base as EntityState,
+          next: change.next,
+          storeProfile: change.storeProfile,
+          prediction: score === undefined ? null : pred(w.entityId, score, kind),
+        },
+      ],
+      model,
+    );
+    assert.ok(res?.ok, 'no concurrent writer here');
+    const [state] = await sink.load([w.entityId]);
+    return { change, state: state as EntityState };
+  }
+
   await t.test('deleted entities stay deleted after replaying older updates', async () => {
-    let [s] = await sink.apply([upsert('1', '100', 30)]);
-    assert.equal(s?.stateVersion, 1);
-    [s] = await sink.apply([del('1', '120')]);
-    assert.equal(s?.deleted, true);
-    assert.equal(s?.profile, null);
-    assert.equal(s?.stateVersion, 2);
+    let r = await step(upsert('1', '100', 30), 0.5);
+    assert.equal(r.state.profile?.age, 30);
+    r = await step(del('1', '120'), 0);
+    assert.equal(r.state.deleted, true);
+    assert.equal(r.state.profile, null);
+    assert.equal(await lookup.get('1'), null, 'a deleted entity has no prediction');
+    const v = r.state.sv;
     for (const lsn of ['100', '110', '119', '120']) {
-      [s] = await sink.apply([upsert('1', lsn, 99)]);
-      assert.equal(s?.cdc, 'stale', `replayed update at lsn ${lsn} is fenced`);
-      assert.equal(s?.deleted, true);
-      assert.equal(s?.stateVersion, 2, 'no state change');
+      r = await step(upsert('1', lsn, 99), 0.9);
+      assert.equal(r.change.cdc, 'stale', `replayed update at lsn ${lsn} is fenced`);
+      assert.equal(r.state.deleted, true);
+      assert.equal(r.state.sv, v, 'no state change');
     }
     // a genuine re-insert (higher LSN) brings the entity back
-    [s] = await sink.apply([upsert('1', '121', 40)]);
-    assert.equal(s?.deleted, false);
-    assert.deepEqual(s?.profile, { id: '1', age: 40 });
+    r = await step(upsert('1', '121', 40), 0.25);
+    assert.equal(r.state.deleted, false);
+    assert.deepEqual(r.state.profile, { age: 40 });
+    assert.equal((await lookup.get('1'))?.score, 0.25);
     // LSNs longer than 2^53 compare exactly (as decimal strings)
-    [s] = await sink.apply([upsert('1', '90071992547409930', 41)]);
-    assert.equal(s?.cdc, 'applied');
-    [s] = await sink.apply([upsert('1', '90071992547409929', 42)]);
-    assert.equal(s?.cdc, 'stale');
+    r = await step(upsert('1', '90071992547409930', 41));
+    assert.equal(r.change.cdc, 'applied');
+    r = await step(upsert('1', '90071992547409929', 42));
+    assert.equal(r.change.cdc, 'stale');
   });
 
   await t.test('a tombstone alone deletes at the stored LSN; an older update stays fenced', async () => {
-    await sink.apply([upsert('2', '500', 30)]);
-    let [s] = await sink.apply([
+    await step(upsert('2', '500', 30), 0.5);
+    let r = await step(
       { entityId: '2', cdc: { op: 'tombstone' }, events: [], records: [], coalescedCdc: 0, tombstones: 1 },
-    ]);
-    assert.equal(s?.deleted, true);
-    [s] = await sink.apply([upsert('2', '500', 31)]);
-    assert.equal(s?.deleted, true, 'a redelivery of the last update does not resurrect');
+      0,
+    );
+    assert.equal(r.state.deleted, true);
+    r = await step(upsert('2', '500', 31));
+    assert.equal(r.state.deleted, true, 'a redelivery of the last update does not resurrect');
   });
 
-  await t.test('prediction writes are fenced by version', async () => {
-    assert.deepEqual(await sink.write([pred('3', 5, 0.5)], model), [true]);
-    assert.deepEqual(await sink.write([pred('3', 5, 0.9)], model), [false], 'same version: no-op');
-    assert.deepEqual(await sink.write([pred('3', 4, 0.9)], model), [false], 'older version: no-op');
-    assert.equal((await store.hgetall(sink.keys('3').prediction)).score, '0.5');
-    assert.deepEqual(await sink.write([pred('3', 6, 0.25)], model), [true]);
-    assert.equal((await store.hgetall(sink.keys('3').prediction)).score, '0.25');
+  await t.test(
+    'a write computed from a state that changed meanwhile is refused and writes nothing',
+    async () => {
+      await step(upsert('3', '10', 30), 0.5);
+      const [zombieBase] = await sink.load(['3']);
+      await step(upsert('3', '20', 31), 0.6); // the rightful owner moves on
+      const change = applyWork(zombieBase as EntityState, upsert('3', '15', 99), FIELDS);
+      const [res] = await sink.write(
+        [
+          {
+            entityId: '3',
+            base: zombieBase as EntityState,
+            next: change.next as EntityState,
+            storeProfile: change.storeProfile,
+            prediction: pred('3', 0.99),
+          },
+        ],
+        model,
+      );
+      assert.equal(res?.ok, false, 'refused');
+      if (res?.ok === false)
+        assert.deepEqual(res.current.profile, { age: 31 }, 'the reply carries the stored state');
+      assert.equal((await lookup.get('3'))?.score, Math.fround(0.6), 'the newer prediction stays');
+      // computed again from the current state, the zombie's older update is a no-op
+      const again = applyWork(
+        res?.ok === false ? res.current : (zombieBase as EntityState),
+        upsert('3', '15', 99),
+        FIELDS,
+      );
+      assert.equal(again.next, null);
+    },
+  );
+
+  await t.test('versions only grow, also after Redis lost the keys', async () => {
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await step(upsert('4', String(100 + i), 30 + i), 0.5);
+      seen.push((await lookup.get('4'))?.version ?? 0);
+    }
+    await deleteRedisKeys(config, `${config.redis.keyPrefix}*`); // Redis lost its data
+    await step(upsert('4', '50', 20), 0.1); // an old row, but nothing fences it any more
+    seen.push((await lookup.get('4'))?.version ?? 0);
+    for (let i = 1; i < seen.length; i++)
+      assert.ok((seen[i] as number) > (seen[i - 1] as number), `versions grow: ${seen.join(', ')}`);
   });
 
   await t.test(
@@ -117,38 +187,39 @@ test('fenced Redis state: deletes are never resurrected by replayed updates; sta
       const ev = (id: string, timeMs: number) => ({
         eventId: id,
         eventTimeMs: timeMs,
-        fields: { amount: 1 },
+        fields: { amount: 1, pii: 'x' },
       });
       const work = (events: ReturnType<typeof ev>[]): EntityWork => ({
-        entityId: '4',
+        entityId: '5',
         cdc: null,
         events,
         records: [],
         coalescedCdc: 0,
         tombstones: 0,
       });
-      let [s] = await sink.apply([work([ev('a', 100 * DAY), ev('b', 101 * DAY)])]);
-      assert.equal(s?.eventsApplied, 2);
-      assert.equal(s?.asOfMs, 101 * DAY);
-      const v = s?.stateVersion;
-      [s] = await sink.apply([work([ev('a', 100 * DAY), ev('b', 101 * DAY)])]);
-      assert.equal(s?.eventsApplied, 0);
-      assert.equal(s?.eventsUnchanged, 2);
-      assert.equal(s?.stateVersion, v, 'redelivery changes nothing');
-      [s] = await sink.apply([work([ev('c', 95 * DAY)])]);
-      assert.equal(s?.asOfMs, 101 * DAY, 'a late event does not move the clock back');
+      let r = await step(work([ev('a', 100 * DAY), ev('b', 101 * DAY)]));
+      assert.equal(r.change.eventsApplied, 2);
+      assert.equal(r.state.clock, 101 * DAY);
+      assert.deepEqual(r.state.events[0]?.fields, { amount: 1 }, 'only the aggregated fields are kept');
+      const v = r.state.sv;
+      r = await step(work([ev('a', 100 * DAY), ev('b', 101 * DAY)]));
+      assert.equal(r.change.eventsApplied, 0);
+      assert.equal(r.change.eventsUnchanged, 2);
+      assert.equal(r.state.sv, v, 'redelivery changes nothing');
+      r = await step(work([ev('c', 95 * DAY)]));
+      assert.equal(r.state.clock, 101 * DAY, 'a late event does not move the clock back');
       assert.deepEqual(
-        s?.events.map((e) => e.eventId),
+        r.state.events.map((e) => e.eventId),
         ['c', 'a', 'b'],
       );
-      [s] = await sink.apply([work([ev('d', 140 * DAY)])]);
+      r = await step(work([ev('d', 140 * DAY)]));
       assert.deepEqual(
-        s?.events.map((e) => e.eventId),
+        r.state.events.map((e) => e.eventId),
         ['d'],
         'events 30+ days before the clock are gone',
       );
-      [s] = await sink.apply([work([ev('a', 100 * DAY)])]);
-      assert.equal(s?.eventsApplied, 0, 'an expired event redelivered is not applied again');
+      r = await step(work([ev('a', 100 * DAY)]));
+      assert.equal(r.change.eventsApplied, 0, 'an expired event redelivered is not applied again');
     },
   );
 });

@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import type { RawRecord } from '../decode/types.js';
+import type { AuditCountsV1, AuditEventV1, PredictionEventV1 } from '../emit/index.js';
+import type { ModelStamp } from '../sink/index.js';
+
+/** sha256 over the window's keys and values, length-prefixed so boundaries are unambiguous (-1: null). */
+export function inputHash(records: readonly RawRecord[]): string {
+  const h = createHash('sha256');
+  const len = Buffer.alloc(4);
+  for (const r of records) {
+    for (const part of [r.key, r.value]) {
+      len.writeInt32BE(part === null ? -1 : part.length, 0);
+      h.update(len);
+      if (part !== null) h.update(part);
+    }
+  }
+  return h.digest('hex');
+}
+
+/** Deterministic: a window retried with the same records gets the same id. */
+export function windowBatchId(pipeline: string, records: readonly RawRecord[]): string {
+  const first = records[0];
+  const last = records[records.length - 1];
+  return `${pipeline}:${first?.topic}:${first?.partition}:${first?.offset}-${last?.offset}`;
+}
+
+export interface AuditInput {
+  readonly batchId: string;
+  readonly pipeline: string;
+  readonly instance: string;
+  readonly model: ModelStamp;
+  readonly records: readonly RawRecord[];
+  readonly counts: AuditCountsV1;
+  readonly events: readonly PredictionEventV1[];
+  readonly openedAt: number;
+  readonly closedAt: number;
+  readonly stageMs: Readonly<Record<string, number>>;
+}
+
+/** The window's audit event: where its records came from, where each went, and what it emitted. */
+export function buildAudit(a: AuditInput): AuditEventV1 {
+  const first = a.records[0] as RawRecord;
+  const last = a.records[a.records.length - 1] as RawRecord;
+  let asOf: number | null = null;
+  for (const e of a.events) if (asOf === null || e.as_of > asOf) asOf = e.as_of;
+  return {
+    schema_version: 1,
+    batch_id: a.batchId,
+    pipeline: a.pipeline,
+    instance: a.instance,
+    model: { name: a.model.name, version: a.model.version, sha256: a.model.sha256 },
+    inputs: [
+      {
+        topic: first.topic,
+        partition: first.partition,
+        first_offset: Number(first.offset),
+        last_offset: Number(last.offset),
+      },
+    ],
+    counts: { ...a.counts },
+    input_sha256: inputHash(a.records),
+    opened_at: a.openedAt,
+    closed_at: a.closedAt,
+    as_of: asOf,
+    stage_ms: { ...a.stageMs },
+    outcome: 'COMMITTED',
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The prediction as stored in Redis: field `json` of the entity's prediction hash, one JSON object that
+ * any language can parse (docs/redis.md), next to `version` and `deleted` for fencing and quick checks.
+ * Built as text in one pass (no intermediate objects); the store appends the version it assigns.
+ */
+import type { ModelStamp, PredictionRecord } from './types.js';
+
+/** The stored prediction, parsed (what `json` holds). */
+export interface StoredPrediction {
+  readonly entity_id: string;
+  readonly deleted: boolean;
+  readonly score: number | null;
+  readonly tier: string | null;
+  readonly model_name: string;
+  readonly model_version: string;
+  readonly model_sha256: string;
+  readonly training_run_id: string;
+  readonly feature_version: string;
+  readonly features: readonly number[];
+  readonly as_of: number;
+  readonly scored_at: number;
+  readonly valid_until: number | null;
+  readonly batch_id: string;
+  readonly trigger_topic: string;
+  readonly trigger_partition: number;
+  readonly trigger_offset: string;
+  readonly version: number;
+}
+
+/** Float32 values printed so that parsing them back gives the same float32 (and the same double). */
+export function float32Text(v: number): string {
+  return Number.isFinite(v) ? String(Math.fround(v)) : 'null';
+}
+
+const modelParts = new WeakMap<ModelStamp, string>();
+
+function modelJson(model: ModelStamp): string {
+  let s = modelParts.get(model);
+  if (s === undefined) {
+    s =
+      `"model_name":${JSON.stringify(model.name)},"model_version":${JSON.stringify(model.version)},` +
+      `"model_sha256":${JSON.stringify(model.sha256)},"training_run_id":${JSON.stringify(model.trainingRunId)},` +
+      `"feature_version":${JSON.stringify(model.featureVersion)}`;
+    modelParts.set(model, s);
+  }
+  return s;
+}
+
+function featuresJson(features: Float32Array | null): string {
+  if (features === null) return '[]';
+  let out = '[';
+  for (let i = 0; i < features.length; i++) out += (i > 0 ? ',' : '') + float32Text(features[i] as number);
+  return `${out}]`;
+}
+
+/**
+ * 'U' or 'D' (upsert, delete), then the prediction's JSON up to `"version":` — the store appends the
+ * version and the closing brace (COMMIT_SCRIPT). A deletion keeps the model stamp, so its event can be
+ * re-emitted exactly after a crash.
+ */
+export function predictionJsonHead(p: PredictionRecord, model: ModelStamp): string {
+  const upsert = p.kind === 'upsert';
+  return (
+    `${upsert ? 'U' : 'D'}{"entity_id":${JSON.stringify(p.entityId)},"deleted":${upsert ? 'false' : 'true'},` +
+    `"score":${upsert ? float32Text(p.score ?? Number.NaN) : 'null'},` +
+    `"tier":${upsert && p.tier !== null ? JSON.stringify(p.tier) : 'null'},${modelJson(model)},` +
+    `"features":${upsert ? featuresJson(p.features) : '[]'},"as_of":${p.asOfMs},"scored_at":${p.scoredAtMs},` +
+    `"valid_until":${upsert && p.validUntilMs !== null ? p.validUntilMs : 'null'},` +
+    `"batch_id":${JSON.stringify(p.batchId)},"trigger_topic":${JSON.stringify(p.trigger.topic)},` +
+    `"trigger_partition":${p.trigger.partition},"trigger_offset":${JSON.stringify(p.trigger.offset)},"version":`
+  );
+}
+
+/** Parses the `json` field of a prediction hash; null when absent or not a prediction. */
+export function parseStoredPrediction(json: string | null | undefined): StoredPrediction | null {
+  if (json === null || json === undefined || json === '') return null;
+  const p = JSON.parse(json) as StoredPrediction;
+  return typeof p === 'object' && p !== null && typeof p.version === 'number' ? p : null;
+}
+
+/** The prediction hash as field/value pairs, for writers outside the pipeline's script (benchmarks, tools). */
+export function predictionHashFields(p: PredictionRecord, version: number, model: ModelStamp): string[] {
+  const head = predictionJsonHead(p, model);
+  return [
+    'version',
+    String(version),
+    'deleted',
+    p.kind === 'delete' ? '1' : '0',
+    'json',
+    `${head.slice(1)}${version}}`,
+  ];
+}

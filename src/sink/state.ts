@@ -1,0 +1,222 @@
+/**
+ * The feature state of one entity, and how a window's records change it. Pure: the same base state and
+ * records give the same result on every instance, so any instance can compute the next state in process
+ * and the Redis write only has to check that nobody changed the entity since (compare-and-set on `sv`).
+ *
+ * Idempotence does not depend on offsets: a CDC change applies only when its LSN is greater than the
+ * stored one (Debezium redelivers after a restart), a tombstone deletes at the stored LSN, and an event
+ * applies once per id (its id is kept while the event is in the lookback; an older one can never enter a
+ * future window, since the entity's clock only moves forward). So a replay, a retry or a zombie's window
+ * applied again changes nothing, whatever offsets it arrives at.
+ */
+import type { Row } from '../decode/types.js';
+import type { EventForFeatures } from '../features/index.js';
+import { versionGreater } from '../window/window.js';
+import type { EntityWork } from '../window/index.js';
+
+export interface EntityState {
+  /** State version (0: no state). Grows with every change and doubles as the compare-and-set token. */
+  readonly sv: number;
+  /** Version of the stored prediction (0: none). */
+  readonly pv: number;
+  /** LSN (or fallback version) of the stored row; '' when no CDC change was ever applied. */
+  readonly lsn: string;
+  readonly deleted: boolean;
+  /** The entity's event-time clock: the latest event time applied; the as-of time of its next prediction. */
+  readonly clock: number;
+  /** `topic/partition/offset` of the last record behind the prediction written with `sv` ('' when none). */
+  readonly trigger: string;
+  /** The profile row as features read it (only the fields the spec uses); null when none or deleted. */
+  readonly profile: Row | null;
+  /** Events in the lookback, sorted by time then id, with only the aggregated fields. */
+  readonly events: readonly EventForFeatures[];
+}
+
+export const EMPTY_STATE: EntityState = Object.freeze({
+  sv: 0,
+  pv: 0,
+  lsn: '',
+  deleted: false,
+  clock: 0,
+  trigger: '',
+  profile: null,
+  events: Object.freeze([]) as readonly EventForFeatures[],
+});
+
+/** What a window does to one entity's state. */
+export interface StateChange {
+  readonly cdc: 'none' | 'applied' | 'stale';
+  readonly eventsApplied: number;
+  readonly eventsUnchanged: number;
+  /** The next state (sv still the base's: the store assigns the new version), or null when nothing changed. */
+  readonly next: EntityState | null;
+  /** The full profile row to store ('' keep the stored one, '-' remove it). */
+  readonly storeProfile: string;
+}
+
+/** Which fields of rows and events the state keeps: what the feature spec reads, nothing else. */
+export interface StateFields {
+  readonly profile: readonly string[];
+  readonly event: readonly string[];
+  readonly lookbackMs: number;
+}
+
+/**
+ * The fields features read, with JSON's value semantics (what a read back from Redis would give): no
+ * undefined, NaN/±Infinity as null, -0 as 0. Computing from this in process and from a stored copy later
+ * then gives the same vector.
+ */
+export function project(row: Row, fields: readonly string[]): Row {
+  const out: Row = {};
+  for (const f of fields) {
+    if (!(f in row)) continue;
+    const v = row[f];
+    if (v === undefined) continue;
+    if (typeof v === 'number') out[f] = Number.isFinite(v) ? (v === 0 ? 0 : v) : null;
+    else if (typeof v === 'bigint') out[f] = Number(v);
+    else out[f] = v;
+  }
+  return out;
+}
+
+function byTimeThenId(a: EventForFeatures, b: EventForFeatures): number {
+  if (a.eventTimeMs !== b.eventTimeMs) return a.eventTimeMs - b.eventTimeMs;
+  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+}
+
+/** Applies one window's coalesced work for an entity to its state. */
+export function applyWork(base: EntityState, w: EntityWork, fields: StateFields): StateChange {
+  let { lsn, deleted, clock, profile } = base;
+  let changed = false;
+  let cdc: StateChange['cdc'] = 'none';
+  let storeProfile = '';
+  const c = w.cdc;
+  if (c !== null && c.op !== 'tombstone') {
+    // a delete at the stored LSN still applies: an unwrapped stream's tombstone deletes the row it follows
+    const deletingSame = c.op === 'delete' && lsn === c.version && !deleted;
+    if (lsn === '' || versionGreater(c.version, lsn) || deletingSame) {
+      if (c.op === 'upsert') {
+        profile = project(c.profile, fields.profile);
+        storeProfile = JSON.stringify(c.profile);
+        deleted = false;
+      } else {
+        profile = null;
+        storeProfile = '-';
+        deleted = true;
+      }
+      lsn = c.version;
+      changed = true;
+      cdc = 'applied';
+      if (c.timeMs > clock) clock = c.timeMs;
+    } else cdc = 'stale';
+  } else if (c !== null) {
+    if (profile !== null && !deleted) {
+      profile = null;
+      storeProfile = '-';
+      deleted = true;
+      changed = true;
+      cdc = 'applied';
+    } else cdc = 'stale';
+  }
+
+  let events = base.events;
+  let applied = 0;
+  let unchanged = 0;
+  if (w.events.length > 0) {
+    const ids = new Set<string>();
+    for (const e of events) ids.add(e.eventId);
+    let added: EventForFeatures[] | undefined;
+    for (const e of w.events) {
+      // the clock as it stands when the event is reached, as events of the window apply in offset order
+      if (e.eventTimeMs <= clock - fields.lookbackMs || ids.has(e.eventId)) {
+        unchanged += 1;
+        continue;
+      }
+      ids.add(e.eventId);
+      (added ??= []).push({
+        eventId: e.eventId,
+        eventTimeMs: e.eventTimeMs,
+        fields: project(e.fields, fields.event),
+      });
+      applied += 1;
+      if (e.eventTimeMs > clock) clock = e.eventTimeMs;
+    }
+    if (added !== undefined) {
+      changed = true;
+      events = [...events, ...added].sort(byTimeThenId);
+    }
+  }
+  if (!changed) return { cdc, eventsApplied: 0, eventsUnchanged: unchanged, next: null, storeProfile: '' };
+  // events at or before clock - lookback can never enter a future window: as-of times only grow
+  const from = clock - fields.lookbackMs;
+  let drop = 0;
+  while (drop < events.length && (events[drop] as EventForFeatures).eventTimeMs <= from) drop += 1;
+  if (drop > 0) events = events.slice(drop);
+  return {
+    cdc,
+    eventsApplied: applied,
+    eventsUnchanged: unchanged,
+    next: { sv: base.sv, pv: base.pv, lsn, deleted, clock, trigger: '', profile, events },
+    storeProfile,
+  };
+}
+
+// ---- the stored form: field `d` of the state hash (everything but the full profile row, field `p`) ----
+
+/**
+ * `d` as JSON: [lsn, deleted, clock, trigger, [event field names], [id, time, value...], ...]. The field
+ * names travel with the data, so a state written for one feature spec is read correctly by another.
+ */
+export function encodeState(s: EntityState, eventFields: readonly string[]): string {
+  let out = `[${JSON.stringify(s.lsn)},${s.deleted ? 1 : 0},${s.clock},${JSON.stringify(s.trigger)},${JSON.stringify(eventFields)}`;
+  for (const e of s.events) {
+    out += `,[${JSON.stringify(e.eventId)},${e.eventTimeMs}`;
+    for (const f of eventFields) {
+      const v = e.fields[f];
+      out += `,${v === undefined ? 'null' : JSON.stringify(v)}`;
+    }
+    out += ']';
+  }
+  return `${out}]`;
+}
+
+/**
+ * The state from the stored hash fields (sv, p, d) and the prediction's version. Events are projected on
+ * `fields.event`; a field the stored state lacks reads as missing.
+ */
+export function decodeState(
+  sv: number,
+  pv: number,
+  p: string | null,
+  d: string | null,
+  fields: StateFields,
+): EntityState {
+  if (sv === 0 || d === null || d === '') return EMPTY_STATE;
+  const a = JSON.parse(d) as unknown[];
+  const names = a[4] as string[];
+  const events: EventForFeatures[] = [];
+  for (let i = 5; i < a.length; i++) {
+    const e = a[i] as unknown[];
+    const row: Row = {};
+    for (const f of fields.event) {
+      const j = names.indexOf(f);
+      if (j >= 0 && e[j + 2] !== null) row[f] = e[j + 2];
+    }
+    events.push({ eventId: e[0] as string, eventTimeMs: e[1] as number, fields: row });
+  }
+  const deleted = a[1] === 1;
+  return {
+    sv,
+    pv,
+    lsn: a[0] as string,
+    deleted,
+    clock: a[2] as number,
+    trigger: a[3] as string,
+    profile: deleted || p === null || p === '' ? null : project(JSON.parse(p) as Row, fields.profile),
+    events,
+  };
+}
+
+export function triggerText(r: { topic: string; partition: number; offset: string }): string {
+  return `${r.topic}/${r.partition}/${r.offset}`;
+}

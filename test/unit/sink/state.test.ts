@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import {
+  EMPTY_STATE,
+  applyWork,
+  decodeState,
+  encodeState,
+  parseStoredPrediction,
+  predictionJsonHead,
+  project,
+} from '../../../src/sink/index.js';
+import type { EntityState, PredictionRecord, StateFields } from '../../../src/sink/index.js';
+import { StateCache } from '../../../src/sink/cache.js';
+import type { EntityWork, EventWork } from '../../../src/window/index.js';
+
+const DAY = 86_400_000;
+const FIELDS: StateFields = {
+  profile: ['age', 'segment'],
+  event: ['amount', 'declined'],
+  lookbackMs: 30 * DAY,
+};
+
+function work(over: Partial<EntityWork> = {}): EntityWork {
+  return { entityId: '1', cdc: null, events: [], records: [], coalescedCdc: 0, tombstones: 0, ...over };
+}
+const ev = (id: string, t: number, amount = 1): EventWork => ({
+  eventId: id,
+  eventTimeMs: t,
+  fields: { amount, declined: false, card_number: '4111' },
+});
+
+test('applyWork: the highest LSN wins, deletes fence older rows, a tombstone deletes once', () => {
+  const up = (lsn: string, age: number) =>
+    work({ cdc: { op: 'upsert', version: lsn, profile: { id: 1, age, name: 'x' }, timeMs: 5 } });
+  let c = applyWork(EMPTY_STATE, up('10', 30), FIELDS);
+  assert.equal(c.cdc, 'applied');
+  assert.deepEqual(c.next?.profile, { age: 30 }, 'only the fields features read are kept');
+  assert.equal(c.storeProfile, JSON.stringify({ id: 1, age: 30, name: 'x' }), 'the full row is stored');
+  const s1 = c.next as EntityState;
+  assert.equal(applyWork(s1, up('9', 31), FIELDS).cdc, 'stale');
+  assert.equal(applyWork(s1, up('10', 31), FIELDS).next, null, 'a redelivery changes nothing');
+  c = applyWork(s1, work({ cdc: { op: 'delete', version: '12', timeMs: 6 } }), FIELDS);
+  const s2 = c.next as EntityState;
+  assert.equal(s2.deleted, true);
+  assert.equal(c.storeProfile, '-');
+  assert.equal(applyWork(s2, up('11', 40), FIELDS).cdc, 'stale', 'no resurrection by an older row');
+  assert.equal(
+    applyWork(s2, work({ cdc: { op: 'tombstone' } }), FIELDS).next,
+    null,
+    'tombstone after delete',
+  );
+  // unwrapped streams: a tombstone alone deletes the row it follows, at its LSN
+  const s3 = applyWork(s1, work({ cdc: { op: 'tombstone' } }), FIELDS).next as EntityState;
+  assert.equal(s3.deleted, true);
+  assert.equal(s3.lsn, '10');
+  assert.equal(applyWork(s3, up('10', 50), FIELDS).cdc, 'stale');
+  // a delete at the same LSN as the stored row (unwrapped: delete derived from the tombstone)
+  assert.equal(
+    applyWork(s1, work({ cdc: { op: 'delete', version: '10', timeMs: 5 } }), FIELDS).cdc,
+    'applied',
+  );
+});
+
+test('applyWork: events once per id, clock only forward, lookback pruned, order (time, id)', () => {
+  let c = applyWork(
+    EMPTY_STATE,
+    work({ events: [ev('b', 100 * DAY), ev('a', 100 * DAY), ev('b', 100 * DAY)] }),
+    FIELDS,
+  );
+  assert.equal(c.eventsApplied, 2);
+  assert.equal(c.eventsUnchanged, 1, 'the duplicate inside the window');
+  const s = c.next as EntityState;
+  assert.deepEqual(
+    s.events.map((e) => e.eventId),
+    ['a', 'b'],
+  );
+  assert.deepEqual(s.events[0]?.fields, { amount: 1, declined: false }, 'no other event fields kept');
+  assert.equal(s.clock, 100 * DAY);
+  c = applyWork(s, work({ events: [ev('c', 95 * DAY), ev('a', 100 * DAY)] }), FIELDS);
+  assert.equal(c.next?.clock, 100 * DAY, 'a late event does not move the clock back');
+  assert.deepEqual(
+    c.next?.events.map((e) => e.eventId),
+    ['c', 'a', 'b'],
+  );
+  c = applyWork(c.next as EntityState, work({ events: [ev('d', 131 * DAY)] }), FIELDS);
+  assert.deepEqual(
+    c.next?.events.map((e) => e.eventId),
+    ['d'],
+    'events 30 days before the clock are gone',
+  );
+  assert.equal(applyWork(c.next as EntityState, work({ events: [ev('e', 101 * DAY)] }), FIELDS).next, null);
+});
+
+test('state codec: encode then decode gives the same state; projection follows JSON semantics', () => {
+  const s: EntityState = {
+    sv: 1_764_600_000_000_123,
+    pv: 1_764_600_000_000_100,
+    lsn: '90071992547409930',
+    deleted: false,
+    clock: 1_700_000_000_000,
+    trigger: 'tx/3/1200',
+    profile: { age: 44, segment: 'retail' },
+    events: [
+      { eventId: 'a"\\x', eventTimeMs: 1, fields: { amount: 12.5, declined: true } },
+      { eventId: 'b', eventTimeMs: 2, fields: { amount: 0.1 } },
+    ],
+  };
+  const d = encodeState(s, FIELDS.event);
+  const back = decodeState(
+    s.sv,
+    s.pv,
+    JSON.stringify({ id: 1, age: 44, segment: 'retail', pii: 'x' }),
+    d,
+    FIELDS,
+  );
+  assert.deepEqual(back, s);
+  // a reader whose spec aggregates other fields reads what there is, by name
+  const other = decodeState(s.sv, s.pv, null, d, { ...FIELDS, event: ['declined', 'mcc'] });
+  assert.deepEqual(
+    other.events.map((e) => e.fields),
+    [{ declined: true }, {}],
+  );
+  assert.deepEqual(decodeState(0, 0, null, null, FIELDS), EMPTY_STATE);
+  assert.deepEqual(
+    project({ a: -0, b: Number.NaN, c: undefined, d: 'x', e: 10n }, ['a', 'b', 'c', 'd', 'e', 'f']),
+    {
+      a: 0,
+      b: null,
+      d: 'x',
+      e: 10,
+    },
+  );
+});
+
+test('stored prediction JSON: parses back to the values written, with the version the store appends', () => {
+  const p: PredictionRecord = {
+    entityId: 'c"1',
+    kind: 'upsert',
+    score: 0.1234567,
+    tier: 'high',
+    features: new Float32Array([0.1, -2.5, 3e-8]),
+    asOfMs: 10,
+    scoredAtMs: 20,
+    validUntilMs: 30,
+    batchId: 'b',
+    trigger: { topic: 't', partition: 2, offset: '9007199254740993' },
+  };
+  const model = { name: 'churn', version: '2', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@2' };
+  const head = predictionJsonHead(p, model);
+  assert.equal(head[0], 'U');
+  const stored = parseStoredPrediction(`${head.slice(1)}1764600000000123}`);
+  assert.equal(stored?.version, 1_764_600_000_000_123);
+  assert.equal(stored?.score, Math.fround(0.1234567), 'float32 survives the text');
+  assert.deepEqual(stored?.features, Array.from(p.features as Float32Array));
+  assert.equal(stored?.trigger_offset, '9007199254740993', 'offsets stay exact');
+  assert.equal(stored?.entity_id, 'c"1');
+  const del = predictionJsonHead({ ...p, kind: 'delete', score: null, tier: null, features: null }, model);
+  assert.equal(del[0], 'D');
+  const d = parseStoredPrediction(`${del.slice(1)}5}`);
+  assert.equal(d?.deleted, true);
+  assert.equal(d?.model_sha256, 'ab', 'a deletion keeps the model stamp');
+});
+
+test('state cache: bounded by bytes, least recently used out first, never replaced by an older version', () => {
+  const s = (sv: number): EntityState => ({ ...EMPTY_STATE, sv, profile: { age: 1 } });
+  const cache = new StateCache(2000);
+  for (let i = 0; i < 20; i++) cache.set(`e${i}`, s(1));
+  assert.ok(cache.stats.bytes <= 2000 && cache.stats.entities < 20 && cache.stats.entities > 0);
+  assert.equal(cache.get('e0'), undefined, 'the oldest went first');
+  assert.ok(cache.get('e19'));
+  cache.set('e19', s(5));
+  cache.set('e19', s(3));
+  assert.equal(cache.get('e19')?.sv, 5);
+  assert.equal(new StateCache(0).get('x'), undefined);
+});
