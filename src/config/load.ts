@@ -4,7 +4,7 @@ import { StreamscoreError } from '../errors/index.js';
 import { ENV, defaultBrokers, defaultRedisUrl, defaultRegistryUrl } from './defaults.js';
 import { configSchema } from './options.js';
 import type { Config } from './options.js';
-import { dottedPath, formatIssues, invalidMessage } from './validation.js';
+import { deepFreeze, dottedPath, formatIssues, invalidMessage } from './validation.js';
 
 /** Paths whose values never reach a log line (also used for pino's redact list). */
 export const SECRET_PATHS = ['kafka.sasl.password', 'registry.password', 'redis.password'] as const;
@@ -80,14 +80,6 @@ function envNote(fromEnv: ReadonlyMap<string, string>): (path: readonly Property
     const envName = [...fromEnv].find(([p]) => dotted === p || dotted.startsWith(`${p}.`))?.[1];
     return envName === undefined ? '' : ` (value from ${envName})`;
   };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /** Validates a raw config object once; every problem is reported at once, each with its path. */

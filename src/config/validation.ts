@@ -1,6 +1,7 @@
 /**
- * What every input validated with zod reports the same way (the config, feature specs, model manifests, the
- * topic and schema manifests): each problem as a `place: message` line, all of them at once.
+ * What every input validated with zod shares (the config, feature specs, model manifests, the topic and
+ * schema manifests): each problem reported as a `place: message` line, all of them at once; and a result
+ * that cannot change after it was checked.
  */
 
 /** The part of a zod issue a line is made of (kept structural so callers need not name zod's types). */
@@ -31,4 +32,16 @@ export function formatIssues(issues: readonly Issue[], format: IssueFormat = {})
 export function invalidMessage(source: string, problems: readonly string[]): string {
   const count = `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
   return `${source} is invalid (${count}):\n  - ${problems.join('\n  - ')}`;
+}
+
+/**
+ * Freezes `value` and everything reachable from it, so a validated result cannot drift from what was
+ * checked. Frozen objects are walked too: a shallow freeze elsewhere says nothing about their children.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -1,4 +1,4 @@
-import { dottedPath, formatIssues, invalidMessage } from '../config/index.js';
+import { deepFreeze, dottedPath, formatIssues, invalidMessage } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { featureSpecSchema } from './options.js';
 import type { AggregateFn, FeatureSpec, Transform } from './types.js';
@@ -29,14 +29,6 @@ export interface CompiledSpec {
 
 // Only specs that passed validation have an entry; the spec objects are frozen, so the plan cannot go stale.
 const compiled = new WeakMap<FeatureSpec, CompiledSpec>();
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 /** A problem inside a feature names the feature: an index into a long list is hard to find by eye. */
 function featurePlace(raw: unknown): (path: readonly PropertyKey[]) => string {
