@@ -2,7 +2,6 @@
  * kafkajs consumer and transactional producers behind the narrow interfaces the pipeline uses.
  */
 import type { Admin, Consumer, Producer, Transaction } from 'kafkajs';
-import type { Config } from '../config/index.js';
 import type { RawRecord } from '../decode/types.js';
 import type { OutMessage } from '../emit/types.js';
 import { StreamscoreError } from '../errors/index.js';
@@ -114,22 +113,33 @@ export function kafkaError(cause: unknown, what: string): StreamscoreError {
   return new StreamscoreError('SS_KAFKA', `${what}: ${message}`, { cause, retriable: true });
 }
 
+/** What the input consumer is told; the pipeline derives it from its config. */
+export interface InputConsumerOptions {
+  readonly groupId: string;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** Where a group without committed offsets starts. */
+  readonly fromBeginning: boolean;
+  /** How many partitions' batches are handled at once. */
+  readonly partitionsConcurrently: number;
+  /** The broker answers a fetch once minBytes are ready or maxWaitMs passed, with at most maxBytes. */
+  readonly fetch: { readonly minBytes: number; readonly maxBytes: number; readonly maxWaitMs: number };
+}
+
 export function createInputConsumer(
   client: KafkaClient,
-  cfg: Config,
+  opts: InputConsumerOptions,
   topics: readonly string[],
 ): InputConsumer {
   const consumer: Consumer = client.consumer({
-    groupId: cfg.consumer.groupId,
-    sessionTimeout: cfg.consumer.sessionTimeoutMs,
-    heartbeatInterval: cfg.consumer.heartbeatIntervalMs,
-    rebalanceTimeout: Math.max(60000, cfg.consumer.sessionTimeoutMs * 2),
-    // The fetch is the window's clock: the broker answers once minBytes are ready or maxDelayMs passed.
-    minBytes: cfg.window.minBytes,
-    // one window's worth per fetch: 4x kept ~60k records in flight and cost memory, not throughput
-    maxBytes: cfg.window.maxBytes,
-    maxBytesPerPartition: cfg.window.maxBytes,
-    maxWaitTimeInMs: cfg.window.maxDelayMs,
+    groupId: opts.groupId,
+    sessionTimeout: opts.sessionTimeoutMs,
+    heartbeatInterval: opts.heartbeatIntervalMs,
+    rebalanceTimeout: Math.max(60000, opts.sessionTimeoutMs * 2),
+    minBytes: opts.fetch.minBytes,
+    maxBytes: opts.fetch.maxBytes,
+    maxBytesPerPartition: opts.fetch.maxBytes,
+    maxWaitTimeInMs: opts.fetch.maxWaitMs,
     allowAutoTopicCreation: false,
     readUncommitted: false,
     retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 10000 },
@@ -152,11 +162,11 @@ export function createInputConsumer(
   return {
     async start(handler) {
       await consumer.connect();
-      await consumer.subscribe({ topics: [...topics], fromBeginning: cfg.consumer.fromBeginning });
+      await consumer.subscribe({ topics: [...topics], fromBeginning: opts.fromBeginning });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: cfg.consumer.partitionsConcurrently,
+        partitionsConsumedConcurrently: opts.partitionsConcurrently,
         eachBatch: async ({ batch, heartbeat, isStale, isRunning, resolveOffset }) => {
           const records: RawRecord[] = batch.messages.map((m) => ({
             topic: batch.topic,
@@ -199,7 +209,7 @@ export function createInputConsumer(
         adminConnected = true;
       }
       try {
-        const [res] = await admin.fetchOffsets({ groupId: cfg.consumer.groupId, topics: [tp.topic] });
+        const [res] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [tp.topic] });
         const off = res?.partitions.find((p) => p.partition === tp.partition)?.offset;
         return off === undefined || Number(off) < 0 ? null : BigInt(off);
       } catch (cause) {

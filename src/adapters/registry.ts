@@ -1,7 +1,8 @@
 /**
  * The only place that talks to the schema registry (Confluent API; locally Apicurio's /apis/ccompat/v7).
- * Encoding/decoding uses @kafkajs/confluent-schema-registry; the few admin calls it lacks (compatibility
- * check, per-subject config) go straight to the REST API.
+ * Registering uses @kafkajs/confluent-schema-registry; the calls it lacks (compatibility check, per-subject
+ * config) and writer-schema lookups go straight to the REST API. Encoding and decoding are not here: they
+ * are local to the emit and decode stages, with no registry call per record.
  */
 import registryLib from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../config/index.js';
@@ -22,9 +23,6 @@ export interface CompatibilityResult {
 export interface SchemaRegistryClient {
   register(subject: string, schema: string, compatibility: Compatibility): Promise<number>;
   checkCompatibility(subject: string, schema: string): Promise<CompatibilityResult>;
-  latestId(subject: string): Promise<number>;
-  encode(id: number, value: unknown): Promise<Buffer>;
-  decode(buffer: Buffer): Promise<unknown>;
   /** The writer schema of `id` as parsed Avro JSON (for decoders that walk Debezium's connect.* attributes). */
   avroSchema(id: number): Promise<unknown>;
 }
@@ -122,15 +120,6 @@ export function createRegistryClient(cfg: Config['registry']): SchemaRegistryCli
       if (res.status >= 300) fail(`checking ${subject}`, res.status, res.json);
       const body = res.json as { is_compatible?: boolean; messages?: string[] };
       return { subjectExists: true, compatible: body.is_compatible === true, messages: body.messages ?? [] };
-    },
-    async latestId(subject) {
-      return lib.getLatestSchemaId(subject);
-    },
-    async encode(id, value) {
-      return lib.encode(id, value);
-    },
-    async decode(buffer) {
-      return lib.decode(buffer);
     },
     avroSchema(id) {
       let p = schemaCache.get(id);

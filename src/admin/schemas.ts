@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import avro from 'avsc';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { formatIssues } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import type { Compatibility, SchemaRegistryClient } from '../adapters/registry.js';
 
@@ -59,7 +60,7 @@ export function loadSchemaManifest(manifestPath: string, prefix = ''): SchemaEnt
   }
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = formatIssues(parsed.error.issues);
     throw new StreamscoreError(
       'SS_SCHEMA_INVALID',
       `${manifestPath} is invalid:\n  - ${lines.join('\n  - ')}`,

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { formatIssues } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
 
 const topicSpecSchema = z
@@ -57,8 +58,7 @@ export function loadTopicSpecs(dir: string, prefix = ''): TopicFamily[] {
     }
     const parsed = familySchema.safeParse(raw);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues)
-        problems.push(`${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+      for (const line of formatIssues(parsed.error.issues)) problems.push(`${path}: ${line}`);
       continue;
     }
     const topics = parsed.data.topics.map((t) => ({ ...t, name: prefix + t.name }));

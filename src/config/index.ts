@@ -9,3 +9,4 @@ export {
   SECRET_PATHS,
 } from './load.js';
 export * from './defaults.js';
+export { deepFreeze, dottedPath, formatIssues, invalidMessage } from './validation.js';

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import { StreamscoreError } from '../errors/index.js';
 import { ENV, defaultBrokers, defaultRedisUrl, defaultRegistryUrl } from './defaults.js';
 import { configSchema } from './options.js';
 import type { Config } from './options.js';
+import { deepFreeze, dottedPath, formatIssues, invalidMessage } from './validation.js';
 
 /** Paths whose values never reach a log line (also used for pino's redact list). */
 export const SECRET_PATHS = ['kafka.sasl.password', 'registry.password', 'redis.password'] as const;
@@ -73,23 +73,13 @@ export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: M
   return out;
 }
 
-export function formatIssues(
-  issues: readonly z.core.$ZodIssue[],
-  fromEnv: ReadonlyMap<string, string> = new Map(),
-): string[] {
-  return issues.map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    const envName = [...fromEnv].find(([p]) => path === p || path.startsWith(`${p}.`))?.[1];
-    return `${path}: ${issue.message}${envName === undefined ? '' : ` (value from ${envName})`}`;
-  });
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
+/** A note naming the STREAMSCORE_* variable a bad value came from: the file is not where to look for it. */
+function envNote(fromEnv: ReadonlyMap<string, string>): (path: readonly PropertyKey[]) => string {
+  return (path) => {
+    const dotted = dottedPath(path);
+    const envName = [...fromEnv].find(([p]) => dotted === p || dotted.startsWith(`${p}.`))?.[1];
+    return envName === undefined ? '' : ` (value from ${envName})`;
+  };
 }
 
 /** Validates a raw config object once; every problem is reported at once, each with its path. */
@@ -105,12 +95,10 @@ export function parseConfig(
   const fromEnv = new Map<string, string>();
   const result = configSchema.safeParse(applyEnvOverrides(base, env, fromEnv));
   if (!result.success) {
-    const lines = formatIssues(result.error.issues, fromEnv);
-    throw new StreamscoreError(
-      'SS_CONFIG_INVALID',
-      `${source} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n  - ${lines.join('\n  - ')}`,
-      { details: { problems: lines } },
-    );
+    const lines = formatIssues(result.error.issues, { note: envNote(fromEnv) });
+    throw new StreamscoreError('SS_CONFIG_INVALID', invalidMessage(source, lines), {
+      details: { problems: lines },
+    });
   }
   return deepFreeze(result.data);
 }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { deepFreeze, dottedPath, formatIssues, invalidMessage } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { featureSpecSchema } from './options.js';
 import type { AggregateFn, FeatureSpec, Transform } from './types.js';
@@ -30,27 +30,16 @@ export interface CompiledSpec {
 // Only specs that passed validation have an entry; the spec objects are frozen, so the plan cannot go stale.
 const compiled = new WeakMap<FeatureSpec, CompiledSpec>();
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-function describePath(raw: unknown, path: readonly PropertyKey[]): string {
-  if (path[0] === 'features' && typeof path[1] === 'number') {
+/** A problem inside a feature names the feature: an index into a long list is hard to find by eye. */
+function featurePlace(raw: unknown): (path: readonly PropertyKey[]) => string {
+  return (path) => {
+    if (path[0] !== 'features' || typeof path[1] !== 'number') return dottedPath(path);
     const features = (raw as { features?: unknown } | null)?.features;
     const entry = Array.isArray(features) ? (features[path[1]] as { name?: unknown } | undefined) : undefined;
     const name = typeof entry?.name === 'string' ? `feature "${entry.name}"` : 'feature';
     const rest = path.slice(2).map(String).join('.');
     return `${name} (features[${path[1]}])${rest === '' ? '' : ` ${rest}`}`;
-  }
-  return path.length > 0 ? path.map(String).join('.') : '(root)';
-}
-
-function formatIssues(raw: unknown, issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => `${describePath(raw, issue.path)}: ${issue.message}`);
+  };
 }
 
 function compile(spec: FeatureSpec): CompiledSpec {
@@ -82,12 +71,10 @@ function compile(spec: FeatureSpec): CompiledSpec {
 export function parseFeatureSpec(raw: unknown, source = 'feature spec'): FeatureSpec {
   const result = featureSpecSchema.safeParse(raw);
   if (!result.success) {
-    const problems = formatIssues(raw, result.error.issues);
-    throw new StreamscoreError(
-      'SS_FEATURE_SPEC_INVALID',
-      `${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
-      { details: { problems } },
-    );
+    const problems = formatIssues(result.error.issues, { place: featurePlace(raw) });
+    throw new StreamscoreError('SS_FEATURE_SPEC_INVALID', invalidMessage(source, problems), {
+      details: { problems },
+    });
   }
   const spec = deepFreeze(result.data as FeatureSpec);
   compiled.set(spec, compile(spec));

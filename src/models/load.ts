@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
+import { formatIssues } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { featureNames, parseFeatureSpec } from '../features/index.js';
 import {
@@ -23,10 +24,6 @@ function loadError(file: string, reason: string, cause?: unknown): StreamscoreEr
 
 function signatureError(file: string, reason: string): StreamscoreError {
   return new StreamscoreError('SS_MODEL_SIGNATURE', `model signature does not fit: ${file}: ${reason}`);
-}
-
-function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
-  return issues.map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
 }
 
 async function availableVersions(dir: string, name: string): Promise<string> {

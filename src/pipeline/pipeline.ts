@@ -157,7 +157,17 @@ export class Pipeline {
       config.outputs.dlq,
     ]);
     const topics = [...config.inputs.cdc.map((i) => i.topic), ...config.inputs.events.map((i) => i.topic)];
-    const consumer = createInputConsumer(this.#kafka, config, topics);
+    const { groupId, sessionTimeoutMs, heartbeatIntervalMs, fromBeginning, partitionsConcurrently } =
+      config.consumer;
+    // The fetch is the window's clock: the broker answers once minBytes are ready or maxDelayMs passed.
+    // One window's worth per fetch: 4x kept ~60k records in flight and cost memory, not throughput.
+    const { minBytes, maxBytes, maxDelayMs: maxWaitMs } = config.window;
+    const fetch = { minBytes, maxBytes, maxWaitMs };
+    const consumer = createInputConsumer(
+      this.#kafka,
+      { groupId, sessionTimeoutMs, heartbeatIntervalMs, fromBeginning, partitionsConcurrently, fetch },
+      topics,
+    );
     this.#consumer = consumer;
     consumer.onAssignment((assigned) => void this.#onAssignment(assigned));
     consumer.onCrash((err, willRestart) => {

@@ -4,10 +4,13 @@ import { after } from 'node:test';
 import { connectTopicAdmin, createKafkaClient } from '../../src/adapters/kafka.js';
 import type { KafkaClient } from '../../src/adapters/kafka.js';
 import { createRedisStore } from '../../src/adapters/redis.js';
+import { createRegistryClient } from '../../src/adapters/registry.js';
 import { applyTopics } from '../../src/admin/topics.js';
 import { loadTopicSpecs } from '../../src/admin/topic-spec.js';
 import { parseConfig } from '../../src/config/index.js';
 import type { Config, ConfigInput } from '../../src/config/index.js';
+import { produceSample } from '../../src/sample/index.js';
+import type { ProduceSampleOptions, SampleStream } from '../../src/sample/index.js';
 
 let servicesChecked = false;
 
@@ -112,6 +115,27 @@ export async function createTestEnv(label: string, overrides: ConfigInput = {}):
     await deleteRedisKeys(config, `${id}:*`);
   });
   return { id, prefix, config, kafka, configWith };
+}
+
+/** The input topics of a test env's config: [CDC, transactions]. */
+export function inputTopics(config: Readonly<Config>): [cdc: string, transactions: string] {
+  return [config.inputs.cdc[0]?.topic as string, config.inputs.events[0]?.topic as string];
+}
+
+/** Produces (part of) a sample stream to the config's input topics; Avro unless `format` says otherwise. */
+export async function produceToInputs(
+  kafka: KafkaClient,
+  config: Readonly<Config>,
+  records: Pick<SampleStream, 'cdc' | 'transactions'>,
+  opts: Partial<Omit<ProduceSampleOptions, 'cdcTopic' | 'transactionsTopic'>> = {},
+): Promise<void> {
+  const [cdcTopic, transactionsTopic] = inputTopics(config);
+  await produceSample(kafka, createRegistryClient(config.registry), records, {
+    format: 'avro',
+    ...opts,
+    cdcTopic,
+    transactionsTopic,
+  });
 }
 
 export async function deleteRedisKeys(config: Readonly<Config>, pattern: string): Promise<void> {

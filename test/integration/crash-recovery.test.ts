@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { createRegistryClient } from '../../src/adapters/registry.js';
-import { generateStream, produceSample } from '../../src/sample/index.js';
+import { generateStream } from '../../src/sample/index.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
-import { createTestEnv } from '../helpers/services.js';
+import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
 test('crash: kill -9 between the Redis write and the transaction commit, restart: no duplicates, nothing missing, Redis equals the oracle', async () => {
@@ -24,12 +23,8 @@ test('crash: kill -9 between the Redis write and the transaction commit, restart
     partitions: 3,
     deleteRate: 0.1,
   });
-  const inputs = [config.inputs.cdc[0]?.topic as string, config.inputs.events[0]?.topic as string];
-  await produceSample(env.kafka, createRegistryClient(config.registry), stream, {
-    cdcTopic: inputs[0] as string,
-    transactionsTopic: inputs[1] as string,
-    format: 'avro',
-  });
+  const inputs = inputTopics(config);
+  await produceToInputs(env.kafka, config, stream);
 
   // 1st run: dies at the 4th window that reaches "after Redis write, before the transaction"
   const first = spawnPipeline(config, {

@@ -6,13 +6,12 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { connectTopicAdmin } from '../../src/adapters/kafka.js';
-import { createRegistryClient } from '../../src/adapters/registry.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { Pipeline } from '../../src/pipeline/index.js';
 import type { WindowResult } from '../../src/pipeline/index.js';
-import { generateStream, produceSample } from '../../src/sample/index.js';
+import { generateStream } from '../../src/sample/index.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
-import { createTestEnv } from '../helpers/services.js';
+import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
 import { readPredictions } from '../helpers/verify.js';
 
 test('a window whose outputs exceed one produce request still commits', async () => {
@@ -27,13 +26,8 @@ test('a window whose outputs exceed one produce request still commits', async ()
     partitions: 1,
     snapshot: true,
   });
-  const inputs = [config.inputs.cdc[0]?.topic as string, config.inputs.events[0]?.topic as string];
-  await produceSample(env.kafka, createRegistryClient(config.registry), stream, {
-    cdcTopic: inputs[0] as string,
-    transactionsTopic: inputs[1] as string,
-    format: 'avro',
-    partitions: 1,
-  });
+  const inputs = inputTopics(config);
+  await produceToInputs(env.kafka, config, stream, { partitions: 1 });
   const admin = await connectTopicAdmin(env.kafka);
   const predictions = config.outputs.predictions;
   const current = (await admin.describe([predictions])).get(predictions)?.config ?? {};

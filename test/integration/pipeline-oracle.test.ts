@@ -9,17 +9,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import test from 'node:test';
-import { createRegistryClient } from '../../src/adapters/registry.js';
 import type { Config } from '../../src/config/index.js';
 import { loadModel } from '../../src/models/index.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { Pipeline } from '../../src/pipeline/index.js';
-import { generateStream, produceSample } from '../../src/sample/index.js';
+import { generateStream } from '../../src/sample/index.js';
 import type { SampleFormat, SampleStream } from '../../src/sample/index.js';
 import { resetGroupToEarliest, topicSize, waitCaughtUp } from '../helpers/kafka.js';
 import { expectedPredictions } from '../helpers/oracle.js';
 import type { ExpectedPrediction } from '../helpers/oracle.js';
-import { createTestEnv } from '../helpers/services.js';
+import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
 import type { TestEnv } from '../helpers/services.js';
 import {
   assertPredictionEventsMatch,
@@ -85,12 +84,7 @@ async function setup(
     },
   });
   const stream = generateStream(STREAM);
-  const registry = createRegistryClient(config.registry);
-  await produceSample(env.kafka, registry, stream, {
-    cdcTopic: config.inputs.cdc[0]?.topic as string,
-    transactionsTopic: config.inputs.events[0]?.topic as string,
-    format,
-  });
+  await produceToInputs(env.kafka, config, stream, { format });
   const model = await loadModel(join(process.cwd(), 'models'), 'churn', config.model.version);
   try {
     return { env, config, stream, expected: await expectedPredictions(stream, model.featureSpec, model) };
@@ -106,12 +100,13 @@ test('oracle (Avro): Redis and the committed predictions equal the stream; every
     'the stream has deletes, duplicates and stale resends',
   );
 
+  const [cdcTopic, transactionsTopic] = inputTopics(config);
   // poison records: garbage, wrong magic byte, unknown schema id — they must reach the DLQ and not stop anything
   const producer = env.kafka.producer();
   await producer.connect();
   const unknownId = Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1, 2, 3]);
   await producer.send({
-    topic: config.inputs.cdc[0]?.topic as string,
+    topic: cdcTopic,
     messages: [
       { partition: 0, key: 'x', value: Buffer.from('garbage') },
       { partition: 1, key: 'y', value: Buffer.from([1, 0, 0, 0, 1, 2]) },
@@ -119,9 +114,7 @@ test('oracle (Avro): Redis and the committed predictions equal the stream; every
     ],
   });
   await producer.disconnect();
-  const totalInput =
-    (await topicSize(env.kafka, config.inputs.cdc[0]?.topic as string)) +
-    (await topicSize(env.kafka, config.inputs.events[0]?.topic as string));
+  const totalInput = (await topicSize(env.kafka, cdcTopic)) + (await topicSize(env.kafka, transactionsTopic));
 
   await runUntilCaughtUp(env, config);
 

@@ -6,11 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { createRegistryClient } from '../../src/adapters/registry.js';
-import { generateStream, produceSample } from '../../src/sample/index.js';
+import { generateStream } from '../../src/sample/index.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
-import { createTestEnv } from '../helpers/services.js';
+import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,18 +27,12 @@ test('zombie: an instance stopped past the session timeout and resumed neither d
     partitions: 3,
     deleteRate: 0.1,
   });
-  const inputs = [config.inputs.cdc[0]?.topic as string, config.inputs.events[0]?.topic as string];
-  const registry = createRegistryClient(config.registry);
+  const inputs = inputTopics(config);
   const half = (n: number) => Math.floor(n / 2);
-  await produceSample(
-    env.kafka,
-    registry,
-    {
-      cdc: stream.cdc.slice(0, half(stream.cdc.length)),
-      transactions: stream.transactions.slice(0, half(stream.transactions.length)),
-    },
-    { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' },
-  );
+  await produceToInputs(env.kafka, config, {
+    cdc: stream.cdc.slice(0, half(stream.cdc.length)),
+    transactions: stream.transactions.slice(0, half(stream.transactions.length)),
+  });
 
   // A stalls 400 ms between scoring and its Redis write, so a SIGSTOP almost always lands right there
   const a = spawnPipeline(config, { STREAMSCORE_TEST_STALL_MS: '400' });
@@ -57,15 +50,10 @@ test('zombie: an instance stopped past the session timeout and resumed neither d
   a.child.kill('SIGSTOP');
 
   const b = spawnPipeline(config);
-  await produceSample(
-    env.kafka,
-    registry,
-    {
-      cdc: stream.cdc.slice(half(stream.cdc.length)),
-      transactions: stream.transactions.slice(half(stream.transactions.length)),
-    },
-    { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' },
-  );
+  await produceToInputs(env.kafka, config, {
+    cdc: stream.cdc.slice(half(stream.cdc.length)),
+    transactions: stream.transactions.slice(half(stream.transactions.length)),
+  });
   await waitCaughtUp(env.kafka, config.consumer.groupId, inputs, 120000);
 
   // the zombie wakes up mid-window, long after losing its partitions
