@@ -37,7 +37,11 @@ export interface InputConsumer {
 }
 
 export interface OutputTransaction {
-  send(topic: string, messages: readonly OutMessage[]): Promise<void>;
+  /**
+   * Sends every topic's messages, in as few produce requests as the topics' limits allow (usually one per
+   * window): request i carries chunk i of every topic.
+   */
+  sendAll(outputs: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void>;
   sendOffsets(groupId: string, tp: TopicPartition, nextOffset: string): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
@@ -267,14 +271,26 @@ export async function createTransactionalProducer(
         throw kafkaError(cause, `beginning a transaction on ${transactionalId}`);
       }
       return {
-        async send(topic, messages) {
-          // kafkajs puts one send's messages for a partition into one record batch; a large window's
-          // predictions would exceed the broker's message.max.bytes (1 MiB by default), so send in chunks
-          for (const chunk of chunksOf(messages, sendLimits.get(topic) ?? SEND_CHUNK_BYTES)) {
+        async sendAll(outputs) {
+          // kafkajs puts one request's messages for a partition into one record batch; a large window's
+          // predictions would exceed the broker's message.max.bytes (1 MiB by default), so each topic is
+          // cut into chunks under its limit, and a request carries at most one chunk of each topic
+          const perTopic = outputs
+            .filter((o) => o.messages.length > 0)
+            .map((o) => ({
+              topic: o.topic,
+              chunks: chunksOf(o.messages, sendLimits.get(o.topic) ?? SEND_CHUNK_BYTES),
+            }));
+          const rounds = Math.max(0, ...perTopic.map((t) => t.chunks.length));
+          for (let i = 0; i < rounds; i++) {
+            const topicMessages = perTopic.flatMap((t) => {
+              const chunk = t.chunks[i];
+              return chunk === undefined ? [] : [{ topic: t.topic, messages: chunk as never }];
+            });
             try {
-              await tx.send({ topic, acks: -1, messages: chunk.map((m) => ({ ...m })) as never });
+              await tx.sendBatch({ acks: -1, topicMessages });
             } catch (cause) {
-              throw kafkaError(cause, `sending to ${topic}`);
+              throw kafkaError(cause, `sending to ${topicMessages.map((t) => t.topic).join(', ')}`);
             }
           }
         },

@@ -55,7 +55,7 @@ export async function commitWindow(req: CommitRequest): Promise<void> {
   let tx: OutputTransaction | undefined;
   try {
     tx = await req.producer.begin();
-    for (const out of outputs) await tx.send(out.topic, out.messages);
+    await tx.sendAll(outputs);
     await tx.sendOffsets(req.groupId, req.input, req.nextOffset);
     req.crashPoint?.('before-commit');
     await tx.commit();

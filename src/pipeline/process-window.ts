@@ -324,7 +324,7 @@ async function writeStates(
       const p = plans[i] as EntityPlan;
       if (res.ok) {
         const prediction = predictions[j];
-        if (res.written && prediction !== null && prediction !== undefined)
+        if (prediction !== null && prediction !== undefined)
           written.push({ plan: p, prediction, version: res.version });
         return;
       }

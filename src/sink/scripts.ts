@@ -12,19 +12,18 @@
 import type { ScriptSource } from '../adapters/redis.js';
 
 /**
- * READ: per entity (KEYS: state, prediction), the stored {sv, p, d, pv}: state version, full profile row,
- * the rest of the state (see encodeState), version of the stored prediction.
+ * READ: per entity (KEYS: state key), the stored {sv, p, d}: state version, full profile row, the rest of
+ * the state (see encodeState).
  */
 export const READ_SCRIPT: ScriptSource = {
   name: 'ssRead',
   lua: `
 local out = {}
-for i = 1, #KEYS, 2 do
+for i = 1, #KEYS do
   local s = redis.call('HMGET', KEYS[i], 'sv', 'p', 'd')
   out[#out + 1] = s[1] or '0'
   out[#out + 1] = s[2] or ''
   out[#out + 1] = s[3] or ''
-  out[#out + 1] = redis.call('HGET', KEYS[i + 1], 'version') or '0'
 end
 return out
 `,
@@ -33,11 +32,13 @@ return out
 /**
  * COMMIT: per entity, KEYS (state, prediction) and ARGV (base sv, d, p, prediction):
  *  - base sv: the version the client computed from; anything else stored means a concurrent change, and
- *    nothing is written for the entity: the reply carries the stored {sv, p, d, pv} to compute again from;
+ *    nothing is written for the entity: the reply carries the stored {sv, p, d} to compute again from;
  *  - d: the new state (opaque); p: the full profile row ('' keep, '-' remove);
  *  - prediction: '' none; else 'U' or 'D' (upsert, delete) and the prediction's JSON without its closing
  *    version, which the script appends: `<json>` .. version .. '}'.
- * Reply per entity: {1, version, written (1, or 0 when a newer prediction is stored)} or {0, sv, p, d, pv}.
+ * The prediction needs no fence of its own: only the writer that passed the compare-and-set writes it, and
+ * its version is greater than every version given out before (see above).
+ * Reply per entity: {1, version} or {0, sv, p, d}.
  */
 export const COMMIT_SCRIPT: ScriptSource = {
   name: 'ssCommit',
@@ -51,7 +52,7 @@ for n = 1, #KEYS / 2 do
   local sv = redis.call('HGET', ks, 'sv') or '0'
   if sv ~= ARGV[a + 1] then
     local s = redis.call('HMGET', ks, 'p', 'd')
-    out[n] = {0, sv, s[1] or '', s[2] or '', redis.call('HGET', kp, 'version') or '0'}
+    out[n] = {0, sv, s[1] or '', s[2] or ''}
   else
     local v = tonumber(sv) + 1
     if floor > v then v = floor end
@@ -66,17 +67,12 @@ for n = 1, #KEYS / 2 do
       redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2], 'p', p)
     end
     local pred = ARGV[a + 4]
-    local written = 0
     if pred ~= '' then
-      local pv = tonumber(redis.call('HGET', kp, 'version') or '0')
-      if v > pv then
-        local deleted = '0'
-        if string.byte(pred, 1) == 68 then deleted = '1' end
-        redis.call('HSET', kp, 'version', vs, 'deleted', deleted, 'json', string.sub(pred, 2) .. vs .. '}')
-        written = 1
-      end
+      local deleted = '0'
+      if string.byte(pred, 1) == 68 then deleted = '1' end
+      redis.call('HSET', kp, 'version', vs, 'deleted', deleted, 'json', string.sub(pred, 2) .. vs .. '}')
     end
-    out[n] = {1, vs, written}
+    out[n] = {1, vs}
   end
 end
 return out

@@ -31,8 +31,7 @@ export interface StateWrite {
 }
 
 export type WriteResult =
-  | { readonly ok: true; readonly version: number; readonly written: boolean }
-  | { readonly ok: false; readonly current: EntityState };
+  { readonly ok: true; readonly version: number } | { readonly ok: false; readonly current: EntityState };
 
 /** A counter to raise (the committed-offset marker of a partition). */
 export interface MarkerUpdate {
@@ -77,16 +76,13 @@ export class RedisSink {
     if (missing.length === 0) return out as EntityState[];
     const calls: ScriptCall[] = chunks(missing).map((part) => ({
       script: READ_SCRIPT,
-      keys: part.flatMap((i) => {
-        const k = this.keys(ids[i] as string);
-        return [k.state, k.prediction];
-      }),
+      keys: part.map((i) => this.keys(ids[i] as string).state),
       args: [],
     }));
     const replies = (await this.#store.runScripts(calls)).flatMap((r) => r as string[]);
     missing.forEach((i, j) => {
-      const r = replies.slice(4 * j, 4 * j + 4);
-      const state = decodeState(Number(r[0]), Number(r[3]), r[1] ?? '', r[2] ?? '', this.#opts.fields);
+      const r = replies.slice(3 * j, 3 * j + 3);
+      const state = decodeState(Number(r[0]), r[1] ?? '', r[2] ?? '', this.#opts.fields);
       this.#cache.set(ids[i] as string, state);
       out[i] = state;
     });
@@ -119,14 +115,13 @@ export class RedisSink {
     return writes.map((w, i) => {
       const r = flat[i] as unknown[];
       if (Number(r[0]) !== 1) {
-        const current = decodeState(Number(r[1]), Number(r[4]), r[2] as string, r[3] as string, fields);
+        const current = decodeState(Number(r[1]), r[2] as string, r[3] as string, fields);
         this.#cache.set(w.entityId, current);
         return { ok: false, current };
       }
       const version = Number(r[1]);
-      const written = Number(r[2]) === 1;
-      this.#cache.set(w.entityId, { ...w.next, sv: version, pv: written ? version : w.base.pv });
-      return { ok: true, version, written };
+      this.#cache.set(w.entityId, { ...w.next, sv: version, pv: w.prediction === null ? 0 : version });
+      return { ok: true, version };
     });
   }
 

@@ -17,7 +17,10 @@ import type { EntityWork } from '../window/index.js';
 export interface EntityState {
   /** State version (0: no state). Grows with every change and doubles as the compare-and-set token. */
   readonly sv: number;
-  /** Version of the stored prediction (0: none). */
+  /**
+   * `sv` when the stored prediction was written with this state (the window that made the state scored or
+   * deleted the entity), else 0: the prediction is older than the state, or there is none.
+   */
   readonly pv: number;
   /** LSN (or fallback version) of the stored row; '' when no CDC change was ever applied. */
   readonly lsn: string;
@@ -181,12 +184,11 @@ export function encodeState(s: EntityState, eventFields: readonly string[]): str
 }
 
 /**
- * The state from the stored hash fields (sv, p, d) and the prediction's version. Events are projected on
- * `fields.event`; a field the stored state lacks reads as missing.
+ * The state from the stored hash fields (sv, p, d). Events are projected on `fields.event`; a field the
+ * stored state lacks reads as missing.
  */
 export function decodeState(
   sv: number,
-  pv: number,
   p: string | null,
   d: string | null,
   fields: StateFields,
@@ -205,13 +207,14 @@ export function decodeState(
     events.push({ eventId: e[0] as string, eventTimeMs: e[1] as number, fields: row });
   }
   const deleted = a[1] === 1;
+  const trigger = a[3] as string;
   return {
     sv,
-    pv,
+    pv: trigger === '' ? 0 : sv,
     lsn: a[0] as string,
     deleted,
     clock: a[2] as number,
-    trigger: a[3] as string,
+    trigger,
     profile: deleted || p === null || p === '' ? null : project(JSON.parse(p) as Row, fields.profile),
     events,
   };

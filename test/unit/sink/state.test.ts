@@ -94,7 +94,7 @@ test('applyWork: events once per id, clock only forward, lookback pruned, order 
 test('state codec: encode then decode gives the same state; projection follows JSON semantics', () => {
   const s: EntityState = {
     sv: 1_764_600_000_000_123,
-    pv: 1_764_600_000_000_100,
+    pv: 1_764_600_000_000_123, // the stored prediction was written with this state (trigger set)
     lsn: '90071992547409930',
     deleted: false,
     clock: 1_700_000_000_000,
@@ -106,21 +106,17 @@ test('state codec: encode then decode gives the same state; projection follows J
     ],
   };
   const d = encodeState(s, FIELDS.event);
-  const back = decodeState(
-    s.sv,
-    s.pv,
-    JSON.stringify({ id: 1, age: 44, segment: 'retail', pii: 'x' }),
-    d,
-    FIELDS,
-  );
+  const back = decodeState(s.sv, JSON.stringify({ id: 1, age: 44, segment: 'retail', pii: 'x' }), d, FIELDS);
   assert.deepEqual(back, s);
   // a reader whose spec aggregates other fields reads what there is, by name
-  const other = decodeState(s.sv, s.pv, null, d, { ...FIELDS, event: ['declined', 'mcc'] });
+  const other = decodeState(s.sv, null, d, { ...FIELDS, event: ['declined', 'mcc'] });
   assert.deepEqual(
     other.events.map((e) => e.fields),
     [{ declined: true }, {}],
   );
-  assert.deepEqual(decodeState(0, 0, null, null, FIELDS), EMPTY_STATE);
+  assert.deepEqual(decodeState(0, null, null, FIELDS), EMPTY_STATE);
+  // a state written without its prediction (no profile yet): the stored prediction, if any, is older
+  assert.equal(decodeState(s.sv, null, encodeState({ ...s, trigger: '' }, FIELDS.event), FIELDS).pv, 0);
   assert.deepEqual(
     project({ a: -0, b: Number.NaN, c: undefined, d: 'x', e: 10n }, ['a', 'b', 'c', 'd', 'e', 'f']),
     {
