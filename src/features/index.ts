@@ -1,4 +1,4 @@
-export { parseFeatureSpec, featureNames, eventNeeds } from './spec.js';
+export { parseFeatureSpec, featureNames, eventNeeds, profileFields } from './spec.js';
 export { buildVector, buildMatrix, buildMatrixYielding, rawAggregates } from './vector.js';
 export { featureSpecSchema, DAY_MS, MAX_WINDOW_DAYS, TRANSFORM_OPS } from './options.js';
 export type { FeatureSpecInput } from './options.js';

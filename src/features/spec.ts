@@ -118,6 +118,15 @@ export function eventNeeds(spec: FeatureSpec, minDays = 0): { lookbackDays: numb
   };
 }
 
+/**
+ * What the spec reads of an entity's profile row (the CDC `after`): the columns its field and one-hot
+ * features name, in spec order. The decoder materialises only these (plus the id), so state keeps only them.
+ */
+export function profileFields(spec: FeatureSpec): string[] {
+  const fields = compiledSpec(spec).features.flatMap((f) => (f.kind === 'aggregate' ? [] : [f.field]));
+  return [...new Set(fields)];
+}
+
 /** Column names of the vector, in order. */
 export function featureNames(spec: FeatureSpec): string[] {
   return spec.features.map((f) => f.name);

@@ -16,7 +16,7 @@ import type { Config } from '../config/index.js';
 import { AvroEncoder } from '../emit/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
 import { StreamscoreError, isProgrammingError } from '../errors/index.js';
-import { DAY_MS, eventNeeds } from '../features/index.js';
+import { DAY_MS, eventNeeds, profileFields } from '../features/index.js';
 import { loadModel } from '../models/index.js';
 import { ObserveServer } from '../observe/http.js';
 import type { Logger } from '../observe/logger.js';
@@ -116,7 +116,7 @@ export class Pipeline {
     this.#ctx = {
       config,
       instance: `${hostname()}:${process.pid}`,
-      roles: buildRoles(config, registry, projectDir),
+      roles: buildRoles(config, registry, projectDir, profileFields(spec)),
       sink: new RedisSink(
         this.#redis,
         config.redis.keyPrefix,
