@@ -24,21 +24,23 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const TWO_POW_49 = 2 ** 49;
 
-/** Reads Avro's zigzag varint without ever rounding: safe integers as numbers, the rest as exact strings. */
-function readVarLong(buf: Buffer): number | string {
-  const len = buf.length;
+/**
+ * Reads the zigzag varint in `buf[start, end)` without ever rounding: safe integers as numbers, the rest as
+ * exact strings. Shared by SAFE_LONG and the compiled reader (avro-walk.ts), so both give the same values.
+ */
+export function readVarLongAt(buf: Uint8Array, start: number, end: number): number | string {
   // Seven 7-bit groups (49 bits) add up exactly in a double; only longer varints need the high part.
-  const split = len < 7 ? len : 7;
+  const split = end - start < 7 ? end : start + 7;
   let lo = 0;
   let mul = 1;
-  for (let i = 0; i < split; i++) {
+  for (let i = start; i < split; i++) {
     lo += (buf[i]! & 0x7f) * mul;
     mul *= 128;
   }
-  if (len <= 7) return lo % 2 === 0 ? lo / 2 : -(lo + 1) / 2;
+  if (end - start <= 7) return lo % 2 === 0 ? lo / 2 : -(lo + 1) / 2;
   let hi = 0;
   mul = 1;
-  for (let i = 7; i < len; i++) {
+  for (let i = start + 7; i < end; i++) {
     hi += (buf[i]! & 0x7f) * mul;
     mul *= 128;
   }
@@ -50,6 +52,8 @@ function readVarLong(buf: Buffer): number | string {
   const zz = (BigInt(hi) << 49n) + BigInt(lo);
   return int64(zz & 1n ? -((zz + 1n) >> 1n) : zz >> 1n);
 }
+
+const readVarLong = (buf: Buffer): number | string => readVarLongAt(buf, 0, buf.length);
 
 function toBigInt(v: unknown): bigint | null {
   if (typeof v === 'bigint') return v;
@@ -94,9 +98,9 @@ export const SAFE_LONG = avro.types.LongType.__with(
   true,
 );
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
+export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -108,23 +112,52 @@ export function avroTypeOf(schema: unknown): avro.Type {
   });
 }
 
-const PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
+export const PRIMITIVES: ReadonlySet<string> = new Set([
+  'null',
+  'boolean',
+  'int',
+  'long',
+  'float',
+  'double',
+  'bytes',
+  'string',
+]);
 
-function qualify(name: string, namespace: string): string {
+export function qualify(name: string, namespace: string): string {
   return name.includes('.') || namespace === '' ? name : `${namespace}.${name}`;
 }
 
-function namespaceOf(fullName: string): string {
+export function namespaceOf(fullName: string): string {
   const i = fullName.lastIndexOf('.');
   return i < 0 ? '' : fullName.slice(0, i);
 }
 
-function scaleOf(s: Json): number | undefined {
+export function scaleOf(s: Json): number | undefined {
   if (typeof s.scale === 'number') return s.scale;
   const params = s['connect.parameters'];
   if (isObject(params) && typeof params.scale === 'string' && /^-?\d+$/.test(params.scale))
     return Number(params.scale);
   return undefined;
+}
+
+/**
+ * The converter of a primitive, enum or fixed schema read from Avro (values as avsc yields them), or null
+ * when values pass through. compileAvroConverter and the compiled reader (avro-walk.ts) both use it.
+ */
+export function avroLeafConverter(s: string | Json): Convert | null {
+  if (typeof s === 'string') return s === 'bytes' ? bytesToBase64 : null;
+  const type = s.type;
+  if (type === 'enum') return null;
+  if (type === 'fixed') {
+    return semanticConverter(undefined, s.logicalType as string, scaleOf(s)) ?? bytesToBase64;
+  }
+  return (
+    semanticConverter(
+      typeof s['connect.name'] === 'string' ? s['connect.name'] : undefined,
+      typeof s.logicalType === 'string' ? s.logicalType : undefined,
+      scaleOf(s),
+    ) ?? (type === 'bytes' ? bytesToBase64 : null)
+  );
 }
 
 export interface AvroCompileOptions {

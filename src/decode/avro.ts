@@ -1,24 +1,24 @@
 /**
- * Confluent-framed Avro (magic byte 0, big-endian int32 schema id, Avro binary) read with the writer schema.
- * Each schema id is fetched and compiled once; decoding a record is then synchronous.
+ * Confluent-framed Avro (see adapters/confluent-frame.ts) read with the writer schema. Each schema id is
+ * fetched and compiled once; decoding a record is then synchronous.
  */
-import type avro from 'avsc';
+import { FRAME_HEADER_BYTES, framedSchemaId } from '../adapters/confluent-frame.js';
 import { describeError, isProgrammingError, isStreamscoreError } from '../errors/index.js';
 import { avroTypeOf, compileAvroConverter } from './avro-schema.js';
-import type { Convert } from './connect-types.js';
-import { rejected } from './reject.js';
-import type { RawRecord, WriterSchemaSource } from './types.js';
+import { compileWalker, Cursor, Malformed, Truncated, Unsupported, type Projection } from './avro-walk.js';
+import { isRow } from './debezium.js';
+import { ConversionError, rejected } from './reject.js';
+import type { RawRecord, Row, WriterSchemaSource } from './types.js';
 
-const HEADER_BYTES = 5;
-
-/** The schema id of a Confluent-framed buffer, or null when it is not framed. */
-export function confluentSchemaId(buf: Buffer): number | null {
-  return buf.length >= HEADER_BYTES && buf[0] === 0 ? buf.readInt32BE(1) : null;
-}
+/**
+ * Reads one datum from `c`. Structural problems throw Truncated or Malformed; a value that does not fit its
+ * semantic type is left in `c.conversionError`, so the caller can report the structural problem first.
+ */
+type ReadDatum = (c: Cursor) => unknown;
 
 interface Compiled {
-  readonly type: avro.Type;
-  readonly convert: Convert;
+  readonly key: ReadDatum;
+  readonly value: ReadDatum;
 }
 
 type Slot =
@@ -29,6 +29,13 @@ export interface AvroReaderOptions {
   /** How long an id the registry did not know stays rejected before it is asked for again. */
   readonly retryUnknownAfterMs?: number;
   readonly now?: () => number;
+  /**
+   * What of a value to materialise, per writer schema (parsed JSON); undefined: all of it. Keys are always
+   * read whole. Whatever is not materialised is still walked and checked.
+   */
+  readonly valueProjection?: (schema: unknown) => Projection | undefined;
+  /** Decode with avsc and a converter even where the compiled reader could; the reference in parity tests. */
+  readonly avsc?: boolean;
 }
 
 function looksLikeAvscType(v: unknown): boolean {
@@ -37,9 +44,57 @@ function looksLikeAvscType(v: unknown): boolean {
   );
 }
 
-function compile(schema: unknown): Compiled {
+/** The fields of `v` that `p` selects, recursively (what the compiled reader materialises). */
+function project(v: unknown, p: Projection): unknown {
+  if (p === true || !isRow(v)) return v;
+  const out: Row = {};
+  for (const k of Object.keys(v)) {
+    const sub = p.get(k);
+    if (sub !== undefined) out[k] = project(v[k], sub);
+  }
+  return out;
+}
+
+/** avsc with SAFE_LONG, then the converter: slower, but reads any schema. */
+function avscReader(schema: unknown, projection: Projection): ReadDatum {
+  const type = avroTypeOf(schema);
+  const convert = compileAvroConverter(schema, { values: 'avro' });
+  return (c) => {
+    let decoded: { value: unknown; offset: number };
+    try {
+      decoded = type.decode(c.buf, c.pos);
+    } catch (cause) {
+      throw new Malformed(describeError(cause), { cause });
+    }
+    if (decoded.offset < 0) throw new Truncated();
+    c.pos = decoded.offset;
+    // A ConversionError here is deferred like the compiled reader's: the datum has been walked entirely.
+    try {
+      return project(convert(decoded.value), projection);
+    } catch (err) {
+      if (!(err instanceof ConversionError)) throw err;
+      c.conversionError = err;
+      return null;
+    }
+  };
+}
+
+function reader(schema: unknown, projection: Projection, avsc: boolean): ReadDatum {
+  if (avsc) return avscReader(schema, projection);
+  try {
+    return compileWalker(schema, projection);
+  } catch (err) {
+    if (err instanceof Unsupported) return avscReader(schema, projection);
+    throw err;
+  }
+}
+
+function compile(schema: unknown, opts: AvroReaderOptions): Compiled {
   const json: unknown = typeof schema === 'string' ? JSON.parse(schema) : schema;
-  return { type: avroTypeOf(json), convert: compileAvroConverter(json, { values: 'avro' }) };
+  const avsc = opts.avsc === true;
+  const key = reader(json, true, avsc);
+  const projection = opts.valueProjection?.(json);
+  return { key, value: projection === undefined ? key : reader(json, projection, avsc) };
 }
 
 export class AvroReader {
@@ -48,9 +103,11 @@ export class AvroReader {
   readonly #loading = new Map<number, Promise<void>>();
   readonly #retryUnknownAfterMs: number;
   readonly #now: () => number;
+  readonly #opts: AvroReaderOptions;
 
   constructor(source: WriterSchemaSource, opts: AvroReaderOptions = {}) {
     this.#source = source;
+    this.#opts = opts;
     this.#retryUnknownAfterMs = opts.retryUnknownAfterMs ?? 60_000;
     this.#now = opts.now ?? Date.now;
   }
@@ -87,7 +144,7 @@ export class AvroReader {
         );
       }
       try {
-        this.#slots.set(id, { state: 'ready', compiled: compile(schema) });
+        this.#slots.set(id, { state: 'ready', compiled: compile(schema, this.#opts) });
       } catch (err) {
         this.#slots.set(id, { state: 'failed', error: err, at: this.#now() });
       }
@@ -101,7 +158,7 @@ export class AvroReader {
    * which knows whether they are a contract violation.
    */
   read(buf: Buffer, raw: RawRecord, what: 'key' | 'value'): unknown {
-    const id = confluentSchemaId(buf);
+    const id = framedSchemaId(buf);
     if (id === null) {
       throw rejected(
         'SS_DECODE_FAILED',
@@ -124,38 +181,37 @@ export class AvroReader {
         },
       );
     }
-    let decoded: { value: unknown; offset: number };
+    const c = new Cursor(buf, FRAME_HEADER_BYTES);
+    let value: unknown;
     try {
-      decoded = slot.compiled.type.decode(buf, HEADER_BYTES);
+      value = slot.compiled[what](c);
     } catch (cause) {
+      if (cause instanceof Truncated) {
+        throw rejected(
+          'SS_DECODE_FAILED',
+          `${what} is truncated for writer schema ${id} (${buf.length} bytes)`,
+          raw,
+          { details: { schemaId: id } },
+        );
+      }
+      if (!(cause instanceof Malformed)) throw cause;
+      const reason = cause.cause ?? cause;
       throw rejected(
         'SS_DECODE_FAILED',
-        `${what} does not decode with writer schema ${id}: ${describeError(cause)}`,
+        `${what} does not decode with writer schema ${id}: ${describeError(reason)}`,
         raw,
-        {
-          cause,
-          details: { schemaId: id },
-        },
+        { cause: reason, details: { schemaId: id } },
       );
     }
-    if (decoded.offset < 0) {
+    if (c.pos !== buf.length) {
       throw rejected(
         'SS_DECODE_FAILED',
-        `${what} is truncated for writer schema ${id} (${buf.length} bytes)`,
-        raw,
-        {
-          details: { schemaId: id },
-        },
-      );
-    }
-    if (decoded.offset !== buf.length) {
-      throw rejected(
-        'SS_DECODE_FAILED',
-        `${what} has ${buf.length - decoded.offset} trailing bytes after a writer-schema ${id} datum`,
+        `${what} has ${buf.length - c.pos} trailing bytes after a writer-schema ${id} datum`,
         raw,
         { details: { schemaId: id } },
       );
     }
-    return slot.compiled.convert(decoded.value);
+    if (c.conversionError !== null) throw c.conversionError;
+    return value;
   }
 }

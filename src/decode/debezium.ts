@@ -2,6 +2,7 @@
  * Debezium change events (already converted to plain values) → CdcChange / CdcTombstone.
  */
 import type { RecordRejected } from '../errors/index.js';
+import type { Projection } from './avro-walk.js';
 import type { CdcDecodeOptions } from './options.js';
 import { rejected } from './reject.js';
 import type { CdcChange, CdcOp, CdcTombstone, RawRecord, Row } from './types.js';
@@ -71,18 +72,6 @@ export function cdcTombstone(keyId: string | null, raw: RawRecord): CdcTombstone
   if (keyId === null)
     throw rejected('SS_MISSING_ENTITY_ID', 'tombstone (null value) without a usable key', raw);
   return { kind: 'tombstone', entityId: keyId };
-}
-
-/**
- * What the pipeline throws for a truncate when `onTruncate` is 'dlq': a truncate removes every row of the
- * table and carries no ids, so no per-entity action is correct without an operator.
- */
-export function truncateRejected(raw: RawRecord): RecordRejected {
-  return rejected(
-    'SS_CDC_TRUNCATE',
-    'the source table was truncated (op=t); its predictions are not deleted automatically, an operator must decide',
-    raw,
-  );
 }
 
 /** A Debezium envelope (as opposed to an unwrapped row, which may well have a column named `op`). */
@@ -173,4 +162,43 @@ function fromUnwrappedRow(
     snapshot: text(value.__source_snapshot ?? value.__snapshot),
     table: text(value.__table ?? value.__source_table),
   };
+}
+
+/** The envelope fields cdcFromValue reads; `source` only for the position and the table. */
+const ENVELOPE_READS = ['op', 'ts_ms'];
+const SOURCE_READS: Projection = new Map<string, Projection>(
+  ['ts_ms', 'lsn', 'snapshot', 'table'].map((f) => [f, true]),
+);
+
+/**
+ * What cdcFromValue needs of a change-event value whose top-level fields are `fields`, when rows need only
+ * `rowFields` (which must include the id field): the envelope's op, times, position and table, and the
+ * row columns; for an unwrapped row, the columns plus every `__` metadata field. Keep in step with
+ * cdcFromValue and fromUnwrappedRow.
+ */
+export function cdcValueProjection(fields: readonly string[], rowFields: ReadonlySet<string>): Projection {
+  const row: Projection = new Map([...rowFields].map((f) => [f, true]));
+  const envelope =
+    fields.includes('op') && fields.some((f) => f === 'source' || f === 'after' || f === 'before');
+  const keep = new Map<string, Projection>();
+  for (const f of fields) {
+    if (envelope) {
+      if (f === 'before' || f === 'after') keep.set(f, row);
+      else if (f === 'source') keep.set(f, SOURCE_READS);
+      else if (ENVELOPE_READS.includes(f)) keep.set(f, true);
+    } else if (f.startsWith('__') || rowFields.has(f)) keep.set(f, true);
+  }
+  return keep;
+}
+
+function pick(row: Row | null, fields: ReadonlySet<string>): Row | null {
+  if (row === null) return null;
+  const out: Row = {};
+  for (const k of Object.keys(row)) if (fields.has(k)) out[k] = row[k];
+  return out;
+}
+
+/** The change with rows cut down to `rowFields`, as the Avro reader materialises them (see cdcValueProjection). */
+export function withRowFields(change: CdcChange, rowFields: ReadonlySet<string>): CdcChange {
+  return { ...change, before: pick(change.before, rowFields), after: pick(change.after, rowFields) };
 }

@@ -4,10 +4,19 @@
  * `prepare`; decoding itself is synchronous.
  */
 import { describeError, StreamscoreError } from '../errors/index.js';
-import { AvroReader, confluentSchemaId, type AvroReaderOptions } from './avro.js';
-import { compileAvroConverter, envelopeRowSchema } from './avro-schema.js';
+import { framedSchemaId } from '../adapters/confluent-frame.js';
+import { AvroReader, type AvroReaderOptions } from './avro.js';
+import { compileAvroConverter, envelopeRowSchema, isObject } from './avro-schema.js';
 import type { Convert } from './connect-types.js';
-import { cdcFromValue, cdcTombstone, entityIdFromKey, isEnvelope, isRow } from './debezium.js';
+import {
+  cdcFromValue,
+  cdcTombstone,
+  cdcValueProjection,
+  entityIdFromKey,
+  isEnvelope,
+  isRow,
+  withRowFields,
+} from './debezium.js';
 import { eventFromValue } from './events.js';
 import { JsonReader } from './json.js';
 import {
@@ -25,11 +34,17 @@ interface DecoderSources {
   /** Required when the input's format is 'avro'. */
   readonly writerSchemas?: WriterSchemaSource;
   /**
-   * The project's Avro schema for the topic's values (see loadDeclaredValueSchema). Only read for JSON
+   * The project's Avro schema for the topic's values (read by pipeline/roles.ts). Only read for JSON
    * records without an embedded schema, where it supplies decimal scales and Debezium time types.
    */
   readonly declaredValueSchema?: unknown;
   readonly avro?: AvroReaderOptions;
+  /**
+   * CDC only: the row columns the pipeline reads (the feature spec's `profileFields`). CdcChange rows then
+   * carry only these and the id field, in every format; Avro walks past the other columns (still checking
+   * them) instead of materialising them. Undefined: every column.
+   */
+  readonly rowFields?: readonly string[];
 }
 
 export type DecoderSpec =
@@ -73,6 +88,8 @@ class Decoder implements RecordDecoder {
   readonly #declaredValue: Convert | null;
   readonly #declaredRow: Convert | null;
   readonly #json = new JsonReader();
+  /** CDC rows are cut down to these (Avro does it while reading; JSON after converting). */
+  readonly #rowFields: ReadonlySet<string> | null;
 
   constructor(spec: DecoderSpec) {
     this.#spec = parseOptions(spec);
@@ -80,8 +97,26 @@ class Decoder implements RecordDecoder {
     if (format === 'avro' && spec.writerSchemas === undefined) {
       throw new TypeError(`input ${this.#spec.options.topic} is Avro but no WriterSchemaSource was given`);
     }
+    const rowFields =
+      this.#spec.kind === 'cdc' && spec.rowFields !== undefined
+        ? new Set([...spec.rowFields, this.#spec.options.idField])
+        : null;
+    this.#rowFields = rowFields;
+    const avroOptions: AvroReaderOptions =
+      rowFields === null
+        ? (spec.avro ?? {})
+        : {
+            ...spec.avro,
+            valueProjection: (schema) =>
+              isObject(schema) && Array.isArray(schema.fields)
+                ? cdcValueProjection(
+                    schema.fields.map((f: unknown) => (isObject(f) ? String(f.name) : '')),
+                    rowFields,
+                  )
+                : undefined,
+          };
     this.#avro =
-      format === 'avro' && spec.writerSchemas ? new AvroReader(spec.writerSchemas, spec.avro) : null;
+      format === 'avro' && spec.writerSchemas ? new AvroReader(spec.writerSchemas, avroOptions) : null;
     const declared = format === 'json' ? spec.declaredValueSchema : undefined;
     this.#declaredValue = compileDeclared(declared);
     const unwrapped = this.#spec.kind === 'cdc' && this.#spec.options.unwrapped;
@@ -95,8 +130,8 @@ class Decoder implements RecordDecoder {
     if (this.#avro === null) return;
     const ids: number[] = [];
     for (const r of records) {
-      const v = r.value === null ? null : confluentSchemaId(r.value);
-      const k = r.key === null ? null : confluentSchemaId(r.key);
+      const v = r.value === null ? null : framedSchemaId(r.value);
+      const k = r.key === null ? null : framedSchemaId(r.key);
       if (v !== null) ids.push(v);
       if (k !== null) ids.push(k);
     }
@@ -118,9 +153,11 @@ class Decoder implements RecordDecoder {
       if (raw.value.length === 0)
         throw rejected('SS_DECODE_FAILED', 'empty value (a tombstone is a null value)', raw);
       const value = this.#value(raw.value, raw);
-      return this.#spec.kind === 'cdc'
-        ? cdcFromValue(value, keyId, this.#spec.options, raw)
-        : eventFromValue(value, keyId, this.#spec.options, raw);
+      if (this.#spec.kind !== 'cdc') return eventFromValue(value, keyId, this.#spec.options, raw);
+      const change = cdcFromValue(value, keyId, this.#spec.options, raw);
+      return this.#rowFields === null || this.#avro !== null
+        ? change
+        : withRowFields(change, this.#rowFields);
     } catch (err) {
       if (err instanceof ConversionError) {
         throw rejected(
@@ -141,7 +178,7 @@ class Decoder implements RecordDecoder {
   #key(raw: RawRecord): unknown {
     const key = raw.key;
     if (key === null || key.length === 0) return null;
-    if (this.#avro !== null && confluentSchemaId(key) !== null) return this.#avro.read(key, raw, 'key');
+    if (this.#avro !== null && framedSchemaId(key) !== null) return this.#avro.read(key, raw, 'key');
     if (key[0] === OPEN_BRACE || key[0] === QUOTE) {
       return this.#json.read(key, raw, 'key').value;
     }

@@ -1,7 +1,5 @@
 export { createDecoder } from './decoder.js';
 export type { DecoderSpec } from './decoder.js';
-export { truncateRejected } from './debezium.js';
-export { loadDeclaredValueSchema } from './declared.js';
 export { parseJson } from './json.js';
 export {
   cdcDecodeOptionsSchema,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
+import { framedDatum, frameHeader } from '../adapters/confluent-frame.js';
 import type { SchemaRegistryClient } from '../adapters/registry.js';
 
 /**
@@ -16,9 +17,7 @@ export class AvroEncoder<T> {
     type: avro.Type,
   ) {
     this.#type = type;
-    this.#header = Buffer.alloc(5);
-    this.#header.writeUInt8(0, 0);
-    this.#header.writeUInt32BE(schemaId, 1);
+    this.#header = frameHeader(schemaId);
   }
 
   static async register<T>(
@@ -36,6 +35,6 @@ export class AvroEncoder<T> {
   }
 
   decode(buf: Buffer): T {
-    return this.#type.fromBuffer(buf.subarray(5)) as T;
+    return this.#type.fromBuffer(framedDatum(buf)) as T;
   }
 }

@@ -105,11 +105,13 @@ export function eventNeeds(spec: FeatureSpec, minDays = 0): { lookbackDays: numb
   };
 }
 
-/** The profile fields the spec reads (field and one-hot features): all a vector needs of an entity's row. */
+/**
+ * What the spec reads of an entity's profile row (the CDC `after`): the columns its field and one-hot
+ * features name, in spec order. The decoder materialises only these (plus the id), so state keeps only them.
+ */
 export function profileFields(spec: FeatureSpec): string[] {
-  const out = new Set<string>();
-  for (const f of compiledSpec(spec).features) if (f.kind !== 'aggregate') out.add(f.field);
-  return [...out];
+  const fields = compiledSpec(spec).features.flatMap((f) => (f.kind === 'aggregate' ? [] : [f.field]));
+  return [...new Set(fields)];
 }
 
 /** Column names of the vector, in order. */

@@ -121,7 +121,7 @@ export class Pipeline {
     this.#ctx = {
       config,
       instance: `${hostname()}:${process.pid}`,
-      roles: buildRoles(config, registry, projectDir),
+      roles: buildRoles(config, registry, projectDir, fields.profile),
       sink: new RedisSink(this.#redis, {
         prefix: config.redis.keyPrefix,
         pipeline: config.pipeline.name,

@@ -25,11 +25,16 @@ function declaredSchema(projectDir: string, topic: string, file: string | undefi
   }
 }
 
-/** One decoder per input topic, with what the rest of the window needs to know about the topic. */
+/**
+ * One decoder per input topic, with what the rest of the window needs to know about the topic.
+ * `profileFields`: the row columns the feature spec reads; CDC rows (and so the stored profile) keep only
+ * those and the id. A spec that reads a new column therefore sees it once its row changes or is re-snapshotted.
+ */
 export function buildRoles(
   config: Readonly<Config>,
   registry: SchemaRegistryClient,
   projectDir: string,
+  profileFields?: readonly string[],
 ): Map<string, InputRole> {
   const roles = new Map<string, InputRole>();
   for (const input of config.inputs.cdc) {
@@ -42,6 +47,7 @@ export function buildRoles(
         options: input,
         writerSchemas: registry,
         ...(declared === undefined ? {} : { declaredValueSchema: declared }),
+        ...(profileFields === undefined ? {} : { rowFields: profileFields }),
       }),
     });
   }

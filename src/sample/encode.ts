@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
+import { frame } from '../adapters/confluent-frame.js';
 import { DAY_MS } from './customers.js';
 import type { CdcKey, CdcRecord, CdcValue, CustomerRow, SampleRecord, TransactionValue } from './types.js';
 
@@ -200,14 +201,6 @@ function avroType(schemaText: string): avro.Type {
         ? WIDE_LONG
         : undefined,
   });
-}
-
-function frame(id: number, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = 0;
-  out.writeInt32BE(id, 1);
-  body.copy(out, 5);
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------

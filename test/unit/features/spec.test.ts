@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StreamscoreError } from '../../../src/errors/index.js';
-import { parseFeatureSpec } from '../../../src/features/index.js';
+import { parseFeatureSpec, profileFields } from '../../../src/features/index.js';
 
 const valid = {
   name: 'churn_test',
@@ -150,5 +150,27 @@ describe('parseFeatureSpec', () => {
     const p = problems({ name: 'x', features: [] }).join('\n');
     assert.match(p, /version/);
     assert.match(p, /at least one feature/);
+  });
+});
+
+describe('profileFields', () => {
+  it('names each profile column a field or one-hot feature reads, once, and no aggregate field', () => {
+    const spec = parseFeatureSpec(
+      withFeatures(
+        { name: 'age', source: { field: 'age' }, transforms: [{ op: 'default', value: 40 }] },
+        {
+          name: 'region_north',
+          source: { field: 'region' },
+          transforms: [{ op: 'one_hot', category: 'north' }],
+        },
+        {
+          name: 'region_south',
+          source: { field: 'region' },
+          transforms: [{ op: 'one_hot', category: 'south' }],
+        },
+        { name: 'spend_7d', source: { aggregate: { fn: 'sum', field: 'amount', windowDays: 7 } } },
+      ),
+    );
+    assert.deepStrictEqual(profileFields(spec), ['age', 'region']);
   });
 });
