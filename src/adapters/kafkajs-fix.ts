@@ -1,7 +1,7 @@
 /**
- * A fix for kafkajs 2.2.4's read_committed filter, installed before kafkajs loads (src/adapters/kafka.ts
- * imports this module first).
+ * Fixes for kafkajs 2.2.4, installed before kafkajs loads (src/adapters/kafka.ts imports this module first).
  *
+ * 1. The read_committed filter (filterAbortedMessages).
  * kafkajs walks the fetch response's aborted-transaction list in the order the broker sends it and
  * activates at most one aborted transaction per message. The broker lists aborted transactions by their
  * position in its index, not by first offset, and several can start before the fetched range (e.g. when
@@ -57,8 +57,38 @@ export function filterAbortedMessages({
   });
 }
 
+/**
+ * 2. The producer's grouping of a send's messages by partition (groupMessagesPerPartition). kafkajs copies
+ * the partition's array for every message (`[...current, message]`), which is quadratic: a window's 3,000
+ * prediction events over 6 partitions allocated about 4.6 KB per input record, the largest single source of
+ * garbage in a profile of the pipeline. Same result (an object of partition -> messages, in order), linear.
+ */
+export function groupMessagesPerPartition<M>({
+  topic,
+  partitionMetadata,
+  messages,
+  partitioner,
+}: {
+  topic: string;
+  partitionMetadata: readonly unknown[];
+  messages: readonly M[];
+  partitioner: (args: { topic: string; partitionMetadata: readonly unknown[]; message: M }) => number;
+}): Record<number, M[]> {
+  const out: Record<number, M[]> = {};
+  if (partitionMetadata.length === 0) return out;
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message });
+    (out[partition] ??= []).push(message);
+  }
+  return out;
+}
+
 const require = createRequire(import.meta.url);
-const modulePath = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
-require(modulePath);
-const cached = require.cache[modulePath];
-if (cached !== undefined) cached.exports = filterAbortedMessages;
+function replace(module: string, implementation: unknown): void {
+  const path = require.resolve(module);
+  require(path);
+  const cached = require.cache[path];
+  if (cached !== undefined) cached.exports = implementation;
+}
+replace('kafkajs/src/consumer/filterAbortedMessages.js', filterAbortedMessages);
+replace('kafkajs/src/producer/groupMessagesPerPartition.js', groupMessagesPerPartition);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import test from 'node:test';
-import { filterAbortedMessages } from '../../../src/adapters/kafkajs-fix.js';
+import { filterAbortedMessages, groupMessagesPerPartition } from '../../../src/adapters/kafkajs-fix.js';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const data = (offset: number, pid: string) => ({
@@ -57,4 +57,22 @@ test('the fix replaces the filter kafkajs uses', () => {
   const require = createRequire(import.meta.url);
   const installed = require('kafkajs/src/consumer/filterAbortedMessages.js') as unknown;
   assert.equal(installed, filterAbortedMessages);
+});
+
+test('producer grouping: every message once, in its partition, in send order', () => {
+  const messages = Array.from({ length: 500 }, (_, i) => ({ key: `k${(i * 7919) % 97}`, i }));
+  const partitioner = ({ message }: { message: { key: string } }) => Number(message.key.slice(1)) % 6;
+  const grouped = groupMessagesPerPartition({ topic: 't', partitionMetadata: [1], messages, partitioner });
+  for (let p = 0; p < 6; p++) {
+    assert.deepEqual(
+      grouped[p]?.map((m) => m.i),
+      messages.filter((m) => Number(m.key.slice(1)) % 6 === p).map((m) => m.i),
+    );
+  }
+  assert.deepEqual(
+    groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages, partitioner }),
+    {},
+  );
+  const require = createRequire(import.meta.url);
+  assert.equal(require('kafkajs/src/producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
 });
