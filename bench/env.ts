@@ -229,13 +229,15 @@ export class BenchEnv {
   async close(keep: boolean): Promise<void> {
     try {
       if (!keep) {
-        for (const t of this.#created) await this.#topicAdmin.delete(t).catch(() => undefined);
-        await this.deleteKeys();
-        // every group of the run is `<runId>-<label>[.<stage>]`; all are empty once the run's processes stopped
+        // Groups first: once the topics are gone this admin's metadata refresh fails (it still tracks them).
+        // Every group of the run is `<runId>-<label>[.<stage>]`, empty once the run's processes stopped;
+        // one at a time, so a group whose last member has not timed out yet fails alone.
         const groups = (await this.#admin.listGroups().catch(() => ({ groups: [] }))).groups
           .map((g) => g.groupId)
           .filter((g) => g.startsWith(`${this.runId}-`));
-        if (groups.length > 0) await this.#admin.deleteGroups(groups).catch(() => undefined);
+        for (const g of groups) await this.#admin.deleteGroups([g]).catch(() => undefined);
+        for (const t of this.#created) await this.#topicAdmin.delete(t).catch(() => undefined);
+        await this.deleteKeys();
       }
     } finally {
       await this.#topicAdmin.close().catch(() => undefined);
