@@ -22,6 +22,14 @@ export interface BenchOptions {
   readonly sweepRecords: number;
   readonly sweepRates: readonly number[];
   readonly bin: string;
+  /** cdc-first: the CDC topic is drained before the events (deterministic); mixed: both at once. */
+  readonly order: 'cdc-first' | 'mixed';
+  /** Drains of each build (alternating with the compared build when there is one). */
+  readonly repeat: number;
+  /** A git ref built into a temporary worktree and drained side by side with this build. */
+  readonly compareRef: string | null;
+  /** A prebuilt streamscore entry drained side by side with this build. */
+  readonly compareBin: string | null;
   readonly out: string;
   readonly keep: boolean;
   readonly cleanup: boolean;
@@ -47,6 +55,13 @@ export const USAGE = `usage: npm run bench -- [options]
   --skip-profile         no profiled run
   --bin <path>           streamscore entry to run (default bin/streamscore.js; for before/after experiments)
                          (BENCH_STREAMSCORE_NODE_ARGS="--flag ..." adds node flags to the streamscore processes)
+  --order <o>            cdc-first (default): each drain reads the CDC topic to its end, then the transactions
+                         (same Redis state, two groups), so which entities have a profile does not depend on how
+                         the topics interleave; mixed: both topics at once, as in production (not deterministic)
+  --repeat <n>           drains of streamscore (and of the compared build), alternating A B B A … (default 1)
+  --compare-ref <ref>    also drain the build of this git commit (temporary worktree, npm run build, same
+                         node_modules) on the same data, one drain after the other; results show both and the ratio
+  --compare-bin <path>   the same with a prebuilt streamscore entry (bin/streamscore.js of another checkout)
   --out <dir>            results folder (default bench/results)
   --keep                 keep the run's topics and Redis keys
   --cleanup              delete the topics and Redis keys of every earlier bench run (bench-<timestamp>), then exit
@@ -94,6 +109,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
         'skip-latency': { type: 'boolean', default: false },
         'skip-profile': { type: 'boolean', default: false },
         bin: { type: 'string' },
+        order: { type: 'string' },
+        repeat: { type: 'string' },
+        'compare-ref': { type: 'string' },
+        'compare-bin': { type: 'string' },
         out: { type: 'string' },
         keep: { type: 'boolean', default: false },
         cleanup: { type: 'boolean', default: false },
@@ -112,6 +131,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
   const stepSeconds = num(values['step-seconds'], 'step-seconds', { min: 3 }) ?? (quick ? 10 : 30);
   const warmupSeconds = num(values['warmup-seconds'], 'warmup-seconds', { min: 0 }) ?? (quick ? 2 : 5);
   if (warmupSeconds >= stepSeconds) throw new UsageError('--warmup-seconds must be below --step-seconds');
+  const order = values.order ?? 'cdc-first';
+  if (order !== 'cdc-first' && order !== 'mixed')
+    throw new UsageError(`--order must be cdc-first or mixed, got "${order}"`);
+  if (values['compare-ref'] !== undefined && values['compare-bin'] !== undefined)
+    throw new UsageError('--compare-ref and --compare-bin exclude each other');
   return {
     records,
     partitions: num(values.partitions, 'partitions', { min: 1 }) ?? 6,
@@ -133,6 +157,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
       .split(',')
       .map((r) => num(r.trim(), 'sweep-rates', { min: 1 }) as number),
     bin: values.bin ?? 'bin/streamscore.js',
+    order,
+    repeat: num(values.repeat, 'repeat', { min: 1 }) ?? 1,
+    compareRef: values['compare-ref'] ?? null,
+    compareBin: values['compare-bin'] ?? null,
     out: values.out ?? 'bench/results',
     keep: values.keep === true,
     cleanup: values.cleanup === true,

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { predictionHashFields } from '../src/sink/index.js';
+import type { ConsumerSettings } from './build-settings.js';
 import type { BenchEnv } from './env.js';
 import { runWorker, startChild } from './proc.js';
 import type { Child, ProcSampler } from './proc.js';
@@ -151,15 +152,26 @@ export async function brokerLimit(
   };
 }
 
+/** The bare kafkajs consumer, with the consumer options streamscore's input adapter uses (`settings`). */
 export async function clientLimit(
   env: BenchEnv,
   expected: number,
+  settings: ConsumerSettings,
   services: Services,
   logFile: string,
 ): Promise<SystemResult> {
+  const { groupId: _ignored, ...consumerOptions } = settings.consumer;
+  const concurrency = Number(settings.run['partitionsConsumedConcurrently'] ?? 1);
   const { result, child } = await runWorker<WorkerTimes>(
     join(WORKERS, 'client.js'),
-    { config: env.config('client'), group: env.group('client'), expected, timeoutMs: 20 * 60_000 },
+    {
+      config: env.config('client'),
+      group: env.group('client'),
+      expected,
+      timeoutMs: 20 * 60_000,
+      consumerOptions,
+      partitionsConsumedConcurrently: concurrency,
+    },
     { logFile },
   );
   if (result.records < expected)
@@ -169,7 +181,9 @@ export async function clientLimit(
       id: 'client',
       name: 'Client limit (bare kafkajs)',
       work: 'kafkajs eachBatch, streamscore fetch settings, no decode, no work',
-      notes: [],
+      notes: [
+        `consumer options as streamscore's createInputConsumer passes them: minBytes ${String(consumerOptions['minBytes'])}, maxBytes ${String(consumerOptions['maxBytes'])}, maxBytesPerPartition ${String(consumerOptions['maxBytesPerPartition'])}, maxWaitTimeInMs ${String(consumerOptions['maxWaitTimeInMs'])}, read_committed ${String(consumerOptions['readUncommitted'] === false)}; partitionsConsumedConcurrently ${concurrency}`,
+      ],
     },
     result,
     child,

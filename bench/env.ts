@@ -3,8 +3,6 @@
  * consumer group and Redis key prefix named after the run and the system that uses it, all removed at the
  * end unless --keep.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { Admin } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { connectTopicAdmin, createKafkaClient } from '../src/adapters/kafka.js';
@@ -38,17 +36,6 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
     out[k] = nested(v) && nested(b) ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
   }
   return out;
-}
-
-/** Starts Kafka, the registry and Redis through the project's script when they are not running. */
-export function ensureServices(): void {
-  try {
-    execFileSync('bash', ['scripts/services.sh', 'up'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  } catch {
-    throw new Error(
-      'the local services did not come up (see above). If a port is held by another process (e.g. a CI run), wait a few minutes and retry.',
-    );
-  }
 }
 
 export class BenchEnv {
@@ -124,17 +111,23 @@ export class BenchEnv {
    * `<run>-<label>`, Redis keys `<run>:<label>:…`), plus `over`.
    */
   config(label: string, over: ConfigInput = {}): Readonly<Config> {
+    return parseConfig(this.configInput(label, over), process.env);
+  }
+
+  /**
+   * What `config` parses, before the defaults: the file given to a streamscore process, so each build (this
+   * one or an older one compared with it) applies its own defaults, and an option one build lacks is not
+   * forced on the other.
+   */
+  configInput(label: string, over: ConfigInput = {}): ConfigInput {
     const named: ConfigInput = {
       consumer: { groupId: this.group(label) },
       redis: { keyPrefix: this.keyPrefix(label) },
     };
-    return parseConfig(
-      merge(
-        merge(this.#base as Record<string, unknown>, named as Record<string, unknown>),
-        over as Record<string, unknown>,
-      ),
-      process.env,
-    );
+    return merge(
+      merge(this.#base as Record<string, unknown>, named as Record<string, unknown>),
+      over as Record<string, unknown>,
+    ) as ConfigInput;
   }
 
   group(label: string): string {
@@ -149,6 +142,16 @@ export class BenchEnv {
   async topicSize(topic: string): Promise<number> {
     const offs = await this.#admin.fetchTopicOffsets(topic);
     return offs.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+  }
+
+  /** Commits the end of `topic` for `group` (no member may be running), so the group reads none of it. */
+  async commitEnd(group: string, topic: string): Promise<void> {
+    const ends = await this.#admin.fetchTopicOffsets(topic);
+    await this.#admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
+    });
   }
 
   /** Records of `topics` the group has not committed yet. */
@@ -222,10 +225,17 @@ export class BenchEnv {
     return n;
   }
 
-  /** Deletes the run's topics and Redis keys (unless `keep`), and closes the admin clients. */
+  /** Deletes the run's topics, consumer groups and Redis keys (unless `keep`), and closes the admin clients. */
   async close(keep: boolean): Promise<void> {
     try {
       if (!keep) {
+        // Groups first: once the topics are gone this admin's metadata refresh fails (it still tracks them).
+        // Every group of the run is `<runId>-<label>[.<stage>]`, empty once the run's processes stopped;
+        // one at a time, so a group whose last member has not timed out yet fails alone.
+        const groups = (await this.#admin.listGroups().catch(() => ({ groups: [] }))).groups
+          .map((g) => g.groupId)
+          .filter((g) => g.startsWith(`${this.runId}-`));
+        for (const g of groups) await this.#admin.deleteGroups([g]).catch(() => undefined);
         for (const t of this.#created) await this.#topicAdmin.delete(t).catch(() => undefined);
         await this.deleteKeys();
       }
@@ -262,24 +272,4 @@ export async function cleanupRuns(): Promise<{ topics: number; keys: number }> {
     r.disconnect();
   }
   return { topics: topics.length, keys };
-}
-
-/** The broker's pid (started by scripts/services.sh) and Redis's (from INFO), when readable. */
-export async function servicePids(
-  redisUrl: string,
-): Promise<{ broker: number | null; redis: number | null }> {
-  let broker: number | null = null;
-  try {
-    broker = Number(readFileSync('.run/kafka.pid', 'utf8').trim()) || null;
-  } catch {
-    broker = null;
-  }
-  const r = new Redis(redisUrl);
-  try {
-    const info = await r.info('server');
-    const pid = /process_id:(\d+)/.exec(info)?.[1];
-    return { broker, redis: pid === undefined ? null : Number(pid) };
-  } finally {
-    r.disconnect();
-  }
 }

@@ -59,15 +59,24 @@ function entries(
     .slice(0, top);
 }
 
-export function summariseProfile(file: string, records: number, top = 25): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
-  const self = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i] as number;
-    // timeDeltas[i + 1] is the time from sample i to the next one: what sample i stands for
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
-  }
+/** One summary of one or more profiles (a drain in stages writes one per process). */
+export function summariseProfile(
+  files: string | readonly string[],
+  records: number,
+  top = 25,
+): ProfileSummary {
+  const list = typeof files === 'string' ? [files] : files;
+  const frames = new Map<string, CallFrame>();
+  const self = new Map<string, number>();
+  list.forEach((file, k) => {
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    for (const n of profile.nodes) frames.set(`${k}:${n.id}`, n.callFrame);
+    for (let i = 0; i < profile.samples.length; i++) {
+      const id = `${k}:${profile.samples[i] as number}`;
+      // timeDeltas[i + 1] is the time from sample i to the next one: what sample i stands for
+      self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+    }
+  });
   const byArea = new Map<string, { where: string; us: number }>();
   const byFunction = new Map<string, { where: string; us: number }>();
   let total = 0;
@@ -94,7 +103,7 @@ export function summariseProfile(file: string, records: number, top = 25): Profi
     name: e.name.slice(0, e.name.length - e.where.length - 1),
   }));
   return {
-    file,
+    file: list.join(', '),
     records,
     totalMs: total / 1000,
     idleMs: idle / 1000,

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chartSvg } from './chart.js';
 import { fmt } from './latency.js';
+import { PER_RECORD_HEAD, drainsMarkdown, perRecordCells } from './report-drains.js';
 import type {
   BenchResults,
   LatencyStep,
@@ -80,11 +81,22 @@ export function readmeSummary(r: BenchResults): string {
         l.window.maxDelayMs === ss?.window.maxDelayMs,
     );
   const lat = [2000, 10000].map((rate) => step(rate)).filter((l): l is LatencyStep => l !== undefined);
+  const drains = r.systems.filter((s): s is StreamscoreRun => 'perRecord' in s);
+  const cmp = r.comparison;
   return [
     `Latest run: ${r.startedAt.slice(0, 10)}, ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB.toFixed(0)} GiB, Node ${m.node}; Kafka, registry and Redis on the same shared box. \`${r.command}\`, ${int(r.prefill.records)} Avro records (${fixed(r.prefill.avgRecordBytes, 0)} B avg) over ${String(r.options.partitions)} partitions. Full tables: \`bench/results/latest.md\`.`,
     '',
     table(['system', 'records/s', 'CPU s / M records', 'peak RSS MB'], r.systems.map(row)),
     '',
+    drains.length === 0
+      ? ''
+      : `${table(
+          ['streamscore drain', 'records/s', ...PER_RECORD_HEAD],
+          drains.map((d) => [`${d.name} (${d.order})`, int(d.recordsPerSec), ...perRecordCells(d)]),
+        )}\n`,
+    cmp === null
+      ? ''
+      : `Against ${cmp.old.build} in the same run (median of ${cmp.current.runs} drains each, alternating): records/s ${fixed(cmp.ratio.recordsPerSec, 2)}×, Node CPU per record ${fixed(cmp.ratio.nodeUs, 2)}×, Redis ${fixed(cmp.ratio.redisUs, 2)}×, broker ${fixed(cmp.ratio.brokerUs, 2)}×, box ${fixed(cmp.ratio.boxUs, 2)}×.\n`,
     ss === null
       ? ''
       : `streamscore (exactly-once) is ${fixed(r.ratios.client, 2)}× the bare kafkajs client, ${fixed(r.ratios.broker, 2)}× Kafka's own consumer and ${fixed(r.ratios.naive, 1)}× the naive per-record processor.` +
@@ -141,6 +153,7 @@ export function markdown(r: BenchResults): string {
     ...r.systems.flatMap((s) => s.notes.map((n) => `- ${s.name}: ${n}`)),
     '',
   );
+  out.push(...drainsMarkdown(r));
   if (ss !== null) {
     out.push(
       '## streamscore against the limits',

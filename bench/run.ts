@@ -7,27 +7,32 @@
  * Phases: prefill → baselines → streamscore drain (empty group → zero lag) → profiled run → window sweep
  * (drains) → latency (open loop; per window setting) → soak → report.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { USAGE, UsageError, parseBenchArgs } from './args.js';
 import type { BenchOptions } from './args.js';
 import { brokerLimit, clientLimit, naive, redisBenchmark, upsertPath } from './baselines.js';
 import type { Services } from './baselines.js';
-import { BenchEnv, cleanupRuns, ensureServices, servicePids } from './env.js';
+import { consumerSettingsOf } from './build-settings.js';
+import { currentBuild, prebuiltBuild, refBuild } from './builds.js';
+import type { Build } from './builds.js';
+import { drain } from './drain.js';
+import { throughputDrains } from './drains.js';
+import { BenchEnv, cleanupRuns } from './env.js';
 import { scenario } from './latency.js';
 import { liveChildren, runWorker, sampleService } from './proc.js';
 import { summariseProfile } from './profile.js';
 import { writeResults } from './report.js';
-import { drain } from './streamscore.js';
+import { targets } from './targets.js';
+import { ensureServices, servicePids } from './services.js';
 import type {
   BenchResults,
   LatencyStep,
   PrefillResult,
   ProfileSummary,
   SoakResult,
-  StreamscoreRun,
   SweepResult,
   SystemResult,
   WindowSettings,
@@ -36,8 +41,6 @@ import type {
 const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const WORKERS = join(import.meta.dirname, 'workers');
 const MiB = 1024 * 1024;
-/** The rate of the latency target: p99 event → Redis ≤ window max delay + 50 ms at 10k events/s. */
-const TARGET_RATE = 10_000;
 
 /** The window settings compared in the sweep; `default` is streamscore's default configuration. */
 const WINDOWS: ReadonlyArray<{ readonly label: string; readonly window: Partial<WindowSettings> }> = [
@@ -69,7 +72,13 @@ function describe(s: SystemResult): string {
   return `${s.name}: ${Math.round(s.recordsPerSec).toLocaleString('en-US')} records/s (${s.records.toLocaleString('en-US')} in ${s.seconds.toFixed(1)} s${cpu})`;
 }
 
-async function phases(opts: BenchOptions, env: BenchEnv, services: Services, skipped: string[]) {
+async function phases(
+  opts: BenchOptions,
+  env: BenchEnv,
+  services: Services,
+  builds: { readonly current: Build; readonly old: Build | null },
+  skipped: string[],
+) {
   const out = opts.out;
   const logFile = (name: string) => join(out, `${name}.raw.log`);
   log(
@@ -107,7 +116,11 @@ async function phases(opts: BenchOptions, env: BenchEnv, services: Services, ski
     await measure('broker read limit (ConsumerPerformance)', () =>
       brokerLimit(env, defaults.window.maxBytes, services, logFile('broker')),
     );
-    await measure('client limit (bare kafkajs)', () => clientLimit(env, total, services, logFile('client')));
+    // the consumer options streamscore's own input adapter derives from the default configuration
+    const settings = await consumerSettingsOf(PROJECT_DIR, env.configInput('client'));
+    await measure('client limit (bare kafkajs, streamscore consumer options)', () =>
+      clientLimit(env, total, settings, services, logFile('client')),
+    );
     await measure('Redis write limit (redis-benchmark)', () =>
       redisBenchmark(env, opts.quick ? 100_000 : 500_000, services, logFile('redis-benchmark')),
     );
@@ -121,9 +134,11 @@ async function phases(opts: BenchOptions, env: BenchEnv, services: Services, ski
       ),
     );
   }
-  const main = (await measure('streamscore: empty group → zero lag, exactly-once', () =>
-    drain(env, { label: 'main', bin: opts.bin, resultsDir: out, services, timeoutMs: 90 * 60_000 }),
-  )) as StreamscoreRun;
+  log(`streamscore throughput: ${opts.repeat} drain(s) per build, order ${opts.order}; settings:`);
+  const drains = await throughputDrains(env, opts, builds, services, log);
+  const main = drains.main;
+  systems.push(main);
+  if (drains.old !== null) systems.push(drains.old);
   if (!opts.skipBaselines)
     await measure(`naive processor (at most ${opts.naiveSeconds} s)`, () =>
       naive(env, total, opts.naiveSeconds, services, logFile('naive')),
@@ -133,17 +148,23 @@ async function phases(opts: BenchOptions, env: BenchEnv, services: Services, ski
   if (opts.skipProfile) skipped.push('CPU profile (--skip-profile)');
   else {
     log(`profiled streamscore run (node --cpu-prof, ${opts.sweepRecords.toLocaleString('en-US')} records)`);
-    const dir = join(out, 'profile.raw.d');
+    const dir = resolve(out, 'profile.raw.d');
+    rmSync(dir, { recursive: true, force: true });
     const run = await drain(env, {
       label: 'profile',
+      order: opts.order,
       bin: opts.bin,
       resultsDir: out,
       services,
       timeoutMs: 60 * 60_000,
       stopAfter: opts.sweepRecords,
-      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', 'streamscore.cpuprofile'],
+      // one profile per process (a cdc-first drain runs two), named by node with pid and time
+      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
     });
-    profile = summariseProfile(join(dir, 'streamscore.cpuprofile'), run.records);
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(dir, f));
+    profile = summariseProfile(files, run.records);
     await env.deleteKeys('profile');
     log(
       `   top areas: ${profile.byArea
@@ -161,6 +182,7 @@ async function phases(opts: BenchOptions, env: BenchEnv, services: Services, ski
       const run = await drain(env, {
         label: `sweep-${w.label}`,
         window: w.window,
+        order: opts.order,
         bin: opts.bin,
         resultsDir: out,
         services,
@@ -224,52 +246,7 @@ async function phases(opts: BenchOptions, env: BenchEnv, services: Services, ski
         sweep.push({ label: w.label, window: steps[0].window, throughput: null, latency: steps });
     }
   }
-  return { prefill, systems, main, profile, sweep, latency, soak, saturation };
-}
-
-function targets(r: Omit<BenchResults, 'targets'>): BenchResults['targets'] {
-  const sweepRate = TARGET_RATE;
-  const ratio = (k: string) => r.ratios[k] ?? null;
-  const at10k =
-    r.latency.find(
-      (s) =>
-        !s.label.startsWith('saturation') &&
-        s.targetRate === sweepRate &&
-        s.window.maxDelayMs === r.streamscore?.window.maxDelayMs,
-    ) ?? null;
-  const limit = (at10k?.window.maxDelayMs ?? 250) + 50;
-  const sat = r.latency.find((s) => s.label.startsWith('saturation')) ?? null;
-  const rssSat = Math.max(sat?.rssMb ?? 0, r.soak?.rssMaxMb ?? 0);
-  return [
-    {
-      target: 'streamscore ≥ 0.6× the bare-kafkajs client limit',
-      measured: `${ratio('client')?.toFixed(2) ?? '–'}×`,
-      met: ratio('client') === null ? null : (ratio('client') as number) >= 0.6,
-    },
-    {
-      target: 'streamscore ≥ 20× the naive processor',
-      measured: `${ratio('naive')?.toFixed(1) ?? '–'}×`,
-      met: ratio('naive') === null ? null : (ratio('naive') as number) >= 20,
-    },
-    {
-      target: `p99 event → Redis visible ≤ window max delay + 50 ms (${limit} ms) at ${sweepRate / 1000}k events/s`,
-      measured: at10k?.redis.p99 == null ? '–' : `${Math.round(at10k.redis.p99)} ms`,
-      met: at10k?.redis.p99 == null ? null : at10k.redis.p99 <= limit,
-    },
-    {
-      target: 'RSS ≤ 300 MB at saturation',
-      measured: sat === null && r.soak === null ? '–' : `${rssSat.toFixed(0)} MB`,
-      met: sat === null && r.soak === null ? null : rssSat <= 300,
-    },
-    {
-      target: 'RSS flat over a 10-minute run at saturation',
-      measured:
-        r.soak === null
-          ? '–'
-          : `${r.soak.minutes} min: ${r.soak.rssSlopeMbPerMin.toFixed(2)} MB/min after the first minute (${r.soak.rssFirstMinuteMb.toFixed(0)} → ${r.soak.rssLastMinuteMb.toFixed(0)} MB)`,
-      met: r.soak === null || r.soak.minutes < 10 ? null : Math.abs(r.soak.rssSlopeMbPerMin) < 1,
-    },
-  ];
+  return { prefill, systems, main, drains, profile, sweep, latency, soak, saturation };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -288,7 +265,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.chdir(PROJECT_DIR);
   mkdirSync(opts.out, { recursive: true });
   const startedAt = new Date().toISOString();
-  ensureServices();
+  await ensureServices(log);
   if (opts.cleanup) {
     const gone = await cleanupRuns();
     log(`removed ${gone.topics} topics and ${gone.keys} Redis keys of earlier bench runs`);
@@ -296,8 +273,16 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (opts.bin !== 'bin/streamscore.js') log(`streamscore entry: ${opts.bin} (not the working tree's build)`);
   const runId = `bench-${startedAt.replace(/[-:T.Z]/g, '').slice(0, 14)}`;
+  const current = currentBuild(PROJECT_DIR, opts.bin);
+  const old =
+    opts.compareRef !== null
+      ? refBuild(PROJECT_DIR, opts.compareRef, log, { keep: opts.keep })
+      : opts.compareBin !== null
+        ? prebuiltBuild(opts.compareBin)
+        : null;
   const env = await BenchEnv.create(runId, opts.partitions);
-  const pids = await servicePids(env.redisUrl);
+  const pids = await servicePids(env.config('pids'));
+  log(`service pids: broker ${pids.broker ?? 'unknown'}, Redis ${pids.redis ?? 'unknown'}`);
   const services: Services = { broker: sampleService(pids.broker), redis: sampleService(pids.redis) };
   const stopChildren = () => {
     for (const c of liveChildren) void c.stop(2000);
@@ -306,7 +291,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGTERM', stopChildren);
   const skipped: string[] = [];
   try {
-    const p = await phases(opts, env, services, skipped);
+    const p = await phases(opts, env, services, { current, old }, skipped);
     const find = (id: string) => p.systems.find((s) => s.id === id)?.recordsPerSec ?? null;
     const vs = (id: string) => {
       const other = find(id);
@@ -321,7 +306,11 @@ async function main(argv: readonly string[]): Promise<number> {
       prefill: p.prefill,
       systems: p.systems,
       streamscore: p.main,
+      drains: p.drains.drains,
+      comparison: p.drains.comparison,
+      settings: p.drains.settings,
       ratios: {
+        old: vs('streamscore-old'),
         broker: vs('broker'),
         client: vs('client'),
         naive: vs('naive'),
@@ -344,6 +333,7 @@ async function main(argv: readonly string[]): Promise<number> {
     services.broker?.stop();
     services.redis?.stop();
     await env.close(opts.keep);
+    old?.cleanup();
   }
 }
 

@@ -1,21 +1,19 @@
 /**
  * streamscore under test, as a child process (`bin/streamscore.js run --config <file>`), so its CPU and
- * peak RSS are its own. A drain runs from an empty group to zero lag (or to a record cap); where the time
- * goes comes from the audit events the run committed (stage_ms per window).
+ * peak RSS are its own; what it did comes from the audit events it committed (counts and stage_ms per
+ * window) and its /metrics. The drain itself is in drain.ts.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import avro from 'avsc';
 import type { Config, ConfigInput } from '../src/config/index.js';
 import type { AuditEventV1 } from '../src/emit/index.js';
 import type { BenchEnv } from './env.js';
 import { sleep } from './env.js';
-import { serviceCost } from './baselines.js';
-import type { Services } from './baselines.js';
 import { startChild } from './proc.js';
 import type { Child } from './proc.js';
-import type { StageShare, StreamscoreRun, WindowSettings } from './types.js';
+import type { StageShare } from './types.js';
 
 export interface PipelineHandle {
   readonly child: Child;
@@ -30,25 +28,28 @@ export interface PipelineStart {
   readonly nodeArgs?: readonly string[];
   readonly logFile: string;
   readonly configFile: string;
+  /** Working directory of the process (default: the bench's); a compared build runs in its own checkout. */
+  readonly cwd?: string;
+  /** What goes into the config file (default: `config` itself); the build applies its own defaults to it. */
+  readonly input?: ConfigInput;
 }
 
 /**
  * Node flags for the streamscore processes only (not the harness), from BENCH_STREAMSCORE_NODE_ARGS, e.g.
  * "--max-old-space-size=384", for before/after experiments with V8 settings.
  */
-function extraNodeArgs(): string[] {
+export function extraNodeArgs(): string[] {
   return (process.env['BENCH_STREAMSCORE_NODE_ARGS'] ?? '').split(/\s+/).filter((a) => a !== '');
 }
 
 /** Starts the pipeline and resolves once it serves /readyz (group joined, partitions assigned). */
 export async function startPipeline(config: Readonly<Config>, opts: PipelineStart): Promise<PipelineHandle> {
-  writeFileSync(opts.configFile, JSON.stringify(config));
+  const configFile = resolve(opts.configFile);
+  writeFileSync(configFile, JSON.stringify(opts.input ?? config));
   const child = startChild(
     process.execPath,
-    [...(opts.nodeArgs ?? []), ...extraNodeArgs(), opts.bin, 'run', '--config', opts.configFile],
-    {
-      logFile: opts.logFile,
-    },
+    [...(opts.nodeArgs ?? []), ...extraNodeArgs(), resolve(opts.bin), 'run', '--config', configFile],
+    { logFile: resolve(opts.logFile), ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) },
   );
   const line = await child.waitForLine((l) => l.includes('"pipeline started"'), 60_000);
   const observePort = Number((JSON.parse(line) as { observePort?: number }).observePort);
@@ -144,97 +145,4 @@ export function stageShares(
     share: total === 0 ? 0 : totalMs / total,
     usPerRecord: (totalMs * 1000) / Math.max(1, records),
   }));
-}
-
-/** When the process joined its group (its first 'partitions assigned' log line). */
-function joinedAt(p: PipelineHandle): number | null {
-  const line = p.child.lines.find((l) => l.includes('"partitions assigned"'));
-  if (line === undefined) return null;
-  const t = Date.parse((JSON.parse(line) as { time?: string }).time ?? '');
-  return Number.isFinite(t) ? t : null;
-}
-
-export interface DrainOptions {
-  readonly label: string;
-  readonly window?: Partial<WindowSettings>;
-  /** Any other configuration to change (e.g. backpressure), for experiments. */
-  readonly overrides?: ConfigInput;
-  /** Stop once this many input records are committed (default: every record of the input topics). */
-  readonly stopAfter?: number;
-  readonly nodeArgs?: readonly string[];
-  readonly bin: string;
-  readonly resultsDir: string;
-  readonly services: Services;
-  readonly timeoutMs: number;
-}
-
-/** One streamscore run from an empty group (its own group and Redis key prefix) to zero lag or the cap. */
-export async function drain(env: BenchEnv, opts: DrainOptions): Promise<StreamscoreRun> {
-  const config = env.config(opts.label, {
-    ...(opts.overrides ?? {}),
-    ...(opts.window === undefined ? {} : { window: opts.window }),
-  });
-  const inputs = [env.topics.cdc, env.topics.transactions];
-  const p = await startPipeline(config, {
-    bin: opts.bin,
-    nodeArgs: opts.nodeArgs ?? [],
-    logFile: join(opts.resultsDir, `streamscore-${opts.label}.raw.log`),
-    configFile: join(opts.resultsDir, `streamscore-${opts.label}.raw.config.json`),
-  });
-  let committed = 0;
-  let metrics = new Map<string, number>();
-  try {
-    await env.waitCaughtUp(config.consumer.groupId, inputs, {
-      timeoutMs: opts.timeoutMs,
-      alive: () => p.child.running(),
-      stopAt: (n) => {
-        committed = n;
-        return opts.stopAfter !== undefined && n >= opts.stopAfter;
-      },
-    });
-    p.child.sampler.sample();
-    metrics = await stageMetrics(p).catch(() => new Map<string, number>());
-  } catch (err) {
-    const problems = p.child.lines
-      .filter((l) => /"level":(40|50|60)/.test(l) && !l.includes('partitioner'))
-      .slice(-3);
-    throw new Error(
-      `streamscore run ${opts.label}: ${(err as Error).message}; last warnings:\n${problems.map((l) => l.slice(0, 600)).join('\n')}`,
-    );
-  } finally {
-    await p.child.stop();
-  }
-  const total =
-    opts.stopAfter === undefined
-      ? (await env.topicSize(inputs[0] as string)) + (await env.topicSize(inputs[1] as string))
-      : committed;
-  const audits = await readAudits(env, p.instance, total);
-  if (audits.length === 0) throw new Error(`streamscore run ${opts.label} committed no window`);
-  const records = audits.reduce((n, a) => n + a.counts.received, 0);
-  // the clock starts when the group is joined, as for the other systems
-  const first = joinedAt(p) ?? Math.min(...audits.map((a) => a.opened_at));
-  const last = Math.max(...audits.map((a) => a.closed_at));
-  const counts: Record<string, number> = {};
-  for (const a of audits) for (const [k, v] of Object.entries(a.counts)) counts[k] = (counts[k] ?? 0) + v;
-  const seconds = (last - first) / 1000;
-  return {
-    id: opts.label === 'main' ? 'streamscore' : `streamscore-${opts.label}`,
-    name: opts.label === 'main' ? 'streamscore (default config)' : `streamscore (${opts.label})`,
-    work: 'windows: decode, Redis state APPLY, features, 1 ONNX run, fenced Redis WRITE, 1 Kafka transaction',
-    records,
-    seconds,
-    wallSeconds: (last - p.child.startedAt) / 1000,
-    recordsPerSec: records / seconds,
-    cost: p.child.sampler.cost(first, last),
-    services: serviceCost(opts.services, first, last),
-    notes: [
-      'exactly-once on (transactional producer per input partition, offsets in the transaction)',
-      `rate from group joined to the last window closed; from process start (model load, schema registration, join): ${(records / ((last - p.child.startedAt) / 1000)).toFixed(0)} records/s`,
-    ],
-    windows: audits.length,
-    recordsPerWindow: records / audits.length,
-    stages: stageShares(metrics, audits, records),
-    counts,
-    window: config.window,
-  };
 }

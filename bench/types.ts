@@ -3,6 +3,10 @@
  * same numbers the phases measured.
  */
 import type { Config } from '../src/config/index.js';
+import type { RunSettings } from './build-settings.js';
+import type { Comparison, PerRecordCpu } from './cost.js';
+import type { RedisCost } from './redis-info.js';
+import type { DrainOrder } from './stages.js';
 
 /** CPU and memory of one process over the measured span. */
 export interface ProcessCost {
@@ -44,12 +48,32 @@ export interface StageShare {
   readonly usPerRecord: number;
 }
 
+/** One stage of a drain (cdc-first: the CDC topic, then the transactions; mixed: one stage). */
+export interface DrainStageResult {
+  readonly name: string;
+  readonly group: string;
+  readonly records: number;
+  readonly seconds: number;
+  readonly windows: number;
+  readonly entitiesScored: number;
+  readonly noProfile: number;
+}
+
 export interface StreamscoreRun extends SystemResult {
+  /** Which build ran: 'current' or the compared one's name. */
+  readonly build: string;
+  readonly label: string;
+  readonly order: DrainOrder;
+  readonly drainStages: readonly DrainStageResult[];
   readonly windows: number;
   readonly recordsPerWindow: number;
   readonly stages: readonly StageShare[];
   readonly counts: Readonly<Record<string, number>>;
   readonly window: WindowSettings;
+  /** CPU per input record over pipeline ready → caught up: Node, Redis (INFO), broker, box. */
+  readonly perRecord: PerRecordCpu;
+  /** Redis INFO cpu + commandstats deltas over the same span (summed over the stages). */
+  readonly redis: RedisCost | null;
 }
 
 /** The window settings a run used: the pipeline's own `window` config section. */
@@ -149,6 +173,12 @@ export interface BenchResults {
   readonly prefill: PrefillResult;
   readonly systems: readonly SystemResult[];
   readonly streamscore: StreamscoreRun | null;
+  /** Every drain of the throughput phase, in the order they ran (current and compared build alternating). */
+  readonly drains: readonly StreamscoreRun[];
+  /** Medians per build and current/compared ratios, when a build was compared. */
+  readonly comparison: Comparison | null;
+  /** Guarantees and settings each build ran with. */
+  readonly settings: readonly RunSettings[];
   readonly ratios: Readonly<Record<string, number | null>>;
   readonly sweep: readonly SweepResult[];
   readonly latency: readonly LatencyStep[];

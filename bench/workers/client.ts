@@ -1,8 +1,11 @@
 /**
- * Client limit: a bare kafkajs consumer reading the input topics with streamscore's own fetch settings
- * (see createInputConsumer) and doing nothing with the records — no decode, no commit. What it reaches is the
- * most any kafkajs-based processor on this box can read.
+ * Client limit: a bare kafkajs consumer reading the input topics with streamscore's own consumer options
+ * (what streamscore's createInputConsumer passes to kafkajs for the same configuration, recorded by the
+ * driver: minBytes, maxBytes, maxBytesPerPartition, maxWaitTimeInMs, read_committed, and the same
+ * partitionsConsumedConcurrently) and doing nothing with the records — no decode, no commit. What it reaches
+ * is the most any kafkajs-based processor with these settings can read on this box.
  */
+import type { ConsumerConfig } from 'kafkajs';
 import { createKafkaClient } from '../../src/adapters/kafka.js';
 import { configOf, readSpec, report, runMain, sleep } from './common.js';
 
@@ -11,6 +14,9 @@ export interface ClientSpec {
   readonly group: string;
   readonly expected: number;
   readonly timeoutMs: number;
+  /** streamscore's kafkajs consumer options (its groupId is replaced by `group`). */
+  readonly consumerOptions: Readonly<Record<string, unknown>>;
+  readonly partitionsConsumedConcurrently: number;
 }
 
 async function main(): Promise<void> {
@@ -18,15 +24,8 @@ async function main(): Promise<void> {
   const cfg = configOf(spec.config);
   const topics = [...cfg.inputs.cdc.map((i) => i.topic), ...cfg.inputs.events.map((i) => i.topic)];
   const consumer = createKafkaClient(cfg.kafka).consumer({
+    ...(spec.consumerOptions as Partial<ConsumerConfig>),
     groupId: spec.group,
-    sessionTimeout: cfg.consumer.sessionTimeoutMs,
-    heartbeatInterval: cfg.consumer.heartbeatIntervalMs,
-    minBytes: cfg.window.maxBytes,
-    maxBytes: cfg.window.maxBytes * 4,
-    maxBytesPerPartition: cfg.window.maxBytes,
-    maxWaitTimeInMs: cfg.window.maxDelayMs,
-    allowAutoTopicCreation: false,
-    readUncommitted: false,
   });
   // the clock starts when the group is joined (as for every system): connect and join are not reading
   let joinedAt = 0;
@@ -39,7 +38,7 @@ async function main(): Promise<void> {
   let bytes = 0;
   await consumer.run({
     autoCommit: false,
-    partitionsConsumedConcurrently: 4,
+    partitionsConsumedConcurrently: spec.partitionsConsumedConcurrently,
     eachBatch: async ({ batch }) => {
       if (first === 0) first = Date.now();
       seen += batch.messages.length;

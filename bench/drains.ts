@@ -1,0 +1,106 @@
+/**
+ * The throughput drains: this build, and the compared build when there is one, each `repeat` times on the
+ * same prefilled topics, one drain at a time (never two at once), alternating A B, B A, … Each drain has its
+ * own consumer group(s) and Redis key prefix. The first drain of this build is `main`: its groups and Redis
+ * state stay for the latency phase; the others' keys are removed right after them (unless --keep).
+ */
+import type { BenchOptions } from './args.js';
+import type { Services } from './baselines.js';
+import { describeSettings, runSettingsOf } from './build-settings.js';
+import type { RunSettings } from './build-settings.js';
+import type { Build } from './builds.js';
+import { compareBuilds, median, roundOrder, summarise } from './cost.js';
+import type { Comparison } from './cost.js';
+import { drain } from './drain.js';
+import type { BenchEnv } from './env.js';
+import { extraNodeArgs } from './streamscore.js';
+import type { StreamscoreRun } from './types.js';
+
+export interface DrainsResult {
+  /** The current build's drain with the median rate (the one compared with the baselines). */
+  readonly main: StreamscoreRun;
+  /** The compared build's drain with the median rate. */
+  readonly old: StreamscoreRun | null;
+  readonly drains: readonly StreamscoreRun[];
+  readonly comparison: Comparison | null;
+  readonly settings: readonly RunSettings[];
+}
+
+const int = (v: number) => Math.round(v).toLocaleString('en-US');
+const f1 = (v: number | null) => (v === null ? '–' : v.toFixed(1));
+
+/** One line per drain: rate, entities scored per record, CPU µs per record. */
+export function drainLine(r: StreamscoreRun): string {
+  const c = r.perRecord;
+  return `${r.build} ${r.label}: ${int(r.recordsPerSec)} records/s (${int(r.records)} in ${r.seconds.toFixed(1)} s), ${c.entitiesScoredPerRecord.toFixed(3)} entities scored/record, no_profile ${int(r.counts['no_profile'] ?? 0)}; µs/record: Node ${f1(c.nodeUs)}, Redis ${f1(c.redisUs)} (main thread ${f1(c.redisMainThreadUs)}; commandstats: scripts ${f1(c.redisScriptUs)}, data cmds ${f1(c.redisDataUs)}), broker ${f1(c.brokerUs)}, box ${f1(c.boxUs)}; peak RSS ${int(r.cost?.peakRssMb ?? 0)} MB`;
+}
+
+function medianRun(runs: readonly StreamscoreRun[]): StreamscoreRun {
+  const m = median(runs.map((r) => r.recordsPerSec)) as number;
+  return runs.reduce((best, r) =>
+    Math.abs(r.recordsPerSec - m) < Math.abs(best.recordsPerSec - m) ? r : best,
+  );
+}
+
+export async function throughputDrains(
+  env: BenchEnv,
+  opts: BenchOptions,
+  builds: { readonly current: Build; readonly old: Build | null },
+  services: Services,
+  log: (s: string) => void,
+): Promise<DrainsResult> {
+  const flags = extraNodeArgs();
+  const input = env.configInput('main');
+  const settings: RunSettings[] = [];
+  for (const b of [builds.current, builds.old]) {
+    if (b === null) continue;
+    try {
+      const s = await runSettingsOf(b.name, b.root, input, flags);
+      settings.push(s);
+      for (const line of describeSettings(s)) log(`   ${line}`);
+    } catch (err) {
+      log(`   ${b.name}: settings not readable (${(err as Error).message})`);
+    }
+  }
+  const drains: StreamscoreRun[] = [];
+  for (let round = 0; round < opts.repeat; round++) {
+    for (const b of roundOrder(round, builds.current, builds.old)) {
+      const current = b === builds.current;
+      const label = current ? (round === 0 ? 'main' : `main-${round + 1}`) : `old-${round + 1}`;
+      log(
+        `streamscore ${current ? '' : `${b.name} `}drain ${label} (${opts.order}): empty groups → zero lag, exactly-once`,
+      );
+      const run = await drain(env, {
+        label,
+        build: b.name,
+        order: opts.order,
+        bin: b.bin,
+        cwd: b.root,
+        resultsDir: opts.out,
+        services,
+        timeoutMs: 90 * 60_000,
+      });
+      drains.push(run);
+      log(`   ${drainLine(run)}`);
+      if (label !== 'main' && !opts.keep) await env.deleteKeys(label);
+    }
+  }
+  const mine = drains.filter((d) => d.build === builds.current.name);
+  const theirs = drains.filter((d) => d.build !== builds.current.name);
+  const main = medianRun(mine);
+  const old = theirs.length === 0 ? null : medianRun(theirs);
+  const comparison =
+    builds.old === null
+      ? null
+      : compareBuilds(summarise(builds.current.name, mine), summarise(builds.old.name, theirs));
+  return {
+    main: { ...main, id: 'streamscore', name: 'streamscore (default config)' },
+    old:
+      old === null
+        ? null
+        : { ...old, id: 'streamscore-old', name: `streamscore ${builds.old?.name ?? ''} (default config)` },
+    drains,
+    comparison,
+    settings,
+  };
+}

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { UsageError, parseBenchArgs } from '../../../bench/args.js';
+
+test('drains are cdc-first and run once per build unless asked otherwise', () => {
+  const o = parseBenchArgs([]);
+  assert.equal(o?.order, 'cdc-first');
+  assert.equal(o?.repeat, 1);
+  assert.equal(o?.compareRef, null);
+  assert.equal(o?.compareBin, null);
+});
+
+test('a side-by-side run names the compared build and how often to repeat', () => {
+  const o = parseBenchArgs(['--compare-ref', 'v0.1.0', '--repeat', '3', '--order', 'mixed']);
+  assert.equal(o?.compareRef, 'v0.1.0');
+  assert.equal(o?.repeat, 3);
+  assert.equal(o?.order, 'mixed');
+});
+
+test('bad drain options are usage errors', () => {
+  assert.throws(() => parseBenchArgs(['--order', 'events-first']), UsageError);
+  assert.throws(() => parseBenchArgs(['--repeat', '0']), UsageError);
+  assert.throws(
+    () => parseBenchArgs(['--compare-ref', 'HEAD~1', '--compare-bin', '/x/bin/streamscore.js']),
+    UsageError,
+  );
+});
