@@ -7,12 +7,17 @@
  *    entity received (the change's source.ts_ms, the events' event_time), and only data at or before it
  *    enters the features;
  *  - customers never inserted have no prediction.
- * Vectors come from the feature spec (unit-tested on its own), scores from the model one row at a time.
+ * Independent of the code under test: vectors come from oracle-features.ts (the spec in model.json read as
+ * data), scores from oracle-score.ts (the weights in model.onnx); nothing of src/features, src/models or
+ * src/score is called. test/unit/oracle.test.ts holds production to these values.
  */
-import type { FeatureSpec } from '../../src/features/index.js';
-import { buildVector } from '../../src/features/index.js';
-import type { LoadedModel } from '../../src/models/index.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FeatureSpec } from '../../src/features/types.js';
 import type { SampleStream } from '../../src/sample/index.js';
+import { oracleVector } from './oracle-features.js';
+import type { OracleEvent, OracleProfile } from './oracle-features.js';
+import { logit, readLogisticOnnx, sigmoidScores } from './oracle-score.js';
 
 export interface ExpectedPrediction {
   readonly entityId: string;
@@ -22,15 +27,25 @@ export interface ExpectedPrediction {
   readonly score: number | null;
 }
 
-export async function expectedPredictions(
-  stream: SampleStream,
-  spec: FeatureSpec,
-  model: LoadedModel,
-): Promise<Map<string, ExpectedPrediction>> {
-  const latest = new Map<
-    string,
-    { lsn: number; deleted: boolean; profile: Record<string, unknown> | null; tsMs: number }
-  >();
+/** What one entity's prediction is computed from, per the contract above. */
+export interface EntityInput {
+  readonly entityId: string;
+  readonly deleted: boolean;
+  readonly asOfMs: number;
+  readonly profile: OracleProfile;
+  readonly events: readonly OracleEvent[];
+}
+
+/** Where the model is: `<dir>/<name>/<version>/model.{json,onnx}`. */
+export interface ModelFiles {
+  readonly dir: string;
+  readonly name: string;
+  readonly version: string;
+}
+
+/** Every customer the CDC stream has ever inserted, with its final profile (or deletion) and its events. */
+export function entityInputs(stream: SampleStream): EntityInput[] {
+  const latest = new Map<string, { lsn: number; deleted: boolean; profile: OracleProfile; tsMs: number }>();
   for (const r of stream.cdc) {
     if (r.value === null) continue;
     const id = String(r.key.id);
@@ -39,36 +54,58 @@ export async function expectedPredictions(
     latest.set(id, {
       lsn: r.value.source.lsn,
       deleted: r.value.op === 'd',
-      profile: r.value.after as unknown as Record<string, unknown> | null,
+      profile: r.value.after === null ? null : Object.fromEntries(Object.entries(r.value.after)),
       tsMs: r.value.source.ts_ms,
     });
   }
-  const events = new Map<
-    string,
-    Map<string, { eventId: string; eventTimeMs: number; fields: Record<string, unknown> }>
-  >();
+  const events = new Map<string, Map<string, OracleEvent>>();
   for (const r of stream.transactions) {
     let m = events.get(r.key);
     if (m === undefined) events.set(r.key, (m = new Map()));
     if (!m.has(r.value.txn_id)) {
       m.set(r.value.txn_id, {
-        eventId: r.value.txn_id,
+        txnId: r.value.txn_id,
         eventTimeMs: r.value.event_time,
         fields: { ...r.value },
       });
     }
   }
-  const out = new Map<string, ExpectedPrediction>();
-  for (const [id, row] of latest) {
-    const evs = [...(events.get(id)?.values() ?? [])];
+  return [...latest].map(([entityId, row]) => {
+    const evs = [...(events.get(entityId)?.values() ?? [])];
     const asOfMs = Math.max(row.tsMs, ...evs.map((e) => e.eventTimeMs));
-    if (row.deleted) {
-      out.set(id, { entityId: id, deleted: true, asOfMs, features: null, score: null });
-      continue;
-    }
-    const vector = buildVector(spec, { profile: row.profile, events: evs, asOfMs });
-    const [score] = await model.runner.run(vector, 1);
-    out.set(id, { entityId: id, deleted: false, asOfMs, features: vector, score: score as number });
-  }
+    return { entityId, deleted: row.deleted, asOfMs, profile: row.profile, events: evs };
+  });
+}
+
+interface ModelJson {
+  readonly feature_spec: FeatureSpec;
+  readonly input_name: string;
+  readonly output_name: string;
+}
+
+export async function expectedPredictions(
+  stream: SampleStream,
+  model: ModelFiles,
+): Promise<Map<string, ExpectedPrediction>> {
+  const at = join(model.dir, model.name, model.version);
+  const manifest = JSON.parse(await readFile(join(at, 'model.json'), 'utf8')) as ModelJson;
+  const weights = readLogisticOnnx(
+    await readFile(join(at, 'model.onnx')),
+    manifest.input_name,
+    manifest.output_name,
+  );
+  const inputs = entityInputs(stream);
+  const vectors = inputs.map((e) =>
+    e.deleted ? null : oracleVector(manifest.feature_spec, e.profile, e.events, e.asOfMs),
+  );
+  const live = vectors.filter((v): v is Float32Array => v !== null);
+  const scores = await sigmoidScores(live.map((v) => logit(weights, v)));
+  const out = new Map<string, ExpectedPrediction>();
+  let k = 0;
+  inputs.forEach((e, i) => {
+    const features = vectors[i] ?? null;
+    const score = features === null ? null : (scores[k++] as number);
+    out.set(e.entityId, { entityId: e.entityId, deleted: e.deleted, asOfMs: e.asOfMs, features, score });
+  });
   return out;
 }

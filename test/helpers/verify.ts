@@ -10,7 +10,6 @@ import type { ExpectedPrediction } from './oracle.js';
 import { expectedPredictions } from './oracle.js';
 import type { RunningPipeline } from './process.js';
 import { join } from 'node:path';
-import { loadModel } from '../../src/models/index.js';
 import type { SampleStream } from '../../src/sample/index.js';
 
 const predictionType = avro.Type.forSchema(
@@ -127,9 +126,11 @@ export async function assertEndStateMatchesOracle(
   stream: SampleStream,
   processes: Readonly<Record<string, RunningPipeline>>,
 ): Promise<void> {
-  const model = await loadModel(join(process.cwd(), 'models'), 'churn', config.model.version);
-  const expected = await expectedPredictions(stream, model.featureSpec, model);
-  await model.close();
+  const expected = await expectedPredictions(stream, {
+    dir: join(process.cwd(), 'models'),
+    name: config.model.name,
+    version: config.model.version,
+  });
   await assertRedisMatches(config, expected);
   try {
     assertPredictionEventsMatch(await readPredictions(kafka, config), expected);

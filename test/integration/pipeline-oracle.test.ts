@@ -5,18 +5,18 @@
  *  - replay: resetting the group to earliest changes nothing and commits no new prediction;
  *  - deletes stay deleted when older updates are replayed;
  *  - both encodings (Avro + registry, JSON with and without schemas) give the same predictions.
+ * The generated stream gets a few transactions exactly on window edges (see withWindowEdgeEvents).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import test from 'node:test';
 import type { Config } from '../../src/config/index.js';
-import { loadModel } from '../../src/models/index.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { Pipeline } from '../../src/pipeline/index.js';
 import { generateStream } from '../../src/sample/index.js';
-import type { SampleFormat, SampleStream } from '../../src/sample/index.js';
+import type { SampleFormat, SampleStream, TransactionRecord } from '../../src/sample/index.js';
 import { resetGroupToEarliest, topicSize, waitCaughtUp } from '../helpers/kafka.js';
-import { expectedPredictions } from '../helpers/oracle.js';
+import { entityInputs, expectedPredictions } from '../helpers/oracle.js';
 import type { ExpectedPrediction } from '../helpers/oracle.js';
 import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
 import type { TestEnv } from '../helpers/services.js';
@@ -37,6 +37,47 @@ const STREAM = {
   outOfOrderRate: 0.05,
   deleteRate: 0.08,
 };
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Generated event times are random milliseconds, so no event sits exactly on a window edge and an
+ * off-by-one there ([asOf - w, asOf] for (asOf - w, asOf]) would pass. For a few customers, add one declined
+ * transaction exactly 7 and one exactly 30 days before their final as-of time (which stays the same), each
+ * sent a second after it happened: by the contract, each is in no window of that length.
+ */
+function withWindowEdgeEvents(stream: SampleStream, customers: number): SampleStream {
+  const partitionOf = new Map(stream.transactions.map((r) => [r.key, r.partition]));
+  const extra: TransactionRecord[] = [];
+  const chosen = entityInputs(stream)
+    .filter((e) => !e.deleted && partitionOf.has(e.entityId) && e.asOfMs - 30 * DAY_MS > stream.startMs)
+    .slice(0, customers);
+  for (const e of chosen) {
+    for (const days of [7, 30]) {
+      const eventTime = e.asOfMs - days * DAY_MS;
+      extra.push({
+        topic: 'transactions',
+        partition: partitionOf.get(e.entityId) as number,
+        key: e.entityId,
+        atMs: eventTime + 1000,
+        resend: null,
+        value: {
+          txn_id: `edge-${e.entityId}-${days}d`,
+          customer_id: Number(e.entityId),
+          amount: 250,
+          type: 'debit',
+          channel: 'card',
+          mcc: '5411',
+          declined: true,
+          event_time: eventTime,
+        },
+      });
+    }
+  }
+  assert.equal(extra.length, 2 * customers, 'enough customers for the window-edge events');
+  // Stable sort: the generated records keep their order; each added one goes where its send time falls.
+  return { ...stream, transactions: [...stream.transactions, ...extra].sort((a, b) => a.atMs - b.atMs) };
+}
 
 async function runUntilCaughtUp(env: TestEnv, config: Readonly<Config>): Promise<void> {
   const pipeline = new Pipeline({ config, logger: createLogger('warn') });
@@ -83,14 +124,14 @@ async function setup(
       ],
     },
   });
-  const stream = generateStream(STREAM);
+  const stream = withWindowEdgeEvents(generateStream(STREAM), 10);
   await produceToInputs(env.kafka, config, stream, { format });
-  const model = await loadModel(join(process.cwd(), 'models'), 'churn', config.model.version);
-  try {
-    return { env, config, stream, expected: await expectedPredictions(stream, model.featureSpec, model) };
-  } finally {
-    await model.close();
-  }
+  const model = {
+    dir: join(process.cwd(), 'models'),
+    name: config.model.name,
+    version: config.model.version,
+  };
+  return { env, config, stream, expected: await expectedPredictions(stream, model) };
 }
 
 test('oracle (Avro): Redis and the committed predictions equal the stream; every record is accounted for; replay changes nothing', async (t) => {
