@@ -85,12 +85,20 @@ interface BuildModules {
 async function modulesOf(root: string): Promise<BuildModules> {
   const load = (p: string) =>
     import(pathToFileURL(join(root, 'dist', 'src', p)).href) as Promise<Record<string, unknown>>;
-  const [config, io] = await Promise.all([load('config/index.js'), load('adapters/kafka-io.js')]);
+  const [config, io, pipeline] = await Promise.all([
+    load('config/index.js'),
+    load('adapters/kafka-io.js'),
+    load('pipeline/index.js'),
+  ]);
   if (typeof config['parseConfig'] !== 'function' || typeof io['createInputConsumer'] !== 'function')
     throw new Error(`${root}: dist/src has no parseConfig or createInputConsumer`);
+  const create = io['createInputConsumer'] as CreateInputConsumer<unknown>;
+  // newer builds give the consumer options built from the config; older ones the config itself
+  const options = pipeline['inputConsumerOptions'] as ((cfg: unknown) => unknown) | undefined;
   return {
     parseConfig: config['parseConfig'] as BuildModules['parseConfig'],
-    createInputConsumer: io['createInputConsumer'] as CreateInputConsumer<unknown>,
+    createInputConsumer:
+      options === undefined ? create : (client, cfg, topics) => create(client, options(cfg), topics),
     createTransactionalProducer: io['createTransactionalProducer'],
   };
 }

@@ -25,6 +25,7 @@ import { createScorer } from '../score/index.js';
 import type { Scorer } from '../score/index.js';
 import { RedisSink, committedKey } from '../sink/index.js';
 import { splitIntoWindows } from '../window/index.js';
+import { inputConsumerOptions } from './consumer-options.js';
 import { buildRoles } from './roles.js';
 import { crashPointFromEnv } from './test-hooks.js';
 import { processWindow, windowBatchId } from './process-window.js';
@@ -157,17 +158,7 @@ export class Pipeline {
       config.outputs.dlq,
     ]);
     const topics = [...config.inputs.cdc.map((i) => i.topic), ...config.inputs.events.map((i) => i.topic)];
-    const { groupId, sessionTimeoutMs, heartbeatIntervalMs, fromBeginning, partitionsConcurrently } =
-      config.consumer;
-    // The fetch is the window's clock: the broker answers once minBytes are ready or maxDelayMs passed.
-    // One window's worth per fetch: 4x kept ~60k records in flight and cost memory, not throughput.
-    const { minBytes, maxBytes, maxDelayMs: maxWaitMs } = config.window;
-    const fetch = { minBytes, maxBytes, maxWaitMs };
-    const consumer = createInputConsumer(
-      this.#kafka,
-      { groupId, sessionTimeoutMs, heartbeatIntervalMs, fromBeginning, partitionsConcurrently, fetch },
-      topics,
-    );
+    const consumer = createInputConsumer(this.#kafka, inputConsumerOptions(config), topics);
     this.#consumer = consumer;
     consumer.onAssignment((assigned) => void this.#onAssignment(assigned));
     consumer.onCrash((err, willRestart) => {

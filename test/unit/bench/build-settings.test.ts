@@ -4,12 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { captureInputConsumer, runSettingsOf } from '../../../bench/build-settings.js';
 import { createInputConsumer } from '../../../src/adapters/kafka-io.js';
 import { parseConfig } from '../../../src/config/index.js';
+import { inputConsumerOptions } from '../../../src/pipeline/index.js';
 
 const PROJECT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 test('the bare-kafkajs baseline gets the consumer options streamscore itself uses, from its config', async () => {
   const cfg = parseConfig({ window: { minBytes: 10, maxBytes: 2048, maxDelayMs: 100 } }, {});
-  const s = await captureInputConsumer(createInputConsumer, cfg, ['a', 'b']);
+  const s = await captureInputConsumer(
+    (client, c: typeof cfg, topics) => createInputConsumer(client, inputConsumerOptions(c), topics),
+    cfg,
+    ['a', 'b'],
+  );
   assert.equal(s.consumer['minBytes'], 10);
   assert.equal(s.consumer['maxBytes'], 2048);
   assert.equal(s.consumer['maxBytesPerPartition'], 2048);
