@@ -250,7 +250,9 @@ export async function redisBenchmark(
   const t1 = Date.now();
   if (code !== 0) throw new Error(`redis-benchmark exited with ${code}: ${c.lines.slice(-5).join('\n')}`);
   const row = c.lines.find((l) => l.startsWith('"HSET'));
-  const rps = Number(/^"[^"]*","([\d.]+)"/.exec(row ?? '')?.[1]);
+  // the command column quotes the arguments as they are (the prediction's JSON has quotes and commas), so
+  // read the numbers from the end: rps, then six latency columns
+  const rps = Number(/"([\d.]+)"(?:,"[\d.]+"){6}$/.exec(row ?? '')?.[1]);
   if (!Number.isFinite(rps)) throw new Error(`cannot read redis-benchmark output: ${c.lines.join('\n')}`);
   await env.deleteKeys('redis-benchmark');
   return {

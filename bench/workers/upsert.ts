@@ -71,6 +71,7 @@ async function main(): Promise<void> {
           base,
           next: { ...base, profile: { age: 40 }, clock: now - 1000 },
           storeProfile: '',
+          eventsChanged: false,
           prediction: p,
         };
       });

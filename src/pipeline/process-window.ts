@@ -314,6 +314,7 @@ async function writeStates(
         base: p.base,
         next: { ...p.state, trigger: prediction === null ? '' : triggerText(trigger) },
         storeProfile: p.change.storeProfile,
+        eventsChanged: p.change.eventsChanged,
         prediction,
       });
     }

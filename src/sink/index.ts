@@ -9,6 +9,14 @@ export {
   parseStoredPrediction,
 } from './prediction.js';
 export type { StoredPrediction } from './prediction.js';
-export { EMPTY_STATE, applyWork, decodeState, encodeState, project, triggerText } from './state.js';
+export {
+  EMPTY_STATE,
+  applyWork,
+  decodeState,
+  encodeEvents,
+  encodeHeader,
+  project,
+  triggerText,
+} from './state.js';
 export type { EntityState, StateChange, StateFields } from './state.js';
 export type { PredictionRecord, ModelStamp } from './types.js';

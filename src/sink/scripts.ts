@@ -12,33 +12,35 @@
 import type { ScriptSource } from '../adapters/redis.js';
 
 /**
- * READ: per entity (KEYS: state key), the stored {sv, p, d}: state version, full profile row, the rest of
- * the state (see encodeState).
+ * READ: per entity (KEYS: state key), the stored {sv, p, d, e}: state version, full profile row, header and
+ * events (see encodeHeader, encodeEvents).
  */
 export const READ_SCRIPT: ScriptSource = {
   name: 'ssRead',
   lua: `
 local out = {}
 for i = 1, #KEYS do
-  local s = redis.call('HMGET', KEYS[i], 'sv', 'p', 'd')
+  local s = redis.call('HMGET', KEYS[i], 'sv', 'p', 'd', 'e')
   out[#out + 1] = s[1] or '0'
   out[#out + 1] = s[2] or ''
   out[#out + 1] = s[3] or ''
+  out[#out + 1] = s[4] or ''
 end
 return out
 `,
 };
 
 /**
- * COMMIT: per entity, KEYS (state, prediction) and ARGV (base sv, d, p, prediction):
+ * COMMIT: per entity, KEYS (state, prediction) and ARGV (base sv, d, p, e, prediction):
  *  - base sv: the version the client computed from; anything else stored means a concurrent change, and
- *    nothing is written for the entity: the reply carries the stored {sv, p, d} to compute again from;
- *  - d: the new state (opaque); p: the full profile row ('' keep, '-' remove);
+ *    nothing is written for the entity: the reply carries the stored {sv, p, d, e} to compute again from;
+ *  - d: the new state header (opaque); p: the full profile row ('' keep, '-' remove); e: the events (''
+ *    keep);
  *  - prediction: '' none; else 'U' or 'D' (upsert, delete) and the prediction's JSON without its closing
  *    version, which the script appends: `<json>` .. version .. '}'.
  * The prediction needs no fence of its own: only the writer that passed the compare-and-set writes it, and
  * its version is greater than every version given out before (see above).
- * Reply per entity: {1, version} or {0, sv, p, d}.
+ * Reply per entity: {1, version} or {0, sv, p, d, e}.
  */
 export const COMMIT_SCRIPT: ScriptSource = {
   name: 'ssCommit',
@@ -48,25 +50,30 @@ local floor = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local out = {}
 for n = 1, #KEYS / 2 do
   local ks, kp = KEYS[2 * n - 1], KEYS[2 * n]
-  local a = 4 * (n - 1)
+  local a = 5 * (n - 1)
   local sv = redis.call('HGET', ks, 'sv') or '0'
   if sv ~= ARGV[a + 1] then
-    local s = redis.call('HMGET', ks, 'p', 'd')
-    out[n] = {0, sv, s[1] or '', s[2] or ''}
+    local s = redis.call('HMGET', ks, 'p', 'd', 'e')
+    out[n] = {0, sv, s[1] or '', s[2] or '', s[3] or ''}
   else
     local v = tonumber(sv) + 1
     if floor > v then v = floor end
     local vs = string.format('%.0f', v)
-    local p = ARGV[a + 3]
-    if p == '' then
-      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2])
-    elseif p == '-' then
-      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2])
+    local p, e = ARGV[a + 3], ARGV[a + 4]
+    if p == '-' then
       redis.call('HDEL', ks, 'p')
-    else
-      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2], 'p', p)
+      p = ''
     end
-    local pred = ARGV[a + 4]
+    if p == '' and e == '' then
+      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2])
+    elseif p == '' then
+      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2], 'e', e)
+    elseif e == '' then
+      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2], 'p', p)
+    else
+      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2], 'p', p, 'e', e)
+    end
+    local pred = ARGV[a + 5]
     if pred ~= '' then
       local deleted = '0'
       if string.byte(pred, 1) == 68 then deleted = '1' end

@@ -4,7 +4,7 @@ import { entityKeys } from './keys.js';
 import { parseStoredPrediction, predictionJsonHead } from './prediction.js';
 import type { StoredPrediction } from './prediction.js';
 import { COMMIT_SCRIPT, READ_SCRIPT, SET_MAX_SCRIPT } from './scripts.js';
-import { decodeState, encodeState } from './state.js';
+import { decodeState, encodeEvents, encodeHeader } from './state.js';
 import type { EntityState, StateFields } from './state.js';
 import type { ModelStamp, PredictionRecord } from './types.js';
 
@@ -27,6 +27,8 @@ export interface StateWrite {
   readonly next: EntityState;
   /** The full profile row to store ('' keep, '-' remove). */
   readonly storeProfile: string;
+  /** The events changed and are stored again (else the stored ones stay). */
+  readonly eventsChanged: boolean;
   readonly prediction: PredictionRecord | null;
 }
 
@@ -81,8 +83,8 @@ export class RedisSink {
     }));
     const replies = (await this.#store.runScripts(calls)).flatMap((r) => r as string[]);
     missing.forEach((i, j) => {
-      const r = replies.slice(3 * j, 3 * j + 3);
-      const state = decodeState(Number(r[0]), r[1] ?? '', r[2] ?? '', this.#opts.fields);
+      const r = replies.slice(4 * j, 4 * j + 4);
+      const state = decodeState(Number(r[0]), r[1] ?? '', r[2] ?? '', r[3] ?? '', this.#opts.fields);
       this.#cache.set(ids[i] as string, state);
       out[i] = state;
     });
@@ -103,8 +105,9 @@ export class RedisSink {
         keys.push(k.state, k.prediction);
         args.push(
           String(w.base.sv),
-          encodeState(w.next, fields.event),
+          encodeHeader(w.next),
           w.storeProfile,
+          w.eventsChanged ? encodeEvents(w.next.events, fields.event) : '',
           w.prediction === null ? '' : predictionJsonHead(w.prediction, model),
         );
       }
@@ -115,7 +118,7 @@ export class RedisSink {
     return writes.map((w, i) => {
       const r = flat[i] as unknown[];
       if (Number(r[0]) !== 1) {
-        const current = decodeState(Number(r[1]), r[2] as string, r[3] as string, fields);
+        const current = decodeState(Number(r[1]), r[2] as string, r[3] as string, r[4] as string, fields);
         this.#cache.set(w.entityId, current);
         return { ok: false, current };
       }

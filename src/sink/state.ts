@@ -55,6 +55,8 @@ export interface StateChange {
   readonly next: EntityState | null;
   /** The full profile row to store ('' keep the stored one, '-' remove it). */
   readonly storeProfile: string;
+  /** The events changed (added or aged out): they must be stored again. */
+  readonly eventsChanged: boolean;
 }
 
 /** Which fields of rows and events the state keeps: what the feature spec reads, nothing else. */
@@ -149,7 +151,15 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
       events = [...events, ...added].sort(byTimeThenId);
     }
   }
-  if (!changed) return { cdc, eventsApplied: 0, eventsUnchanged: unchanged, next: null, storeProfile: '' };
+  if (!changed)
+    return {
+      cdc,
+      eventsApplied: 0,
+      eventsUnchanged: unchanged,
+      next: null,
+      storeProfile: '',
+      eventsChanged: false,
+    };
   // events at or before clock - lookback can never enter a future window: as-of times only grow
   const from = clock - fields.lookbackMs;
   let drop = 0;
@@ -161,22 +171,31 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     eventsUnchanged: unchanged,
     next: { sv: base.sv, pv: base.pv, lsn, deleted, clock, trigger: '', profile, events },
     storeProfile,
+    eventsChanged: events !== base.events,
   };
 }
 
-// ---- the stored form: field `d` of the state hash (everything but the full profile row, field `p`) ----
+// ---- the stored form: fields of the state hash besides sv: p (full profile row), d (header), e (events) ----
+
+/** `d` as JSON: [lsn, deleted, clock, trigger]. Small: written with every change. */
+export function encodeHeader(s: EntityState): string {
+  return `[${JSON.stringify(s.lsn)},${s.deleted ? 1 : 0},${s.clock},${JSON.stringify(s.trigger)}]`;
+}
 
 /**
- * `d` as JSON: [lsn, deleted, clock, trigger, [event field names], [id, time, value...], ...]. The field
- * names travel with the data, so a state written for one feature spec is read correctly by another.
+ * `e` as JSON: [[event field names], [id, time, value...], ...]; written only when the events changed. The
+ * field names travel with the data, so events written for one feature spec are read correctly by another.
  */
-export function encodeState(s: EntityState, eventFields: readonly string[]): string {
-  let out = `[${JSON.stringify(s.lsn)},${s.deleted ? 1 : 0},${s.clock},${JSON.stringify(s.trigger)},${JSON.stringify(eventFields)}`;
-  for (const e of s.events) {
+export function encodeEvents(events: readonly EventForFeatures[], eventFields: readonly string[]): string {
+  let out = `[${JSON.stringify(eventFields)}`;
+  for (const e of events) {
     out += `,[${JSON.stringify(e.eventId)},${e.eventTimeMs}`;
     for (const f of eventFields) {
       const v = e.fields[f];
-      out += `,${v === undefined ? 'null' : JSON.stringify(v)}`;
+      out +=
+        typeof v === 'number' || typeof v === 'boolean'
+          ? `,${v}`
+          : `,${v === undefined ? 'null' : JSON.stringify(v)}`;
     }
     out += ']';
   }
@@ -184,36 +203,41 @@ export function encodeState(s: EntityState, eventFields: readonly string[]): str
 }
 
 /**
- * The state from the stored hash fields (sv, p, d). Events are projected on `fields.event`; a field the
- * stored state lacks reads as missing.
+ * The state from the stored hash fields (sv, p, d, e). Events are projected on `fields.event`; a field the
+ * stored events lack reads as missing.
  */
 export function decodeState(
   sv: number,
   p: string | null,
   d: string | null,
+  e: string | null,
   fields: StateFields,
 ): EntityState {
   if (sv === 0 || d === null || d === '') return EMPTY_STATE;
-  const a = JSON.parse(d) as unknown[];
-  const names = a[4] as string[];
+  const h = JSON.parse(d) as [string, number, number, string];
   const events: EventForFeatures[] = [];
-  for (let i = 5; i < a.length; i++) {
-    const e = a[i] as unknown[];
-    const row: Row = {};
-    for (const f of fields.event) {
-      const j = names.indexOf(f);
-      if (j >= 0 && e[j + 2] !== null) row[f] = e[j + 2];
+  if (e !== null && e !== '') {
+    const a = JSON.parse(e) as unknown[];
+    const names = a[0] as string[];
+    const at = fields.event.map((f) => names.indexOf(f));
+    for (let i = 1; i < a.length; i++) {
+      const ev = a[i] as unknown[];
+      const row: Row = {};
+      fields.event.forEach((f, k) => {
+        const j = at[k] as number;
+        if (j >= 0 && ev[j + 2] !== null && ev[j + 2] !== undefined) row[f] = ev[j + 2];
+      });
+      events.push({ eventId: ev[0] as string, eventTimeMs: ev[1] as number, fields: row });
     }
-    events.push({ eventId: e[0] as string, eventTimeMs: e[1] as number, fields: row });
   }
-  const deleted = a[1] === 1;
-  const trigger = a[3] as string;
+  const deleted = h[1] === 1;
+  const trigger = h[3];
   return {
     sv,
     pv: trigger === '' ? 0 : sv,
-    lsn: a[0] as string,
+    lsn: h[0],
     deleted,
-    clock: a[2] as number,
+    clock: h[2],
     trigger,
     profile: deleted || p === null || p === '' ? null : project(JSON.parse(p) as Row, fields.profile),
     events,

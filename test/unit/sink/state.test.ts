@@ -4,7 +4,8 @@ import {
   EMPTY_STATE,
   applyWork,
   decodeState,
-  encodeState,
+  encodeEvents,
+  encodeHeader,
   parseStoredPrediction,
   predictionJsonHead,
   project,
@@ -105,18 +106,25 @@ test('state codec: encode then decode gives the same state; projection follows J
       { eventId: 'b', eventTimeMs: 2, fields: { amount: 0.1 } },
     ],
   };
-  const d = encodeState(s, FIELDS.event);
-  const back = decodeState(s.sv, JSON.stringify({ id: 1, age: 44, segment: 'retail', pii: 'x' }), d, FIELDS);
+  const d = encodeHeader(s);
+  const e = encodeEvents(s.events, FIELDS.event);
+  const back = decodeState(
+    s.sv,
+    JSON.stringify({ id: 1, age: 44, segment: 'retail', pii: 'x' }),
+    d,
+    e,
+    FIELDS,
+  );
   assert.deepEqual(back, s);
   // a reader whose spec aggregates other fields reads what there is, by name
-  const other = decodeState(s.sv, null, d, { ...FIELDS, event: ['declined', 'mcc'] });
+  const other = decodeState(s.sv, null, d, e, { ...FIELDS, event: ['declined', 'mcc'] });
   assert.deepEqual(
     other.events.map((e) => e.fields),
     [{ declined: true }, {}],
   );
-  assert.deepEqual(decodeState(0, null, null, FIELDS), EMPTY_STATE);
+  assert.deepEqual(decodeState(0, null, null, null, FIELDS), EMPTY_STATE);
   // a state written without its prediction (no profile yet): the stored prediction, if any, is older
-  assert.equal(decodeState(s.sv, null, encodeState({ ...s, trigger: '' }, FIELDS.event), FIELDS).pv, 0);
+  assert.equal(decodeState(s.sv, null, encodeHeader({ ...s, trigger: '' }), e, FIELDS).pv, 0);
   assert.deepEqual(
     project({ a: -0, b: Number.NaN, c: undefined, d: 'x', e: 10n }, ['a', 'b', 'c', 'd', 'e', 'f']),
     {
