@@ -289,8 +289,10 @@ export async function upsertPath(
     {
       id: 'redis-upsert',
       name: 'Redis upsert path (RedisSink.write)',
-      work: `fenced Lua WRITE per prediction, ${batch} per pipelined round trip, 4 in flight`,
-      notes: ['synthetic predictions; this is the Redis half of a window only (no state APPLY)'],
+      work: `compare-and-set of entity state + prediction (COMMIT script), ${batch} per pipelined round trip, 4 in flight`,
+      notes: [
+        'synthetic predictions on a state read once and then cached; the Redis write of a window only (no decode, features or Kafka)',
+      ],
     },
     result,
     child,

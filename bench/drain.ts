@@ -181,7 +181,7 @@ export async function drain(env: BenchEnv, opts: DrainOptions): Promise<Streamsc
   return {
     id: main ? 'streamscore' : `streamscore-${opts.label}`,
     name: main ? 'streamscore (default config)' : `streamscore (${opts.label})`,
-    work: 'windows: decode, Redis state APPLY, features, 1 ONNX run, fenced Redis WRITE, 1 Kafka transaction',
+    work: 'windows: decode, state (cache or Redis read), features, 1 ONNX run, 1 compare-and-set Redis write, 1 Kafka transaction',
     build,
     label: opts.label,
     order: opts.order,
