@@ -24,7 +24,7 @@ import { PipelineMetrics } from '../observe/metrics.js';
 import { createScorer } from '../score/index.js';
 import type { Scorer } from '../score/index.js';
 import { RedisSink, committedKey } from '../sink/index.js';
-import { splitIntoWindows } from '../window/index.js';
+import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
 import { buildRoles } from './roles.js';
 import { crashPointFromEnv } from './test-hooks.js';
@@ -282,7 +282,7 @@ export class Pipeline {
     let batchId: string | undefined;
     this.#track(pending);
     try {
-      for (const window of splitIntoWindows(records, ctx.config.window)) {
+      for (const window of splitIntoWindows(records, windowLimits(records.length, ctx.config.window))) {
         batchId = windowBatchId(ctx.config.pipeline.name, window);
         // a window never spans a rebalance: once this member no longer owns the partition (or the batch
         // was made stale by a seek), the rest of the batch is left uncommitted for the new owner

@@ -29,6 +29,26 @@ export function splitIntoWindows<T extends Sized>(records: readonly T[], limits:
   return windows;
 }
 
+/**
+ * Adaptive windows: a partition whose fetched batch holds more than maxRecords records is behind, and its
+ * windows take up to maxRecordsBehind (default 4 × maxRecords); a partition that keeps up gets windows of
+ * at most maxRecords, so latency at low rates is what it was.
+ */
+export function windowLimits(
+  batchRecords: number,
+  w: {
+    readonly maxRecords: number;
+    readonly maxBytes: number;
+    readonly maxRecordsBehind?: number | undefined;
+  },
+): WindowLimits {
+  const behind = batchRecords > w.maxRecords;
+  return {
+    maxRecords: behind ? (w.maxRecordsBehind ?? 4 * w.maxRecords) : w.maxRecords,
+    maxBytes: w.maxBytes,
+  };
+}
+
 /** A version for sources without an LSN: source time, then offset; both zero-padded so strings compare. */
 export function fallbackVersion(sourceTsMs: number, offset: string): string {
   return `${String(Math.max(0, Math.trunc(sourceTsMs))).padStart(16, '0')}${offset.padStart(20, '0')}`;

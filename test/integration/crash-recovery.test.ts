@@ -13,7 +13,8 @@ import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
 test('crash: kill -9 between the Redis write and the transaction commit, restart: no duplicates, nothing missing, Redis equals the oracle', async () => {
   const env = await createTestEnv('crash', {
-    window: { maxRecords: 50, maxBytes: 1048576, maxDelayMs: 100 },
+    // many small fixed-size windows, so the crash lands in the middle of the stream
+    window: { maxRecords: 50, maxRecordsBehind: 50, maxBytes: 1048576, maxDelayMs: 100 },
   });
   const config = env.config;
   const stream = generateStream({

@@ -16,7 +16,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('zombie: an instance stopped past the session timeout and resumed neither duplicates committed events nor regresses Redis', async () => {
   const env = await createTestEnv('zombie', {
-    window: { maxRecords: 40, maxBytes: 1048576, maxDelayMs: 100 },
+    // many small fixed-size windows (not larger ones while behind), so A is frozen in the middle of one
+    window: { maxRecords: 40, maxRecordsBehind: 40, maxBytes: 1048576, maxDelayMs: 100 },
     consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 },
   });
   const config = env.config;

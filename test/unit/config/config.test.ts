@@ -61,6 +61,11 @@ test('cross-field rule: window.minBytes cannot exceed window.maxBytes', () => {
   ]);
 });
 
+test('cross-field rule: window.maxRecordsBehind cannot be below window.maxRecords', () => {
+  const p = problems({ window: { maxRecords: 5000, maxRecordsBehind: 1000 } });
+  assert.deepEqual(p, ['window.maxRecordsBehind: must be at least window.maxRecords (5000)']);
+});
+
 test('STREAMSCORE_* variables override the file and are named in errors', () => {
   const c = parseConfig(
     { redis: { url: 'redis://a:1' } },

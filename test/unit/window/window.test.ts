@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import type { Decoded } from '../../../src/decode/types.js';
-import { groupByEntity, splitIntoWindows } from '../../../src/window/index.js';
+import { groupByEntity, splitIntoWindows, windowLimits } from '../../../src/window/index.js';
 
 const rec = (n: number) => ({ key: Buffer.alloc(1), value: Buffer.alloc(n - 1) });
 
@@ -98,5 +98,19 @@ test('a stale redelivery read after a newer change of the same window does not h
   assert.deepEqual(
     w?.records.map((r) => r.offset),
     ['1', '2'],
+  );
+});
+
+test('adaptive windows: larger only when the fetched batch holds more than maxRecords', () => {
+  const w = { maxRecords: 5000, maxBytes: 4 << 20 };
+  assert.deepEqual(windowLimits(5000, w), { maxRecords: 5000, maxBytes: 4 << 20 }, 'keeping up');
+  assert.deepEqual(windowLimits(5001, w), { maxRecords: 20000, maxBytes: 4 << 20 }, 'behind: 4x by default');
+  assert.equal(windowLimits(9000, { ...w, maxRecordsBehind: 5000 }).maxRecords, 5000, 'fixed-size windows');
+  const records = Array.from({ length: 12_000 }, () => rec(100));
+  assert.deepEqual(
+    splitIntoWindows(records, windowLimits(records.length, { maxRecords: 1000, maxBytes: 1e9 })).map(
+      (x) => x.length,
+    ),
+    [4000, 4000, 4000],
   );
 });
