@@ -5,6 +5,13 @@ import type { RecordRef } from '../window/index.js';
 import { DLQ_HEADERS } from './types.js';
 import type { OutMessage, PredictionEventV1 } from './types.js';
 
+/** A plain array of the vector (Array.from goes through the iterator protocol and allocates per element). */
+function toNumbers(f: Float32Array): number[] {
+  const out = new Array<number>(f.length);
+  for (let i = 0; i < f.length; i++) out[i] = f[i] as number;
+  return out;
+}
+
 export function predictionEvent(
   p: PredictionRecord,
   version: number,
@@ -26,7 +33,7 @@ export function predictionEvent(
       training_run_id: model.trainingRunId,
     },
     feature_version: model.featureVersion,
-    features: upsert && p.features !== null ? Array.from(p.features) : [],
+    features: upsert && p.features !== null ? toNumbers(p.features) : [],
     as_of: p.asOfMs,
     scored_at: p.scoredAtMs,
     valid_until: upsert ? p.validUntilMs : null,

@@ -49,10 +49,10 @@ export class StateCache {
     if (bytes > this.maxBytes) return;
     this.#entries.set(entityId, { state, bytes });
     this.#bytes += bytes;
-    for (const [id, entry] of this.#entries) {
-      if (this.#bytes <= this.maxBytes) break;
-      this.#entries.delete(id);
-      this.#bytes -= entry.bytes;
+    while (this.#bytes > this.maxBytes) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#bytes -= (this.#entries.get(oldest) as { bytes: number }).bytes;
+      this.#entries.delete(oldest);
     }
   }
 

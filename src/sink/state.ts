@@ -73,7 +73,8 @@ export interface StateFields {
  */
 export function project(row: Row, fields: readonly string[]): Row {
   const out: Row = {};
-  for (const f of fields) {
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as string;
     if (!(f in row)) continue;
     const v = row[f];
     if (v === undefined) continue;
