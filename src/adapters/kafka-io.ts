@@ -29,8 +29,17 @@ export interface InputConsumer {
   start(handler: (batch: InputBatch) => Promise<void>): Promise<void>;
   pause(): void;
   resume(): void;
+  /** Called on every join of the group (also after kafkajs restarted a crashed consumer). */
   onAssignment(cb: (assigned: TopicPartition[]) => void): void;
+  /** Called when this member learns that the group is rebalancing: it owns nothing until it joins again. */
+  onRebalancing(cb: () => void): void;
+  /**
+   * Called when the consumer crashed and left the group. With `willRestart` kafkajs starts it again (a
+   * new member joins, see onAssignment); without, nothing consumes any more.
+   */
   onCrash(cb: (err: Error, willRestart: boolean) => void): void;
+  /** How many group heartbeats succeeded so far (each one proves membership in the current generation). */
+  heartbeats(): number;
   /** The group's committed offset of one partition, asked of the broker (null when none). */
   committedOffset(tp: TopicPartition): Promise<bigint | null>;
   close(): Promise<void>;
@@ -149,7 +158,13 @@ export function createInputConsumer(
     retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 10000 },
   });
   let assignmentCb: ((a: TopicPartition[]) => void) | undefined;
+  let rebalancingCb: (() => void) | undefined;
   let crashCb: ((e: Error, r: boolean) => void) | undefined;
+  let beats = 0;
+  consumer.on(consumer.events.HEARTBEAT, () => {
+    beats += 1;
+  });
+  consumer.on(consumer.events.REBALANCING, () => rebalancingCb?.());
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     const assigned: TopicPartition[] = [];
     for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) {
@@ -194,17 +209,33 @@ export function createInputConsumer(
         },
       });
     },
+    // kafkajs throws when it has no consumer group (after a crash, before the restart): then there is
+    // nothing to pause or resume, and a restarted consumer starts unpaused
     pause() {
-      consumer.pause(topics.map((topic) => ({ topic })));
+      try {
+        consumer.pause(topics.map((topic) => ({ topic })));
+      } catch {
+        // not running
+      }
     },
     resume() {
-      consumer.resume(topics.map((topic) => ({ topic })));
+      try {
+        consumer.resume(topics.map((topic) => ({ topic })));
+      } catch {
+        // not running
+      }
     },
     onAssignment(cb) {
       assignmentCb = cb;
     },
+    onRebalancing(cb) {
+      rebalancingCb = cb;
+    },
     onCrash(cb) {
       crashCb = cb;
+    },
+    heartbeats() {
+      return beats;
     },
     async committedOffset(tp) {
       admin ??= client.admin();

@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'SS_FENCED',
   'SS_COMMIT_FAILED',
   'SS_REBALANCE_IN_PROGRESS',
+  'SS_CONSUMER_CRASHED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

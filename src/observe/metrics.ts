@@ -11,6 +11,8 @@ export class PipelineMetrics {
   readonly inFlightRecords: Gauge;
   readonly paused: Gauge;
   readonly windows: Counter<'outcome'>;
+  readonly groupMember: Gauge;
+  readonly consumerCrashes: Counter<'restart'>;
 
   constructor(pipeline: string) {
     this.registry.setDefaultLabels({ pipeline });
@@ -61,6 +63,17 @@ export class PipelineMetrics {
       name: 'streamscore_windows_total',
       help: 'Windows by outcome (committed, aborted, fenced, halted)',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.groupMember = new Gauge({
+      name: 'streamscore_group_member',
+      help: '1 while this instance is in its consumer group with a current assignment (what /readyz reports)',
+      registers,
+    });
+    this.consumerCrashes = new Counter({
+      name: 'streamscore_consumer_crashes_total',
+      help: 'Consumer crashes; restart="true" when the consumer restarts and rejoins, "false" when the pipeline halts',
+      labelNames: ['restart'],
       registers,
     });
   }

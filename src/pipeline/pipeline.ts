@@ -26,8 +26,10 @@ import type { Scorer } from '../score/index.js';
 import { RedisSink, committedKey } from '../sink/index.js';
 import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
+import { PartitionLifecycle, tpKey } from './partitions.js';
+import type { PartitionProgress } from './partitions.js';
 import { buildRoles } from './roles.js';
-import { crashPointFromEnv } from './test-hooks.js';
+import { consumerCrashFromEnv, crashPointFromEnv } from './test-hooks.js';
 import { processWindow, windowBatchId } from './process-window.js';
 import type { WindowResult } from './process-window.js';
 import type { PartitionContext, PipelineContext } from './types.js';
@@ -39,16 +41,21 @@ export interface PipelineOptions {
   /** Folder holding schemas/ (default: the working directory). */
   readonly projectDir?: string;
   readonly onWindow?: (result: WindowResult) => void;
-  /** Called once when the pipeline halts on a non-retriable error (e.g. a DLQ flood). */
+  /**
+   * Called once when the pipeline halts: on a non-retriable error (e.g. a DLQ flood), or when the consumer
+   * crashed and will not restart. The process must then exit non-zero: nothing consumes any more.
+   */
   readonly onHalt?: (err: Error) => void;
   readonly env?: NodeJS.ProcessEnv;
 }
 
-const tpKey = (tp: TopicPartition) => `${tp.topic}/${tp.partition}`;
+/** How long a batch of a fenced partition waits before it is fetched again. */
+const FENCED_WAIT_MS = 250;
 
 /**
- * A running pipeline: one consumer-group member with a transactional producer per owned input partition.
- * `stop()` is idempotent and runs every cleanup step even if one fails.
+ * A running pipeline: one consumer-group member with a transactional producer per owned input partition
+ * (their lifecycle: see PartitionLifecycle). `stop()` is idempotent and runs every cleanup step even if one
+ * fails.
  */
 export class Pipeline {
   readonly #opts: PipelineOptions;
@@ -59,29 +66,26 @@ export class Pipeline {
   #scorer: Scorer | undefined;
   #ctx: PipelineContext | undefined;
   #observe: ObserveServer | undefined;
-  readonly #partitions = new Map<string, Promise<PartitionContext>>();
-  /**
-   * Partitions whose producer a newer owner fenced. Without KIP-447 the consumer may not know yet that it
-   * lost them; a new producer would fence the rightful owner in turn, so none is made until the group
-   * assigns the partition to this member again.
-   */
-  readonly #fenced = new Set<string>();
-  /** Per-partition chain of batches (see #onBatch). */
-  readonly #locks = new Map<string, Promise<void>>();
+  readonly #partitions: PartitionLifecycle;
   /** Output topic -> most bytes per produce call, from the topics' max.message.bytes. */
   #sendLimits = new Map<string, number>();
-  #generation = 0;
-  #owned = new Set<string>();
   #inFlight = 0;
   #paused = false;
-  #assigned = false;
+  /** In the group with a current assignment (false before the first join, while rebalancing, after a crash). */
+  #member = false;
   #halted: Error | undefined;
+  /** Test-only: throws from a batch as if the consumer itself failed (see test-hooks). */
+  #consumerCrash: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
   observePort = 0;
 
   constructor(opts: PipelineOptions) {
     this.#opts = opts;
     this.metrics = new PipelineMetrics(opts.config.pipeline.name);
+    this.#partitions = new PartitionLifecycle(
+      (tp, firstOffset, previous) => this.#openPartition(tp, firstOffset, previous),
+      (err) => opts.logger.warn({ err }, 'closing a retired producer failed'),
+    );
   }
 
   get halted(): Error | undefined {
@@ -119,6 +123,7 @@ export class Pipeline {
       lookbackMs: needs.lookbackDays * DAY_MS,
     };
     const crash = crashPointFromEnv(this.#opts.env ?? process.env);
+    this.#consumerCrash = consumerCrashFromEnv(this.#opts.env ?? process.env);
     this.#ctx = {
       config,
       instance: `${hostname()}:${process.pid}`,
@@ -147,7 +152,7 @@ export class Pipeline {
     };
     this.#observe = new ObserveServer(this.metrics.registry, {
       live: () => this.#halted === undefined,
-      ready: () => this.#assigned && this.#halted === undefined && this.#stopping === undefined,
+      ready: () => this.#member && this.#halted === undefined && this.#stopping === undefined,
     });
     this.observePort = await this.#observe.start(config.observe.host, config.observe.port);
 
@@ -160,10 +165,9 @@ export class Pipeline {
     const topics = [...config.inputs.cdc.map((i) => i.topic), ...config.inputs.events.map((i) => i.topic)];
     const consumer = createInputConsumer(this.#kafka, inputConsumerOptions(config), topics);
     this.#consumer = consumer;
-    consumer.onAssignment((assigned) => void this.#onAssignment(assigned));
-    consumer.onCrash((err, willRestart) => {
-      logger.error({ err, willRestart }, 'consumer crashed');
-    });
+    consumer.onAssignment((assigned) => this.#onAssignment(assigned));
+    consumer.onRebalancing(() => this.#setMember(false));
+    consumer.onCrash((err, willRestart) => this.#onCrash(err, willRestart));
     await consumer.start((batch) => this.#onBatch(batch));
     logger.info(
       { topics, group: config.consumer.groupId, model: this.#ctx.model, observePort: this.observePort },
@@ -171,36 +175,59 @@ export class Pipeline {
     );
   }
 
-  async #onAssignment(assigned: TopicPartition[]): Promise<void> {
-    this.#assigned = true;
-    this.#fenced.clear();
-    this.#generation += 1;
-    const keep = new Set(assigned.map(tpKey));
-    this.#owned = keep;
-    for (const [key, ctx] of this.#partitions) {
-      if (keep.has(key)) continue;
-      this.#partitions.delete(key);
-      ctx.then((c) => c.producer.close()).catch(() => undefined);
-    }
-    this.#opts.logger.info({ assigned: [...keep] }, 'partitions assigned');
+  #onAssignment(assigned: TopicPartition[]): void {
+    // even a partition this member had before gets a fresh producer: it may have been out of the group
+    // meanwhile, and the partition's owner in between fenced the producer it still holds
+    this.#partitions.assign(assigned);
+    this.#setMember(true);
+    this.#opts.logger.info(
+      { assigned: assigned.map(tpKey), generation: this.#partitions.generation },
+      'partitions assigned',
+    );
   }
 
-  #partition(
+  #setMember(member: boolean): void {
+    this.#member = member;
+    this.metrics.groupMember.set(member ? 1 : 0);
+  }
+
+  /**
+   * A crashed consumer has left the group. kafkajs restarts it when the cause was retriable (a new member
+   * joins, #onAssignment gives it fresh producers); otherwise the pipeline halts, so the process exits
+   * non-zero instead of living on outside its group.
+   */
+  #onCrash(err: Error, willRestart: boolean): void {
+    this.#setMember(false);
+    if (this.#stopping !== undefined) return;
+    this.metrics.consumerCrashes.inc({ restart: String(willRestart) });
+    if (willRestart) {
+      this.#opts.logger.error({ err }, 'consumer crashed; it restarts and joins the group again');
+      return;
+    }
+    this.#halt(
+      new StreamscoreError(
+        'SS_CONSUMER_CRASHED',
+        `the Kafka consumer crashed and will not restart: ${err.message}`,
+        { cause: err },
+      ),
+      {},
+    );
+  }
+
+  /** Stops consuming for good and tells the caller (onHalt), once. */
+  #halt(err: Error, fields: Record<string, unknown>): void {
+    if (this.#halted !== undefined) return;
+    this.#halted = err;
+    this.#consumer?.pause();
+    this.#opts.logger.fatal({ err, ...fields }, 'pipeline halted: this error is not retried');
+    this.#opts.onHalt?.(err);
+  }
+
+  async #openPartition(
     tp: TopicPartition,
     firstOffset: bigint,
-    heartbeat: () => Promise<void>,
+    previous: PartitionProgress | undefined,
   ): Promise<PartitionContext> {
-    const key = tpKey(tp);
-    let p = this.#partitions.get(key);
-    if (p === undefined) {
-      p = this.#openPartition(tp, firstOffset);
-      p.catch(() => this.#partitions.delete(key));
-      this.#partitions.set(key, p);
-    }
-    return p.then((ctx) => Object.assign(ctx, { heartbeat }));
-  }
-
-  async #openPartition(tp: TopicPartition, firstOffset: bigint): Promise<PartitionContext> {
     const { config } = this.#opts;
     const redis = this.#redis as RedisStore;
     const producer: TransactionalProducer = await createTransactionalProducer(
@@ -211,16 +238,18 @@ export class Pipeline {
     );
     const key = committedKey(config.redis.keyPrefix, config.pipeline.name, tp.topic, tp.partition);
     const sink = (this.#ctx as PipelineContext).sink;
-    // The first fetch after an assignment starts at the group's committed offset: everything before it is
-    // committed. Keep the larger of that and what Redis already knew (a replay from earlier offsets).
+    // The first fetch after an assignment starts at the group's committed offset, after a failed window at
+    // the last resolved (committed) one: everything before it is committed. Keep the largest of that, what
+    // Redis already knew (a replay from earlier offsets) and what this process knew.
     const stored = BigInt((await redis.get(key)) ?? '-1');
-    const marker = stored > firstOffset - 1n ? stored : firstOffset - 1n;
+    let marker = stored > firstOffset - 1n ? stored : firstOffset - 1n;
+    if (previous !== undefined && previous.committedMarker > marker) marker = previous.committedMarker;
     await sink.raise({ key, value: marker });
     const ctx: PartitionContext = {
       tp,
       producer,
       committedMarker: marker,
-      committedHere: -1n,
+      committedHere: previous?.committedHere ?? -1n,
       markCommitted: (offset) => {
         if (offset > ctx.committedMarker) ctx.committedMarker = offset;
         if (offset > ctx.committedHere) ctx.committedHere = offset;
@@ -243,50 +272,48 @@ export class Pipeline {
   }
 
   /**
-   * One fetched batch of one partition. Batches of the same partition never run concurrently here: kafkajs
-   * re-fetches a partition from its last resolved offset after a rebalance or an error while an earlier
-   * batch of it may still be in flight, so the same records can arrive twice. They wait for the partition's
-   * lock, and records this process already committed are skipped (resolved, not processed again).
+   * One fetched batch of one partition. Batches of the same partition never run concurrently (see
+   * PartitionLifecycle.run), and records this process already committed are skipped (resolved, not
+   * processed again): kafkajs can fetch the same records twice around a rebalance or an error.
    */
   async #onBatch(batch: InputBatch): Promise<void> {
+    this.#consumerCrash?.();
     const tp = { topic: batch.topic, partition: batch.partition };
-    const key = tpKey(tp);
-    const previous = this.#locks.get(key) ?? Promise.resolve();
-    let release = () => undefined as void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const chained = previous.then(() => mine);
-    this.#locks.set(key, chained);
-    await previous;
-    try {
-      await this.#processBatch(batch, tp);
-    } finally {
-      release();
-      if (this.#locks.get(key) === chained) this.#locks.delete(key);
-    }
+    await this.#partitions.run(tpKey(tp), () => this.#processBatch(batch, tp));
   }
 
   async #processBatch(batch: InputBatch, tp: TopicPartition): Promise<void> {
     const ctx = this.#ctx as PipelineContext;
+    const consumer = this.#consumer as InputConsumer;
+    const key = tpKey(tp);
     if (this.#halted !== undefined || batch.records.length === 0) return;
-    if (this.#fenced.has(tpKey(tp))) {
-      // wait for the rebalance that tells this member what it owns now; nothing is resolved or committed
-      await new Promise((r) => setTimeout(r, 250));
+    if (this.#partitions.fenced(key, consumer.heartbeats())) {
+      // Nothing is resolved or committed. The heartbeat is what ends the wait: it fails (and kafkajs
+      // rejoins the group) if this member lost the partition, or proves it is still the owner.
+      await batch.heartbeat();
+      await new Promise((r) => setTimeout(r, FENCED_WAIT_MS));
       return;
     }
-    const generation = this.#generation;
-    const part = await this.#partition(tp, BigInt((batch.records[0] as RawRecord).offset), batch.heartbeat);
-    const records = batch.records.filter((r) => BigInt(r.offset) > part.committedHere);
-    const skipped = batch.records[batch.records.length - records.length - 1];
-    if (records.length < batch.records.length && skipped !== undefined) batch.resolveOffset(skipped.offset);
-    let pending = records.length;
+    const generation = this.#partitions.generation;
     let batchId: string | undefined;
-    this.#track(pending);
+    let pending = 0;
     try {
+      const part = await this.#partitions.context(
+        tp,
+        BigInt((batch.records[0] as RawRecord).offset),
+        batch.heartbeat,
+      );
+      part.heartbeat = batch.heartbeat;
+      const records = batch.records.filter((r) => BigInt(r.offset) > part.committedHere);
+      const skipped = batch.records[batch.records.length - records.length - 1];
+      if (records.length < batch.records.length && skipped !== undefined) batch.resolveOffset(skipped.offset);
+      pending = records.length;
+      this.#track(pending);
       for (const window of splitIntoWindows(records, windowLimits(records.length, ctx.config.window))) {
         batchId = windowBatchId(ctx.config.pipeline.name, window);
         // a window never spans a rebalance: once this member no longer owns the partition (or the batch
         // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
-        const revoked = generation !== this.#generation && !this.#owned.has(tpKey(tp));
+        const revoked = generation !== this.#partitions.generation && !this.#partitions.owns(key);
         if (!batch.isRunning() || batch.isStale() || revoked) return;
         const result = await processWindow(ctx, part, window);
         const last = window[window.length - 1] as (typeof window)[number];
@@ -300,8 +327,9 @@ export class Pipeline {
         this.#opts.onWindow?.(result);
       }
     } catch (err) {
-      this.#onWindowError(err, tp, batchId);
-      throw err;
+      // handled here: a fence or a halt is not a consumer failure; anything else goes back to kafkajs,
+      // which fetches the partition again from the last resolved offset, with backoff
+      if (this.#onWindowError(err, tp, generation, batchId) === 'rethrow') throw err;
     } finally {
       this.#track(-pending);
     }
@@ -316,38 +344,43 @@ export class Pipeline {
       this.#paused = true;
       this.metrics.paused.set(1);
       this.#consumer?.pause();
-    } else if (this.#paused && this.#inFlight <= limit / 2) {
+    } else if (this.#paused && this.#inFlight <= limit / 2 && this.#halted === undefined) {
       this.#paused = false;
       this.metrics.paused.set(0);
       this.#consumer?.resume();
     }
   }
 
-  #onWindowError(err: unknown, tp: TopicPartition, batchId: string | undefined): void {
+  /**
+   * Whatever failed, the partition's producer is not used again: a fenced one stays fenced, and after a
+   * failed send or commit its transaction state is unknown. The next window opens a new one.
+   */
+  #onWindowError(
+    err: unknown,
+    tp: TopicPartition,
+    generation: number,
+    batchId: string | undefined,
+  ): 'handled' | 'rethrow' {
     const logger = this.#opts.logger.child({ batchId });
     const key = tpKey(tp);
     if (err instanceof StreamscoreError && err.code === 'SS_FENCED') {
-      // keep no producer for it: only a new assignment makes a new one (see #fenced)
-      this.#fenced.add(key);
-      const part = this.#partitions.get(key);
-      this.#partitions.delete(key);
-      part?.then((c) => c.producer.close()).catch(() => undefined);
+      this.#partitions.fence(key, generation, (this.#consumer as InputConsumer).heartbeats());
       this.metrics.windows.inc({ outcome: 'fenced' });
       logger.warn({ err, partition: key }, 'fenced by a newer owner of the partition; window abandoned');
-      return;
+      return 'handled';
     }
+    this.#partitions.retire(key);
     if (isProgrammingError(err) || (err instanceof StreamscoreError && !err.retriable)) {
       this.metrics.windows.inc({ outcome: 'halted' });
-      this.#halted = err as Error;
-      logger.fatal({ err, partition: key }, 'pipeline halted: this error is not retried');
-      this.#opts.onHalt?.(err as Error);
-      return;
+      this.#halt(err as Error, { partition: key, batchId });
+      return 'handled';
     }
     this.metrics.windows.inc({ outcome: 'aborted' });
     logger.warn(
       { err, partition: key },
       'window aborted; it will be fetched again from the committed offset',
     );
+    return 'rethrow';
   }
 
   stop(): Promise<void> {
@@ -358,15 +391,7 @@ export class Pipeline {
   async #close(): Promise<void> {
     const steps: Array<[string, () => Promise<unknown> | undefined]> = [
       ['consumer', () => this.#consumer?.close()],
-      [
-        'producers',
-        () =>
-          Promise.all(
-            [...this.#partitions.values()].map((p) =>
-              p.then((c) => c.producer.close()).catch(() => undefined),
-            ),
-          ),
-      ],
+      ['producers', () => this.#partitions.closeAll()],
       ['redis', () => this.#redis?.close()],
       ['scorer', () => this.#scorer?.close()],
       ['observe', () => this.#observe?.close()],
@@ -378,7 +403,6 @@ export class Pipeline {
         this.#opts.logger.warn({ err, step: name }, 'cleanup step failed');
       }
     }
-    this.#partitions.clear();
   }
 }
 

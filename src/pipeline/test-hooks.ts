@@ -24,3 +24,26 @@ export function crashPointFromEnv(env: NodeJS.ProcessEnv): ((name: string) => vo
     }
   };
 }
+
+/**
+ * STREAMSCORE_TEST_CONSUMER_CRASH makes the consumer itself fail, once, when the
+ * STREAMSCORE_TEST_CONSUMER_CRASH_AFTER-th (default 1) batch arrives: the error escapes the pipeline's
+ * batch handler to kafkajs, like a failure of the consumer rather than of a window.
+ *  - 'restart': a crash kafkajs restarts from (it restarts when the crash's innermost cause is retriable):
+ *    the consumer leaves the group and a new one joins.
+ *  - 'fatal': a crash kafkajs does not restart from: nothing would consume any more.
+ */
+export function consumerCrashFromEnv(env: NodeJS.ProcessEnv): (() => void) | undefined {
+  const kind = env.STREAMSCORE_TEST_CONSUMER_CRASH;
+  if (kind !== 'restart' && kind !== 'fatal') return undefined;
+  let remaining = Number(env.STREAMSCORE_TEST_CONSUMER_CRASH_AFTER ?? '1');
+  return () => {
+    remaining -= 1;
+    if (remaining !== 0) return;
+    process.stderr.write(`streamscore: test consumer crash (${kind})\n`);
+    const cause = Object.assign(new Error(`test consumer crash (${kind})`), {
+      retriable: kind === 'restart',
+    });
+    throw Object.assign(new Error(`test consumer crash (${kind})`, { cause }), { retriable: false });
+  };
+}

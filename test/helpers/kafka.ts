@@ -1,4 +1,5 @@
 import '../../src/adapters/kafkajs-fix.js';
+import { after } from 'node:test';
 import kafkajs from 'kafkajs';
 import type { KafkaClient } from '../../src/adapters/kafka.js';
 
@@ -98,6 +99,40 @@ export async function readTopic(
   while (Date.now() - lastAt < idle || Date.now() - started < idle) await sleep(100);
   await consumer.disconnect();
   return out.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+}
+
+/**
+ * Follows a topic from the beginning as a read_committed consumer with its own group, calling `onMessage`
+ * for every record until the returned stop() (registered for cleanup too).
+ */
+export async function followTopic(
+  kafka: KafkaClient,
+  topic: string,
+  onMessage: (m: Consumed) => void,
+): Promise<() => Promise<void>> {
+  const consumer = kafka.consumer({
+    groupId: `follower-${topic}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 200,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      onMessage({
+        partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+        headers: (message.headers ?? {}) as Record<string, Buffer | string | undefined>,
+      });
+    },
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= consumer.disconnect());
+  after(stop);
+  return stop;
 }
 
 /** Moves a group's committed offsets back to the beginning of `topic` (the group must be empty). */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -22,8 +22,15 @@ export function spawnPipeline(config: Readonly<Config>, env: Record<string, stri
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  // STREAMSCORE_TEST_LOG_DIR=<dir> also writes each process's whole output to <dir>/<pid>.log (post-mortems)
+  const logDir = process.env.STREAMSCORE_TEST_LOG_DIR;
+  const log = logDir === undefined || logDir === '' ? undefined : join(logDir, `${child.pid}.log`);
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (log !== undefined) appendFileSync(log, d);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );

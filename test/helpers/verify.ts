@@ -5,6 +5,7 @@ import type { KafkaClient } from '../../src/adapters/kafka.js';
 import type { Config } from '../../src/config/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../../src/emit/index.js';
 import { LookupClient } from '../../src/lookup/index.js';
+import { readWithConsoleConsumer } from './console-consumer.js';
 import { readTopic } from './kafka.js';
 import type { ExpectedPrediction } from './oracle.js';
 import { expectedPredictions } from './oracle.js';
@@ -37,9 +38,41 @@ export async function readPredictions(
   });
 }
 
+/**
+ * The prediction events a `read_committed` reader that is not kafkajs sees: Kafka's own console consumer says
+ * which records (partition, offset) are committed, and their values are decoded from a raw read of the topic.
+ */
+export async function readPredictionsWithConsoleConsumer(
+  kafka: KafkaClient,
+  config: Readonly<Config>,
+): Promise<PredictionEventV1[]> {
+  const visible = await readWithConsoleConsumer(config.kafka.brokers, config.outputs.predictions);
+  const raw = new Map(
+    (await readTopic(kafka, config.outputs.predictions, { readUncommitted: true })).map((m) => [
+      `${m.partition}@${m.offset}`,
+      m,
+    ]),
+  );
+  return visible.map((v) => {
+    const at = `${v.partition}@${v.offset}`;
+    const m = raw.get(at);
+    assert.ok(m?.value, `record ${at} seen by the console consumer is in the topic`);
+    assert.equal(m.key?.toString(), v.key, `record ${at}: same key for both readers`);
+    const e = { ...(predictionType.fromBuffer(m.value.subarray(5)) as PredictionEventV1) };
+    assert.equal(v.key, e.entity_id, 'key = entity id');
+    Object.defineProperty(e, 'at', { value: at, enumerable: false });
+    return e;
+  });
+}
+
+/** An audit event's value (Confluent wire format). */
+export function decodeAudit(value: Buffer): AuditEventV1 {
+  return auditType.fromBuffer(value.subarray(5)) as AuditEventV1;
+}
+
 export async function readAudits(kafka: KafkaClient, config: Readonly<Config>): Promise<AuditEventV1[]> {
   const msgs = await readTopic(kafka, config.outputs.audit);
-  return msgs.map((m) => auditType.fromBuffer((m.value as Buffer).subarray(5)) as AuditEventV1);
+  return msgs.map((m) => decodeAudit(m.value as Buffer));
 }
 
 function sameFloat32Vector(actual: readonly number[], expected: Float32Array, what: string): void {
@@ -125,6 +158,8 @@ export async function assertEndStateMatchesOracle(
   config: Readonly<Config>,
   stream: SampleStream,
   processes: Readonly<Record<string, RunningPipeline>>,
+  /** Also check the prediction topic as Kafka's own console consumer reads it (see readPredictionsWithConsoleConsumer). */
+  opts: { consoleConsumer?: boolean } = {},
 ): Promise<void> {
   const expected = await expectedPredictions(stream, {
     dir: join(process.cwd(), 'models'),
@@ -134,6 +169,9 @@ export async function assertEndStateMatchesOracle(
   await assertRedisMatches(config, expected);
   try {
     assertPredictionEventsMatch(await readPredictions(kafka, config), expected);
+    if (opts.consoleConsumer === true) {
+      assertPredictionEventsMatch(await readPredictionsWithConsoleConsumer(kafka, config), expected);
+    }
   } catch (err) {
     const audits = (await readAudits(kafka, config)).map(
       (x) => `${x.instance} ${x.batch_id} emitted=${x.counts.emitted} closed=${x.closed_at}`,

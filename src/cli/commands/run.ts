@@ -3,6 +3,9 @@ import { createLogger } from '../../observe/logger.js';
 import { Pipeline } from '../../pipeline/index.js';
 import type { Command } from '../args.js';
 
+/** How long a stop may take (the in-flight windows finish, producers and clients close). */
+const STOP_TIMEOUT_MS = 30000;
+
 export const run: Command = {
   name: 'run',
   usage: 'run --config <file>',
@@ -30,8 +33,16 @@ export const run: Command = {
     const reason = await Promise.race([signalled, halted]);
     const failed = reason instanceof Error;
     logger.info({ reason: failed ? reason.message : reason }, 'stopping');
-    await pipeline.stop();
+    // a halted pipeline may be stuck in a window (a producer retrying a broker that is gone): the process
+    // must still leave, and non-zero, rather than stay alive outside its group
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      pipeline.stop().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!stopped) logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'the pipeline did not stop in time; exiting');
     logger.flush();
-    return failed ? 1 : 0;
+    return failed || !stopped ? 1 : 0;
   },
 };
