@@ -6,18 +6,7 @@ import type { RunSettings } from './build-settings.js';
 import { COMPARED } from './cost.js';
 import type { ComparedMetric } from './cost.js';
 import type { BenchResults, StreamscoreRun } from './types.js';
-
-const int = (v: number) => Math.round(v).toLocaleString('en-US');
-const fixed = (v: number | null | undefined, d = 1) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d);
-
-function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  return [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
-}
+import { fixed, int, table } from './markdown.js';
 
 export const PER_RECORD_HEAD = [
   'entities scored / record',

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { chartSvg } from './chart.js';
 import { fmt } from './latency.js';
 import { PER_RECORD_HEAD, drainsMarkdown, perRecordCells } from './report-drains.js';
+import { fixed, int, table } from './markdown.js';
 import type {
   BenchResults,
   LatencyStep,
@@ -16,19 +17,8 @@ import type {
   WindowSettings,
 } from './types.js';
 
-const int = (v: number) => Math.round(v).toLocaleString('en-US');
-const fixed = (v: number | null | undefined, d = 1) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d);
 const perM = (seconds: number | null | undefined, records: number) =>
   seconds === null || seconds === undefined || records === 0 ? null : (seconds / records) * 1e6;
-
-function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  return [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
-}
 
 function systemRow(s: SystemResult): string[] {
   return [

@@ -24,18 +24,20 @@ const events = (ids: string[], offsets: number[]): EntityWork => ({
   tombstones: 0,
 });
 
+/** An entity whose state and prediction (written together, version 5) came from record cdc/0/7. */
+const applied: EntityState = {
+  ...EMPTY_STATE,
+  sv: 5,
+  pv: 5,
+  lsn: '10',
+  profile: { age: 30 },
+  trigger: 'cdc/0/7',
+};
+
 test('plan: a change with a profile is scored, a delete deleted, no profile yet is state only', () => {
   assert.equal(planEntity(up('10', [1]), EMPTY_STATE, FIELDS, -1n).action, 'score');
-  const scored: EntityState = {
-    ...EMPTY_STATE,
-    sv: 5,
-    pv: 5,
-    lsn: '10',
-    profile: { age: 30 },
-    trigger: 'cdc/0/1',
-  };
   const del = { ...up('11', [2]), cdc: { op: 'delete' as const, version: '11', timeMs: 6 } };
-  assert.equal(planEntity(del, scored, FIELDS, -1n).action, 'delete');
+  assert.equal(planEntity(del, applied, FIELDS, -1n).action, 'delete');
   assert.equal(planEntity(events(['a'], [3]), EMPTY_STATE, FIELDS, -1n).action, 'state');
   const eventsOnly: EntityState = {
     ...EMPTY_STATE,
@@ -46,14 +48,6 @@ test('plan: a change with a profile is scored, a delete deleted, no profile yet 
 });
 
 test('plan: a window already applied re-emits only when its stored prediction came from it and is not committed', () => {
-  const applied: EntityState = {
-    ...EMPTY_STATE,
-    sv: 5,
-    pv: 5,
-    lsn: '10',
-    profile: { age: 30 },
-    trigger: 'cdc/0/7',
-  };
   assert.equal(planEntity(up('10', [6, 7]), applied, FIELDS, 5n).action, 'reemit');
   assert.equal(planEntity(up('10', [6, 7]), applied, FIELDS, 7n).action, 'unchanged', 'already committed');
   assert.equal(planEntity(up('10', [8]), applied, FIELDS, 5n).action, 'unchanged', 'another record wrote it');
@@ -62,14 +56,6 @@ test('plan: a window already applied re-emits only when its stored prediction ca
 });
 
 test('plan counts: every record in exactly one bucket', () => {
-  const applied: EntityState = {
-    ...EMPTY_STATE,
-    sv: 5,
-    pv: 5,
-    lsn: '10',
-    profile: { age: 30 },
-    trigger: 'cdc/0/7',
-  };
   const plans = [
     planEntity(up('10', [1, 2, 3]), EMPTY_STATE, FIELDS, -1n),
     planEntity(events(['a', 'b'], [4, 5]), EMPTY_STATE, FIELDS, -1n),
