@@ -1,7 +1,7 @@
 /**
  * What the latency phase watches, from outside the pipeline:
  * - Redis: keyspace notifications (`notify-keyspace-events Kh`, set for the run and restored after) on the
- *   prediction hashes of sampled entities; on each HSET the hash's `as_of` is read back. A prediction with
+ *   prediction hashes of sampled entities; on each HSET the prediction's `as_of` is read back (field `json`). A prediction with
  *   `as_of = A` holds every event of that entity with event time ≤ A.
  * - Kafka: a read_committed consumer of the predictions topic; a prediction event carries `as_of` the same way.
  * Latency of an event = the first instant an observation of its entity has as_of ≥ its event time, minus
@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import type { Consumer } from 'kafkajs';
 import type { BenchEnv } from './env.js';
 import type { Percentiles } from './types.js';
+import { parseStoredPrediction } from '../src/sink/index.js';
 
 /** Observations (entity id, as_of, seen at) in arrival order. */
 export class Observations {
@@ -130,8 +131,12 @@ export class RedisObserver {
       const at = Date.now();
       const key = channel.slice(this.#channelPrefix.length);
       const entity = Number(key.slice(key.lastIndexOf(':') + 1, -1));
-      void this.#reader.hget(key, 'as_of').then(
-        (v) => v !== null && this.obs.push(entity, Number(v), at),
+      if (key.endsWith(':s')) return; // the entity's state, not its prediction
+      void this.#reader.hget(key, 'json').then(
+        (v) => {
+          const p = parseStoredPrediction(v);
+          if (p !== null) this.obs.push(entity, p.as_of, at);
+        },
         () => undefined,
       );
     });
