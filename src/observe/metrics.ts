@@ -77,4 +77,39 @@ export class PipelineMetrics {
       registers,
     });
   }
+
+  /**
+   * The state cache, read at scrape time: entities and estimated bytes held, and windows' lookups served
+   * from it (hit) or read from Redis (miss). A low hit rate means state.cacheMb is below the working set.
+   */
+  stateCache(stats: () => { entities: number; bytes: number; hits: number; misses: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'streamscore_state_cache_entities',
+      help: 'Entities whose state the process holds between windows',
+      registers,
+      collect() {
+        this.set(stats().entities);
+      },
+    });
+    new Gauge({
+      name: 'streamscore_state_cache_bytes',
+      help: 'Estimated bytes of the state cache (bounded by state.cacheMb)',
+      registers,
+      collect() {
+        this.set(stats().bytes);
+      },
+    });
+    new Gauge({
+      name: 'streamscore_state_cache_lookups',
+      help: 'Entity lookups of windows since start, by result (hit: from the cache; miss: read from Redis)',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        const s = stats();
+        this.set({ result: 'hit' }, s.hits);
+        this.set({ result: 'miss' }, s.misses);
+      },
+    });
+  }
 }

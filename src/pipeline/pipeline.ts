@@ -150,6 +150,8 @@ export class Pipeline {
       metrics: this.metrics,
       ...(crash === undefined ? {} : { crashPoint: crash }),
     };
+    const sink = this.#ctx.sink;
+    this.metrics.stateCache(() => sink.cacheStats);
     this.#observe = new ObserveServer(this.metrics.registry, {
       live: () => this.#halted === undefined,
       ready: () => this.#member && this.#halted === undefined && this.#stopping === undefined,
