@@ -5,6 +5,7 @@ import type { Admin, Consumer, Producer, Transaction } from 'kafkajs';
 import type { RawRecord } from '../decode/types.js';
 import type { OutMessage } from '../emit/types.js';
 import { StreamscoreError } from '../errors/index.js';
+import { connectTopicAdmin } from './kafka.js';
 import type { KafkaClient } from './kafka.js';
 
 export interface InputBatch {
@@ -357,4 +358,23 @@ export async function createTransactionalProducer(
       await producer.disconnect();
     },
   };
+}
+
+/** Reads the output topics' max.message.bytes (topic-level, else the broker default of 1 MiB). */
+export async function outputSendLimits(
+  kafka: KafkaClient,
+  topics: readonly string[],
+): Promise<Map<string, number>> {
+  const admin = await connectTopicAdmin(kafka);
+  try {
+    const state = await admin.describe(topics);
+    const limits = new Map<string, number>();
+    for (const t of topics) {
+      const raw = state.get(t)?.config['max.message.bytes'];
+      limits.set(t, maxSendBytes(raw === undefined ? undefined : Number(raw)));
+    }
+    return limits;
+  } finally {
+    await admin.close();
+  }
 }

@@ -47,7 +47,8 @@ function applyTransforms(value: number, transforms: readonly Transform[]): numbe
   return v;
 }
 
-function byTimeThenId(a: EventForFeatures, b: EventForFeatures): number {
+/** The one order of an entity's events: by event time, then id (what every sum is taken in). */
+export function byTimeThenId(a: EventForFeatures, b: EventForFeatures): number {
   if (a.eventTimeMs !== b.eventTimeMs) return a.eventTimeMs - b.eventTimeMs;
   // Code-unit order, not localeCompare: the result must not depend on the host's ICU data.
   return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;

@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createInputConsumer, createTransactionalProducer, maxSendBytes } from '../adapters/kafka-io.js';
+import { createInputConsumer, createTransactionalProducer, outputSendLimits } from '../adapters/kafka-io.js';
 import type {
   InputBatch,
   InputConsumer,
   TopicPartition,
   TransactionalProducer,
 } from '../adapters/kafka-io.js';
-import { connectTopicAdmin, createKafkaClient } from '../adapters/kafka.js';
+import { createKafkaClient } from '../adapters/kafka.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import { createRedisStore } from '../adapters/redis.js';
 import type { RedisStore } from '../adapters/redis.js';
@@ -405,21 +405,5 @@ export class Pipeline {
         this.#opts.logger.warn({ err, step: name }, 'cleanup step failed');
       }
     }
-  }
-}
-
-/** Reads the output topics' max.message.bytes (topic-level, else the broker default of 1 MiB). */
-async function outputSendLimits(kafka: KafkaClient, topics: readonly string[]): Promise<Map<string, number>> {
-  const admin = await connectTopicAdmin(kafka);
-  try {
-    const state = await admin.describe(topics);
-    const limits = new Map<string, number>();
-    for (const t of topics) {
-      const raw = state.get(t)?.config['max.message.bytes'];
-      limits.set(t, maxSendBytes(raw === undefined ? undefined : Number(raw)));
-    }
-    return limits;
-  } finally {
-    await admin.close();
   }
 }

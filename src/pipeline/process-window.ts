@@ -74,7 +74,7 @@ export async function processWindow(
   await part.heartbeat();
   // every record is in exactly one bucket before anything is written: a window that cannot account for
   // its records must not touch Redis
-  checkAccounting(counts, plans, batchId);
+  checkAccounting({ ...counts, ...countPlans(plans) }, batchId);
 
   let written: Written[] = [];
   let events: PredictionEventV1[] = [];
@@ -89,7 +89,7 @@ export async function processWindow(
     counts.entities_scored = plans.filter((p) => p.action === 'score').length;
     counts.written_redis = written.length;
     counts.emitted = events.length;
-    checkAccounting(counts, plans, batchId);
+    checkAccounting(counts, batchId);
     timer.lap('redis-write');
     audit = buildAudit({
       batchId,
@@ -195,12 +195,7 @@ async function decodeWindow(
   return { decoded, dlq, counts };
 }
 
-function checkAccounting(
-  counts: ReturnType<typeof emptyCounts>,
-  plans: readonly EntityPlan[],
-  batchId: string,
-): void {
-  const c = { ...counts, ...countPlans(plans) };
+function checkAccounting(c: ReturnType<typeof emptyCounts>, batchId: string): void {
   if (!accountedFor(c)) {
     throw new StreamscoreError(
       'SS_COMMIT_FAILED',

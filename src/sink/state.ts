@@ -10,6 +10,7 @@
  * applied again changes nothing, whatever offsets it arrives at.
  */
 import type { Row } from '../decode/types.js';
+import { byTimeThenId } from '../features/index.js';
 import type { EventForFeatures } from '../features/index.js';
 import { versionGreater } from '../window/window.js';
 import type { EntityWork } from '../window/index.js';
@@ -83,11 +84,6 @@ export function project(row: Row, fields: readonly string[]): Row {
     else out[f] = v;
   }
   return out;
-}
-
-function byTimeThenId(a: EventForFeatures, b: EventForFeatures): number {
-  if (a.eventTimeMs !== b.eventTimeMs) return a.eventTimeMs - b.eventTimeMs;
-  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
 }
 
 /** Applies one window's coalesced work for an entity to its state. */
