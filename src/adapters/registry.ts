@@ -86,7 +86,12 @@ export function createRegistryClient(cfg: Config['registry']): SchemaRegistryCli
     async register(subject, schema, compatibility) {
       // Set the subject's level first: the library refuses to register when the subject's level differs
       // from the one it is given, and Apicurio reports the global level for subjects without their own.
-      const cfgRes = await call('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
+      // 409: another instance created the subject's rule at the same moment; the same PUT then updates it
+      let cfgRes = await call('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
+      for (let i = 0; i < 3 && cfgRes.status === 409; i++) {
+        await new Promise((r) => setTimeout(r, 100 * (i + 1)));
+        cfgRes = await call('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
+      }
       if (cfgRes.status >= 300) fail(`setting compatibility of ${subject}`, cfgRes.status, cfgRes.json);
       try {
         const { id } = await lib.register(
