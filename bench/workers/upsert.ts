@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     fields: { profile: ['age'], event: ['amount', 'declined'], lookbackMs: 30 * 86_400_000 },
     cacheBytes: 256 * 1024 * 1024,
   });
+  await sink.openEpoch();
   const now = Date.now();
   const make = (i: number): PredictionRecord => {
     const features = new Float32Array(spec.width);

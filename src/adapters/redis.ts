@@ -27,6 +27,8 @@ export interface RedisStore {
   get(key: string): Promise<string | null>;
   hgetall(key: string): Promise<Record<string, string>>;
   hget(keys: readonly string[], field: string): Promise<Array<string | null>>;
+  /** The keys matching a glob pattern, in batches (SCAN: no blocking, a key may come twice). */
+  scan(match: string, count: number): AsyncIterable<string[]>;
   close(): Promise<void>;
 }
 
@@ -111,6 +113,19 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
       } catch (cause) {
         throw wrap(cause, 'HGET');
       }
+    },
+    async *scan(match, count) {
+      let cursor = '0';
+      do {
+        let reply: [string, string[]];
+        try {
+          reply = await client.scan(cursor, 'MATCH', match, 'COUNT', count);
+        } catch (cause) {
+          throw wrap(cause, 'SCAN');
+        }
+        cursor = reply[0];
+        if (reply[1].length > 0) yield reply[1];
+      } while (cursor !== '0');
     },
     async close() {
       if (closed) return;

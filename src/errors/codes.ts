@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'SS_COMMIT_FAILED',
   'SS_REBALANCE_IN_PROGRESS',
   'SS_CONSUMER_CRASHED',
+  'SS_REDIS_LOST',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -13,6 +13,10 @@ export class PipelineMetrics {
   readonly windows: Counter<'outcome'>;
   readonly groupMember: Gauge;
   readonly consumerCrashes: Counter<'restart'>;
+  readonly redisEpoch: Gauge;
+  readonly rebuilds: Counter<'outcome'>;
+  readonly rebuildRecords: Counter;
+  readonly rebuildSeconds: Gauge<'phase'>;
 
   constructor(pipeline: string) {
     this.registry.setDefaultLabels({ pipeline });
@@ -74,6 +78,28 @@ export class PipelineMetrics {
       name: 'streamscore_consumer_crashes_total',
       help: 'Consumer crashes; restart="true" when the consumer restarts and rejoins, "false" when the pipeline halts',
       labelNames: ['restart'],
+      registers,
+    });
+    this.redisEpoch = new Gauge({
+      name: 'streamscore_redis_epoch_state',
+      help: '0: Redis holds the pipeline state; 1: waiting for another instance to rebuild it; 2: rebuilding it from the log (not ready while > 0)',
+      registers,
+    });
+    this.rebuilds = new Counter({
+      name: 'streamscore_redis_rebuilds_total',
+      help: 'Rebuilds of a Redis that lost its data, by outcome (done, failed, lost: the claim on Redis was lost midway)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.rebuildRecords = new Counter({
+      name: 'streamscore_redis_rebuild_records_total',
+      help: 'Input records read back from the log by rebuilds',
+      registers,
+    });
+    this.rebuildSeconds = new Gauge({
+      name: 'streamscore_redis_rebuild_last_seconds',
+      help: 'Duration of the last completed rebuild, by phase (detect: loss noticed to rebuild start; state; score; total)',
+      labelNames: ['phase'],
       registers,
     });
   }

@@ -23,6 +23,7 @@ import type { Logger } from '../observe/logger.js';
 import { PipelineMetrics } from '../observe/metrics.js';
 import { createScorer } from '../score/index.js';
 import type { Scorer } from '../score/index.js';
+import { RedisRecovery } from '../recover/index.js';
 import { RedisSink, committedKey } from '../sink/index.js';
 import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
@@ -70,7 +71,9 @@ export class Pipeline {
   /** Output topic -> most bytes per produce call, from the topics' max.message.bytes. */
   #sendLimits = new Map<string, number>();
   #inFlight = 0;
+  /** Fetching is paused: too many records in flight (backpressure). */
   #paused = false;
+  #recovery: RedisRecovery | undefined;
   /** In the group with a current assignment (false before the first join, while rebalancing, after a crash). */
   #member = false;
   #halted: Error | undefined;
@@ -154,7 +157,11 @@ export class Pipeline {
     this.metrics.stateCache(() => sink.cacheStats);
     this.#observe = new ObserveServer(this.metrics.registry, {
       live: () => this.#halted === undefined,
-      ready: () => this.#member && this.#halted === undefined && this.#stopping === undefined,
+      ready: () =>
+        this.#member &&
+        this.#halted === undefined &&
+        this.#stopping === undefined &&
+        this.#recovery?.recovering !== true,
     });
     this.observePort = await this.#observe.start(config.observe.host, config.observe.port);
 
@@ -164,6 +171,14 @@ export class Pipeline {
       config.outputs.audit,
       config.outputs.dlq,
     ]);
+    this.#recovery = new RedisRecovery({
+      ctx: this.#ctx,
+      kafka: this.#kafka,
+      store: this.#redis,
+      owner: this.#ctx.instance,
+      onChange: () => this.#gateFetching(),
+    });
+    await this.#recovery.start();
     const topics = [...config.inputs.cdc.map((i) => i.topic), ...config.inputs.events.map((i) => i.topic)];
     const consumer = createInputConsumer(this.#kafka, inputConsumerOptions(config), topics);
     this.#consumer = consumer;
@@ -288,7 +303,8 @@ export class Pipeline {
     const ctx = this.#ctx as PipelineContext;
     const consumer = this.#consumer as InputConsumer;
     const key = tpKey(tp);
-    if (this.#halted !== undefined || batch.records.length === 0) return;
+    // while Redis is rebuilt nothing is processed (or resolved): the records are fetched again after it
+    if (this.#halted !== undefined || batch.records.length === 0 || this.#recovering()) return;
     if (this.#partitions.fenced(key, consumer.heartbeats())) {
       // Nothing is resolved or committed. The heartbeat is what ends the wait: it fails (and kafkajs
       // rejoins the group) if this member lost the partition, or proves it is still the owner.
@@ -316,7 +332,7 @@ export class Pipeline {
         // a window never spans a rebalance: once this member no longer owns the partition (or the batch
         // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
         const revoked = generation !== this.#partitions.generation && !this.#partitions.owns(key);
-        if (!batch.isRunning() || batch.isStale() || revoked) return;
+        if (!batch.isRunning() || batch.isStale() || revoked || this.#recovering()) return;
         const result = await processWindow(ctx, part, window);
         const last = window[window.length - 1] as (typeof window)[number];
         batch.resolveOffset(last.offset);
@@ -337,6 +353,10 @@ export class Pipeline {
     }
   }
 
+  #recovering(): boolean {
+    return this.#recovery?.recovering === true;
+  }
+
   /** Backpressure: pause fetching while too many fetched records are not committed yet. */
   #track(delta: number): void {
     this.#inFlight += delta;
@@ -345,12 +365,18 @@ export class Pipeline {
     if (!this.#paused && this.#inFlight > limit) {
       this.#paused = true;
       this.metrics.paused.set(1);
-      this.#consumer?.pause();
-    } else if (this.#paused && this.#inFlight <= limit / 2 && this.#halted === undefined) {
+      this.#gateFetching();
+    } else if (this.#paused && this.#inFlight <= limit / 2) {
       this.#paused = false;
       this.metrics.paused.set(0);
-      this.#consumer?.resume();
+      this.#gateFetching();
     }
+  }
+
+  /** Fetches only when nothing holds it back: backpressure, a Redis recovery, a halt. */
+  #gateFetching(): void {
+    if (this.#paused || this.#recovering() || this.#halted !== undefined) this.#consumer?.pause();
+    else this.#consumer?.resume();
   }
 
   /**
@@ -365,6 +391,12 @@ export class Pipeline {
   ): 'handled' | 'rethrow' {
     const logger = this.#opts.logger.child({ batchId });
     const key = tpKey(tp);
+    if (err instanceof StreamscoreError && err.code === 'SS_REDIS_LOST') {
+      // nothing of the window was written or committed; it is fetched again once Redis is rebuilt
+      this.metrics.windows.inc({ outcome: 'aborted' });
+      void this.#recovery?.lost(`window ${batchId ?? ''}`);
+      return 'handled';
+    }
     if (err instanceof StreamscoreError && err.code === 'SS_FENCED') {
       this.#partitions.fence(key, generation, (this.#consumer as InputConsumer).heartbeats());
       this.metrics.windows.inc({ outcome: 'fenced' });
@@ -391,6 +423,7 @@ export class Pipeline {
   }
 
   async #close(): Promise<void> {
+    this.#recovery?.stop();
     const steps: Array<[string, () => Promise<unknown> | undefined]> = [
       ['consumer', () => this.#consumer?.close()],
       ['producers', () => this.#partitions.closeAll()],

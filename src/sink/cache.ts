@@ -63,6 +63,11 @@ export class StateCache {
     this.#bytes -= old.bytes;
   }
 
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
   get stats(): { entities: number; bytes: number; hits: number; misses: number } {
     return { entities: this.#entries.size, bytes: this.#bytes, hits: this.#hits, misses: this.#misses };
   }

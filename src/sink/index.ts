@@ -20,3 +20,5 @@ export {
 } from './state.js';
 export type { EntityState, StateChange, StateFields } from './state.js';
 export type { PredictionRecord, ModelStamp } from './types.js';
+export { EpochStore, epochKey, newEpochId, rebuildToken } from './epoch.js';
+export type { EpochView } from './epoch.js';

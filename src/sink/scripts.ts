@@ -31,7 +31,19 @@ return out
 };
 
 /**
- * COMMIT: per entity, KEYS (state, prediction) and ARGV (base sv, d, p, e, prediction):
+ * Every write is fenced by the Redis epoch (src/sink/epoch.ts): KEYS[1] is the epoch key and ARGV[1] the
+ * token the writer holds. A Redis that lost its data has no epoch key (or a rebuild's), so nothing is
+ * written on top of a wiped store until its state has been rebuilt from the log; the call fails with
+ * `SSEPOCH` and the writer recovers (src/recover/).
+ */
+const EPOCH_CHECK = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('SSEPOCH the Redis epoch is not the one this writer holds (Redis lost its data, or a rebuild is running)')
+end`;
+
+/**
+ * COMMIT: the epoch (see above), then per entity KEYS (state, prediction) and ARGV (base sv, d, p, e,
+ * prediction):
  *  - base sv: the version the client computed from; anything else stored means a concurrent change, and
  *    nothing is written for the entity: the reply carries the stored {sv, p, d, e} to compute again from;
  *  - d: the new state header (opaque); p: the full profile row ('' keep, '-' remove); e: the events (''
@@ -44,13 +56,13 @@ return out
  */
 export const COMMIT_SCRIPT: ScriptSource = {
   name: 'ssCommit',
-  lua: `
+  lua: `${EPOCH_CHECK}
 local now = redis.call('TIME')
 local floor = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local out = {}
-for n = 1, #KEYS / 2 do
-  local ks, kp = KEYS[2 * n - 1], KEYS[2 * n]
-  local a = 5 * (n - 1)
+for n = 1, (#KEYS - 1) / 2 do
+  local ks, kp = KEYS[2 * n], KEYS[2 * n + 1]
+  local a = 5 * (n - 1) + 1
   local sv = redis.call('HGET', ks, 'sv') or '0'
   if sv ~= ARGV[a + 1] then
     local s = redis.call('HMGET', ks, 'p', 'd', 'e')
@@ -86,11 +98,15 @@ return out
 `,
 };
 
-/** SETMAX: stores max(current, ARGV[1]) for an integer counter (the committed-offset marker). */
+/**
+ * SETMAX: stores max(current, ARGV[2]) for an integer counter (the committed-offset marker, KEYS[2]) when
+ * the epoch (KEYS[1]) is the writer's token (ARGV[1]); returns 0 and writes nothing otherwise.
+ */
 export const SET_MAX_SCRIPT: ScriptSource = {
   name: 'ssSetMax',
   lua: `
-local cur = redis.call('GET', KEYS[1])
-if cur == false or tonumber(cur) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local cur = redis.call('GET', KEYS[2])
+if cur == false or tonumber(cur) < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
 return 1`,
 };

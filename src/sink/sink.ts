@@ -1,5 +1,7 @@
 import type { RedisStore, ScriptCall } from '../adapters/redis.js';
+import { StreamscoreError } from '../errors/index.js';
 import { StateCache } from './cache.js';
+import { EpochStore, epochKey, newEpochId } from './epoch.js';
 import { entityKeys } from './keys.js';
 import { parseStoredPrediction, predictionJsonHead } from './prediction.js';
 import type { StoredPrediction } from './prediction.js';
@@ -55,11 +57,42 @@ export class RedisSink {
   readonly #store: RedisStore;
   readonly #opts: SinkOptions;
   readonly #cache: StateCache;
+  /** The epoch key every write is fenced by, and the token this writer holds ('' none yet). */
+  readonly epochKey: string;
+  #epoch = '';
 
   constructor(store: RedisStore, opts: SinkOptions) {
     this.#store = store;
     this.#opts = opts;
     this.#cache = new StateCache(opts.cacheBytes);
+    this.epochKey = epochKey(opts.prefix, opts.pipeline);
+  }
+
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  /**
+   * Adopts the ready epoch Redis holds, or makes one when there is none. For tools and tests that write
+   * through a sink of their own; the pipeline goes through RedisRecovery, which also rebuilds.
+   */
+  async openEpoch(): Promise<void> {
+    const epochs = new EpochStore(this.#store, this.epochKey);
+    for (;;) {
+      const v = await epochs.read();
+      if (v.kind === 'ready') return this.useEpoch(v.id);
+      if (v.kind === 'rebuilding') throw new Error(`a rebuild holds ${this.epochKey}`);
+      await epochs.create(newEpochId());
+    }
+  }
+
+  /**
+   * Writes from now on carry this epoch token. A new epoch means Redis was rebuilt: cached states are
+   * forgotten (their versions are not the stored ones any more).
+   */
+  useEpoch(token: string): void {
+    if (token !== this.#epoch) this.#cache.clear();
+    this.#epoch = token;
   }
 
   get cacheStats() {
@@ -98,8 +131,8 @@ export class RedisSink {
   async write(writes: readonly StateWrite[], model: ModelStamp): Promise<WriteResult[]> {
     const fields = this.#opts.fields;
     const calls: ScriptCall[] = chunks(writes).map((part) => {
-      const keys: string[] = [];
-      const args: string[] = [];
+      const keys: string[] = [this.epochKey];
+      const args: string[] = [this.#epoch];
       for (const w of part) {
         const k = this.keys(w.entityId);
         keys.push(k.state, k.prediction);
@@ -113,7 +146,7 @@ export class RedisSink {
       }
       return { script: COMMIT_SCRIPT, keys, args };
     });
-    const replies = await this.#store.runScripts(calls);
+    const replies = await this.#fenced(() => this.#store.runScripts(calls));
     const flat = replies.flatMap((r) => r as unknown[][]);
     return writes.map((w, i) => {
       const r = flat[i] as unknown[];
@@ -128,10 +161,29 @@ export class RedisSink {
     });
   }
 
-  /** Stores max(current, value) in the marker's key. */
+  /** A write refused by the epoch fence becomes SS_REDIS_LOST (the caller recovers, then retries). */
+  async #fenced<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (/SSEPOCH/.test((err as Error).message))
+        throw new StreamscoreError(
+          'SS_REDIS_LOST',
+          "Redis does not hold this pipeline's epoch: it lost its data (or is being rebuilt); nothing was written",
+          { cause: err, retriable: true },
+        );
+      throw err;
+    }
+  }
+
+  /** Stores max(current, value) in the marker's key (nothing when the epoch is not this writer's). */
   async raise(marker: MarkerUpdate): Promise<void> {
     await this.#store.runScripts([
-      { script: SET_MAX_SCRIPT, keys: [marker.key], args: [marker.value.toString()] },
+      {
+        script: SET_MAX_SCRIPT,
+        keys: [this.epochKey, marker.key],
+        args: [this.#epoch, marker.value.toString()],
+      },
     ]);
   }
 
@@ -144,8 +196,21 @@ export class RedisSink {
     return texts.map(parseStoredPrediction);
   }
 
-  /** Forgets cached states (after Redis lost data, or in tests). */
+  /** Forgets cached states (in tests). */
   forget(ids: readonly string[]): void {
     for (const id of ids) this.#cache.delete(id);
+  }
+
+  /** Every entity with a stored state, in batches of about `count` ids (a SCAN: an id may come twice). */
+  async *entityIds(count: number): AsyncGenerator<string[]> {
+    const { prefix, pipeline } = this.#opts;
+    const head = `${prefix}{${pipeline}:`;
+    const glob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+    for await (const keys of this.#store.scan(`${glob(head)}*}:s`, count)) {
+      const ids = keys
+        .filter((k) => k.startsWith(head) && k.endsWith('}:s'))
+        .map((k) => k.slice(head.length, -3));
+      if (ids.length > 0) yield ids;
+    }
   }
 }

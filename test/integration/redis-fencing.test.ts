@@ -3,7 +3,7 @@
  *  - deleted entities stay deleted when older updates are replayed (no resurrection);
  *  - a write computed from a state that changed meanwhile (a zombie, a concurrent window) is refused and
  *    writes nothing; a prediction older than the stored one is never written;
- *  - versions only grow, even after Redis lost the keys;
+ *  - a Redis that lost its keys (the epoch with them) refuses writes; versions only grow, also after it;
  *  - events count once per id, however often they are redelivered.
  */
 import assert from 'node:assert/strict';
@@ -68,6 +68,7 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
   const opts = { prefix: config.redis.keyPrefix, pipeline: 'churn', fields: FIELDS };
   // no cache: every load reads what Redis holds
   const sink = new RedisSink(store, { ...opts, cacheBytes: 0 });
+  await sink.openEpoch();
   const lookup = new LookupClient({ url: config.redis.url, keyPrefix: config.redis.keyPrefix });
   t.after(async () => {
     await lookup.close();
@@ -170,18 +171,27 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
     },
   );
 
-  await t.test('versions only grow, also after Redis lost the keys', async () => {
-    const seen: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      await step(upsert('4', String(100 + i), 30 + i), 0.5);
+  await t.test(
+    'a Redis that lost its data refuses writes until a new epoch; versions only grow',
+    async () => {
+      const seen: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        await step(upsert('4', String(100 + i), 30 + i), 0.5);
+        seen.push((await lookup.get('4'))?.version ?? 0);
+      }
+      await deleteRedisKeys(config, `${config.redis.keyPrefix}*`); // Redis lost its data
+      await assert.rejects(step(upsert('4', '50', 20), 0.1), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'SS_REDIS_LOST');
+        return true;
+      });
+      assert.equal(await lookup.get('4'), null, 'nothing was written on the wiped store');
+      await sink.openEpoch(); // what a rebuild ends with
+      await step(upsert('4', '50', 20), 0.1); // an old row, but nothing fences it any more
       seen.push((await lookup.get('4'))?.version ?? 0);
-    }
-    await deleteRedisKeys(config, `${config.redis.keyPrefix}*`); // Redis lost its data
-    await step(upsert('4', '50', 20), 0.1); // an old row, but nothing fences it any more
-    seen.push((await lookup.get('4'))?.version ?? 0);
-    for (let i = 1; i < seen.length; i++)
-      assert.ok((seen[i] as number) > (seen[i - 1] as number), `versions grow: ${seen.join(', ')}`);
-  });
+      for (let i = 1; i < seen.length; i++)
+        assert.ok((seen[i] as number) > (seen[i - 1] as number), `versions grow: ${seen.join(', ')}`);
+    },
+  );
 
   await t.test(
     'events count once per id; the entity clock only moves forward; old events expire',

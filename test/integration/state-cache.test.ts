@@ -5,7 +5,7 @@
  * every round, what an uncached read of Redis returns equals an independent model of the contract applied
  * in commit order: the profile of the highest LSN (deletes fence older rows), events once per id while in
  * the 10-day lookback of the entity's clock. Covers duplicates, late events, events aging out, and Redis
- * losing the keys mid-run (cached copies must not be trusted afterwards).
+ * losing the keys mid-run (writes are refused until a new epoch; cached copies are not trusted afterwards).
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -77,6 +77,7 @@ test('state cache and compare-and-set never lose, double or resurrect an update,
     new RedisSink(store, { ...opts, cacheBytes: 1 << 20 }),
   ];
   const reader = new RedisSink(store, { ...opts, cacheBytes: 0 });
+  for (const w of writers) await w.openEpoch();
   t.after(async () => {
     await store.close();
     await deleteRedisKeys(config, `${prefix}*`);
@@ -172,6 +173,37 @@ test('state cache and compare-and-set never lose, double or resurrect an update,
   for (let round = 0; round < 80; round++) {
     if (round === 40) {
       await deleteRedisKeys(config, `${prefix}*`); // Redis lost its data: state starts again from nothing
+      for (const w of writers) {
+        // nothing is written on top of the wiped store (the epoch went with it) ...
+        const work: EntityWork = {
+          entityId: 'e0',
+          cdc: { op: 'upsert', version: String((lsn += 1)), profile: { id: 'e0', age: 40 }, timeMs: clock },
+          events: [],
+          records: [],
+          coalescedCdc: 0,
+          tombstones: 0,
+        };
+        const [base] = await w.load(['e0']);
+        const next = applyWork(base as EntityState, work, FIELDS);
+        await assert.rejects(
+          w.write(
+            [
+              {
+                entityId: 'e0',
+                base: base as EntityState,
+                next: next.next as EntityState,
+                storeProfile: next.storeProfile,
+                eventsChanged: next.eventsChanged,
+                prediction: null,
+              },
+            ],
+            model,
+          ),
+          (err: Error & { code?: string }) => err.code === 'SS_REDIS_LOST',
+        );
+      }
+      // ... until a new epoch (what a rebuild ends with; here nothing is rebuilt), which drops cached states
+      for (const w of writers) await w.openEpoch();
       for (const id of entities) models.set(id, new Model());
     }
     clock += rnd.int(0, 2) * DAY + rnd.int(0, 3_600_000);

@@ -1,0 +1,159 @@
+/**
+ * Reading the input log from its beginning up to fixed end offsets, outside the pipeline's consumer group
+ * (the rebuild of a Redis that lost its data). kafkajs has no group-less consumer: a consumer of a
+ * throwaway group reads every partition, commits nothing, and the group is deleted afterwards.
+ */
+import type { RawRecord } from '../decode/types.js';
+import { kafkaError } from './kafka-io.js';
+import type { TopicPartition } from './kafka-io.js';
+import type { KafkaClient } from './kafka.js';
+
+export interface LogBatch extends TopicPartition {
+  readonly records: readonly RawRecord[];
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}/${partition}`;
+
+/** Per partition (`topic/partition`): the next offset the log will write (high watermark) and its first. */
+export async function logEnds(
+  client: KafkaClient,
+  topics: readonly string[],
+): Promise<Map<string, { low: bigint; high: bigint }>> {
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    const out = new Map<string, { low: bigint; high: bigint }>();
+    for (const topic of topics) {
+      for (const p of await admin.fetchTopicOffsets(topic))
+        out.set(tpKey(topic, p.partition), { low: BigInt(p.low), high: BigInt(p.high) });
+    }
+    return out;
+  } catch (cause) {
+    throw kafkaError(cause, `reading the end offsets of ${topics.join(', ')}`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Per partition (`topic/partition`): the group's committed offset (the next to read); absent when none. */
+export async function groupOffsets(
+  client: KafkaClient,
+  groupId: string,
+  topics: readonly string[],
+): Promise<Map<string, bigint>> {
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    const out = new Map<string, bigint>();
+    for (const t of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
+      for (const p of t.partitions)
+        if (Number(p.offset) >= 0) out.set(tpKey(t.topic, p.partition), BigInt(p.offset));
+    }
+    return out;
+  } catch (cause) {
+    throw kafkaError(cause, `reading the committed offsets of group ${groupId}`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface ReplayOptions {
+  readonly topics: readonly string[];
+  /** Per partition: read offsets below `high`, from the log's start (partitions not listed are not read). */
+  readonly ends: ReadonlyMap<string, { low: bigint; high: bigint }>;
+  /** The throwaway group's id (deleted at the end). */
+  readonly groupId: string;
+  /** Largest fetch, bytes (per partition: a quarter of it). */
+  readonly fetchMaxBytes: number;
+  readonly onBatch: (batch: LogBatch) => Promise<void>;
+  /** Called between batches; throw from it to stop the replay. */
+  readonly check?: () => void;
+}
+
+/** Reads every listed partition from its start up to its end offset, batch by batch, in offset order. */
+export async function replayLog(client: KafkaClient, opts: ReplayOptions): Promise<void> {
+  const pending = new Map<string, bigint>();
+  for (const [k, e] of opts.ends) if (e.high > e.low) pending.set(k, e.high);
+  if (pending.size === 0) return;
+  const consumer = client.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: 30000,
+    heartbeatInterval: 3000,
+    maxBytes: opts.fetchMaxBytes,
+    maxBytesPerPartition: Math.max(1 << 20, Math.floor(opts.fetchMaxBytes / 4)),
+    maxWaitTimeInMs: 250,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+  });
+  let failed: unknown;
+  let settle: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  const finished = new Promise<void>((resolve, reject) => {
+    settle = {
+      resolve,
+      reject: (e) => {
+        failed ??= e;
+        reject(e);
+      },
+    };
+  });
+  finished.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+  const progressed = (topic: string, partition: number, lastOffset: string) => {
+    const k = tpKey(topic, partition);
+    const end = pending.get(k);
+    if (end === undefined || BigInt(lastOffset) < end - 1n) return;
+    pending.delete(k);
+    consumer.pause([{ topic, partitions: [partition] }]);
+    if (pending.size === 0) settle?.resolve();
+  };
+  // after every batch, also those kafkajs does not hand over (only transaction markers or aborted records)
+  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+    progressed(e.payload.topic, e.payload.partition, e.payload.lastOffset);
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) settle?.reject(e.payload.error);
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...opts.topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch }) => {
+        const end = pending.get(tpKey(batch.topic, batch.partition));
+        if (end === undefined || failed !== undefined) return;
+        const records: RawRecord[] = [];
+        for (const m of batch.messages) {
+          if (BigInt(m.offset) >= end) break;
+          records.push({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            timestamp: m.timestamp,
+            key: m.key,
+            value: m.value,
+            headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
+          });
+        }
+        // a failure stops the replay (it is not kafkajs's to retry): the caller decides what happens next
+        try {
+          opts.check?.();
+          if (records.length > 0)
+            await opts.onBatch({ topic: batch.topic, partition: batch.partition, records });
+        } catch (err) {
+          settle?.reject(err);
+        }
+      },
+    });
+    await finished;
+  } catch (err) {
+    throw err instanceof Error && 'code' in err ? err : kafkaError(err, 'replaying the input log');
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    const admin = client.admin();
+    await admin
+      .connect()
+      .then(() => admin.deleteGroups([opts.groupId]))
+      .catch(() => undefined)
+      .finally(() => admin.disconnect());
+  }
+}
