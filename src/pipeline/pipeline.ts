@@ -1,12 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createInputConsumer, createTransactionalProducer, outputSendLimits } from '../adapters/kafka-io.js';
-import type {
-  InputBatch,
-  InputConsumer,
-  TopicPartition,
-  TransactionalProducer,
-} from '../adapters/kafka-io.js';
+import { createInputConsumer, outputSendLimits } from '../adapters/kafka-io.js';
+import type { InputBatch, InputConsumer, TopicPartition } from '../adapters/kafka-io.js';
 import { createKafkaClient } from '../adapters/kafka.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import { createRedisStore } from '../adapters/redis.js';
@@ -24,9 +19,10 @@ import { PipelineMetrics } from '../observe/metrics.js';
 import { createScorer } from '../score/index.js';
 import type { Scorer } from '../score/index.js';
 import { RedisRecovery } from '../recover/index.js';
-import { RedisSink, committedKey } from '../sink/index.js';
+import { RedisSink } from '../sink/index.js';
 import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
+import { openPartitionContext } from './partition-context.js';
 import { PartitionLifecycle, tpKey } from './partitions.js';
 import type { PartitionProgress } from './partitions.js';
 import { buildRoles } from './roles.js';
@@ -240,52 +236,26 @@ export class Pipeline {
     this.#opts.onHalt?.(err);
   }
 
-  async #openPartition(
+  #openPartition(
     tp: TopicPartition,
     firstOffset: bigint,
     previous: PartitionProgress | undefined,
   ): Promise<PartitionContext> {
-    const { config } = this.#opts;
-    const redis = this.#redis as RedisStore;
-    const producer: TransactionalProducer = await createTransactionalProducer(
-      this.#kafka as KafkaClient,
-      config.consumer.groupId,
+    const ctx = this.#ctx as PipelineContext;
+    return openPartitionContext(
+      {
+        config: ctx.config,
+        kafka: this.#kafka as KafkaClient,
+        redis: this.#redis as RedisStore,
+        sink: ctx.sink,
+        sendLimits: this.#sendLimits,
+        consumer: this.#consumer as InputConsumer,
+        logger: ctx.logger,
+      },
       tp,
-      this.#sendLimits,
+      firstOffset,
+      previous,
     );
-    const key = committedKey(config.redis.keyPrefix, config.pipeline.name, tp.topic, tp.partition);
-    const sink = (this.#ctx as PipelineContext).sink;
-    // The first fetch after an assignment starts at the group's committed offset, after a failed window at
-    // the last resolved (committed) one: everything before it is committed. Keep the largest of that, what
-    // Redis already knew (a replay from earlier offsets) and what this process knew.
-    const stored = BigInt((await redis.get(key)) ?? '-1');
-    let marker = stored > firstOffset - 1n ? stored : firstOffset - 1n;
-    if (previous !== undefined && previous.committedMarker > marker) marker = previous.committedMarker;
-    await sink.raise({ key, value: marker });
-    const ctx: PartitionContext = {
-      tp,
-      producer,
-      committedMarker: marker,
-      committedHere: previous?.committedHere ?? -1n,
-      markCommitted: (offset) => {
-        if (offset > ctx.committedMarker) ctx.committedMarker = offset;
-        if (offset > ctx.committedHere) ctx.committedHere = offset;
-        // not awaited: the window is done; the next write on the same connection queues behind it
-        sink.raise({ key, value: offset }).catch((err: unknown) => {
-          this.#opts.logger.warn(
-            { err, partition: tpKey(tp) },
-            'could not record the committed offset in Redis; it is recorded again with the next window',
-          );
-        });
-      },
-      heartbeat: async () => undefined,
-      refreshMarker: async () => {
-        const committed = await (this.#consumer as InputConsumer).committedOffset(tp);
-        if (committed !== null && committed - 1n > ctx.committedMarker) ctx.committedMarker = committed - 1n;
-        return ctx.committedMarker;
-      },
-    };
-    return ctx;
   }
 
   /**
