@@ -63,6 +63,8 @@ async function main(): Promise<number> {
         transactionsPerCustomer: txPerCustomer,
         aliveFile: join(out, 'rebuild-alive-ids.raw.json'),
       },
+      // the generator holds the whole stream: a million customers need more than the default heap
+      { nodeArgs: ['--max-old-space-size=16384'] },
     );
     const config = env.config('rebuild', { observe: { logLevel: 'warn' } });
     // the group has committed everything: Redis "lost" what those commits wrote

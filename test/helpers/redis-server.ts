@@ -19,7 +19,8 @@ export interface PrivateRedis {
   start(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now (for a process the test starts). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -54,6 +55,9 @@ export async function startPrivateRedis(opts: { aof: boolean }): Promise<Private
     child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    // the test process must be able to end while this Redis runs (it is killed on exit)
+    child.unref();
+    for (const s of [child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
     const deadline = Date.now() + 10000;
     while (!(await answers(port))) {
       if (child.exitCode !== null || Date.now() > deadline)

@@ -4,29 +4,18 @@
  * it rejoins and keeps committing — or exits non-zero. Nothing is lost or duplicated either way.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import test from 'node:test';
 import { createRegistryClient } from '../../src/adapters/registry.js';
 import { generateStream, produceSample } from '../../src/sample/index.js';
 import type { SampleStream } from '../../src/sample/index.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
+import { freePort } from '../helpers/redis-server.js';
 import { createTestEnv } from '../helpers/services.js';
 import type { TestEnv } from '../helpers/services.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function setUp(label: string, seed: number, observePort = 0) {
   const env: TestEnv = await createTestEnv(label, {

@@ -22,13 +22,14 @@ import type { SampleStream } from '../../src/sample/index.js';
 import { followTopic, waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import type { RunningPipeline } from '../helpers/process.js';
-import { startPrivateRedis } from '../helpers/redis-server.js';
+import { freePort, startPrivateRedis } from '../helpers/redis-server.js';
 import type { PrivateRedis } from '../helpers/redis-server.js';
 import { createTestEnv } from '../helpers/services.js';
 import type { TestEnv } from '../helpers/services.js';
 import { assertEndStateMatchesOracle, decodeAudit, readPredictions } from '../helpers/verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const KILLS = 2;
 const DOWN_MS = 5000;
 
@@ -116,8 +117,27 @@ async function scenario(t: test.TestContext, aof: boolean): Promise<void> {
     audits.push({ closedAt: decodeAudit(m.value as Buffer).closed_at });
   });
 
-  const a = spawnPipeline(config);
-  const b = spawnPipeline(config);
+  // each instance's /readyz as an orchestrator sees it (every 20 ms), and its /metrics at the end
+  const ports = [await freePort(), await freePort()];
+  const [a, b] = ports.map((port) => spawnPipeline(env.configWith({ observe: { port } }))) as [
+    RunningPipeline,
+    RunningPipeline,
+  ];
+  const notReadyAfterRestart = [0, 0];
+  let restarted = false;
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      for (const [i, port] of ports.entries()) {
+        const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (restarted && status === 503) notReadyAfterRestart[i] = (notReadyAfterRestart[i] as number) + 1;
+      }
+      await sleep(20);
+    }
+  })();
   const logs = () => `A:\n${a.output().slice(-3000)}\nB:\n${b.output().slice(-3000)}`;
   const rebuilt = (p: RunningPipeline) => p.output().match(/Redis state rebuilt from the log/g)?.length ?? 0;
   await produceNext();
@@ -151,6 +171,7 @@ async function scenario(t: test.TestContext, aof: boolean): Promise<void> {
     assert.equal(audits.length, closedBefore, `kill ${kill}: no window closed while Redis is down`);
     cuts.push(await predictionEnds(env));
     await redis.start();
+    restarted = true;
     const restartedAt = Date.now();
     if (aof) {
       const seenAt = audits.length;
@@ -195,6 +216,26 @@ async function scenario(t: test.TestContext, aof: boolean): Promise<void> {
       { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' },
     );
   await waitCaughtUp(env.kafka, config.consumer.groupId, inputs, 120000);
+  polling = false;
+  await poller;
+  const rebuildsDone = await Promise.all(
+    ports.map(async (port) => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const m = /^streamscore_redis_rebuilds_total\{[^}]*outcome="done"[^}]*\} (\d+)/m.exec(text);
+      assert.match(text, /^streamscore_redis_epoch_state\{[^}]*\} 0$/m, 'epoch state back to 0 (ready)');
+      return Number(m?.[1] ?? 0);
+    }),
+  );
+  assert.equal(
+    rebuildsDone[0]! + rebuildsDone[1]!,
+    aof ? 0 : KILLS,
+    `rebuilds on /metrics (A, B): ${rebuildsDone.join(', ')}`,
+  );
+  if (!aof)
+    assert.ok(
+      notReadyAfterRestart.every((n) => n > 0),
+      `/readyz answered 503 while Redis was rebuilt (polls per instance: ${notReadyAfterRestart.join(', ')})`,
+    );
   const [ra, rb] = await Promise.all([stopPipeline(a), stopPipeline(b)]);
   assert.equal(ra.code, 0, logs());
   assert.equal(rb.code, 0, logs());
