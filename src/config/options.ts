@@ -172,6 +172,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    shutdown: z
+      .object({
+        /**
+         * SIGTERM/SIGINT: the whole stop takes at most this long (keep it under the orchestrator's grace
+         * period, 30 s in Kubernetes). Each step gets its share (windows 40%, producers 20%, consumer 25%,
+         * Redis, model and HTTP server 5% each); a step that does not finish in its share is abandoned and
+         * the process exits non-zero, naming it.
+         */
+        timeoutMs: z.number().int().min(1000).default(15000),
+      })
+      .strict()
+      .prefault({}),
     state: z
       .object({
         /**

@@ -54,6 +54,8 @@ export class PartitionLifecycle {
   #generation = 0;
   #owned = new Set<string>();
   readonly #closing = new Set<Promise<void>>();
+  /** Contexts whose producer was closed (each is closed once, whichever path gets there first). */
+  readonly #closed = new WeakSet<PartitionContext>();
   readonly #onClose: (err: unknown) => void;
 
   constructor(open: PartitionOpener, onCloseError: (err: unknown) => void = () => undefined) {
@@ -140,7 +142,7 @@ export class PartitionLifecycle {
     const tail = this.#locks.get(key) ?? Promise.resolve();
     const closing = tail
       .then(() => p)
-      .then((ctx) => ctx.producer.close())
+      .then((ctx) => this.#closeProducer(ctx))
       .catch((err: unknown) => this.#onClose(err));
     this.#closing.add(closing);
     void closing.finally(() => this.#closing.delete(closing));
@@ -168,9 +170,27 @@ export class PartitionLifecycle {
     return false;
   }
 
-  /** Closes every producer, retired ones included; for shutdown, once no batch runs any more. */
-  async closeAll(): Promise<void> {
+  /** Resolves once no batch runs (see run). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#locks.values()]);
+  }
+
+  /**
+   * Shutdown when a batch may be stuck (a broker that went away): closes every producer now, without
+   * waiting for the batch that uses it. Its open transaction is aborted by the coordinator (on timeout, or
+   * when the partition's next owner starts the same transactional id); the batch fails and commits nothing.
+   */
+  async closeNow(): Promise<void> {
+    const all = [...this.#contexts.values(), ...this.#retired.values()];
     for (const key of [...this.#contexts.keys()]) this.retire(key);
-    await Promise.all([...this.#closing]);
+    await Promise.all(
+      all.map((p) => p.then((ctx) => this.#closeProducer(ctx)).catch((err: unknown) => this.#onClose(err))),
+    );
+  }
+
+  async #closeProducer(ctx: PartitionContext): Promise<void> {
+    if (this.#closed.has(ctx)) return;
+    this.#closed.add(ctx);
+    await ctx.producer.close();
   }
 }

@@ -24,6 +24,8 @@ import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
 import { openPartitionContext } from './partition-context.js';
 import { PartitionLifecycle, tpKey } from './partitions.js';
+import { runShutdown } from './shutdown.js';
+import type { ShutdownReport } from './shutdown.js';
 import type { PartitionProgress } from './partitions.js';
 import { buildRoles } from './roles.js';
 import { consumerCrashFromEnv, crashPointFromEnv } from './test-hooks.js';
@@ -75,7 +77,7 @@ export class Pipeline {
   #halted: Error | undefined;
   /** Test-only: throws from a batch as if the consumer itself failed (see test-hooks). */
   #consumerCrash: (() => void) | undefined;
-  #stopping: Promise<void> | undefined;
+  #stopping: Promise<ShutdownReport> | undefined;
   observePort = 0;
 
   constructor(opts: PipelineOptions) {
@@ -275,6 +277,7 @@ export class Pipeline {
     const key = tpKey(tp);
     // while Redis is rebuilt nothing is processed (or resolved): the records are fetched again after it
     if (this.#halted !== undefined || batch.records.length === 0 || this.#recovering()) return;
+    if (this.#stopping !== undefined) return; // stopping: no new window (the records go to the next owner)
     if (this.#partitions.fenced(key, consumer.heartbeats())) {
       // Nothing is resolved or committed. The heartbeat is what ends the wait: it fails (and kafkajs
       // rejoins the group) if this member lost the partition, or proves it is still the owner.
@@ -303,6 +306,7 @@ export class Pipeline {
         // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
         const revoked = generation !== this.#partitions.generation && !this.#partitions.owns(key);
         if (!batch.isRunning() || batch.isStale() || revoked || this.#recovering()) return;
+        if (this.#stopping !== undefined) return;
         const result = await processWindow(ctx, part, window);
         const last = window[window.length - 1] as (typeof window)[number];
         batch.resolveOffset(last.offset);
@@ -387,26 +391,34 @@ export class Pipeline {
     return 'rethrow';
   }
 
-  stop(): Promise<void> {
+  /**
+   * Stops within `shutdown.timeoutMs` (see runShutdown): no new window starts; running windows get 40% of
+   * the budget to commit; then producers close (a stuck window's transaction is abandoned and aborted by
+   * the coordinator), the consumer leaves its group (partitions move at once), then Redis, the model and the
+   * HTTP server. Idempotent; the report names every step that failed or timed out.
+   */
+  stop(): Promise<ShutdownReport> {
     this.#stopping ??= this.#close();
     return this.#stopping;
   }
 
-  async #close(): Promise<void> {
+  async #close(): Promise<ShutdownReport> {
+    const { logger, config } = this.#opts;
     this.#recovery?.stop();
-    const steps: Array<[string, () => Promise<unknown> | undefined]> = [
-      ['consumer', () => this.#consumer?.close()],
-      ['producers', () => this.#partitions.closeAll()],
-      ['redis', () => this.#redis?.close()],
-      ['scorer', () => this.#scorer?.close()],
-      ['observe', () => this.#observe?.close()],
-    ];
-    for (const [name, step] of steps) {
-      try {
-        await step();
-      } catch (err) {
-        this.#opts.logger.warn({ err, step: name }, 'cleanup step failed');
-      }
-    }
+    this.#consumer?.pause();
+    const report = await runShutdown(
+      [
+        { name: 'windows', share: 0.4, run: () => this.#partitions.idle() },
+        { name: 'producers', share: 0.2, run: () => this.#partitions.closeNow() },
+        { name: 'consumer', share: 0.25, run: () => this.#consumer?.close() },
+        { name: 'redis', share: 0.05, run: () => this.#redis?.close() },
+        { name: 'scorer', share: 0.05, run: () => this.#scorer?.close() },
+        { name: 'observe', share: 0.05, run: () => this.#observe?.close() },
+      ],
+      config.shutdown.timeoutMs,
+      (step, reason, err) => logger.error({ step, reason, err }, `shutdown step "${step}" failed`),
+    );
+    logger.info({ ...report }, report.failed.length === 0 ? 'stopped' : 'stopped, not cleanly');
+    return report;
   }
 }

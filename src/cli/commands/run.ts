@@ -3,8 +3,9 @@ import { createLogger } from '../../observe/logger.js';
 import { Pipeline } from '../../pipeline/index.js';
 import type { Command } from '../args.js';
 
-/** How long a stop may take (the in-flight windows finish, producers and clients close). */
-const STOP_TIMEOUT_MS = 30000;
+/** Exit codes of `run`: 0 a clean stop; 1 halted or a start that failed; these when the stop was not clean. */
+const EXIT_UNCLEAN_STOP = 3;
+const EXIT_SECOND_SIGNAL = 4;
 
 export const run: Command = {
   name: 'run',
@@ -32,17 +33,28 @@ export const run: Command = {
     }
     const reason = await Promise.race([signalled, halted]);
     const failed = reason instanceof Error;
-    logger.info({ reason: failed ? reason.message : reason }, 'stopping');
-    // a halted pipeline may be stuck in a window (a producer retrying a broker that is gone): the process
-    // must still leave, and non-zero, rather than stay alive outside its group
+    // a second signal while stopping: the operator wants out now
+    const now = (signal: string) => {
+      logger.error({ signal }, 'second signal while stopping: exiting at once');
+      logger.flush();
+      process.exit(EXIT_SECOND_SIGNAL);
+    };
+    process.once('SIGTERM', () => now('SIGTERM'));
+    process.once('SIGINT', () => now('SIGINT'));
+    logger.info({ reason: failed ? reason.message : reason, boundMs: config.shutdown.timeoutMs }, 'stopping');
+    // the pipeline bounds every step itself; this is the backstop should a step ignore its timeout
     let timer: NodeJS.Timeout | undefined;
-    const stopped = await Promise.race([
-      pipeline.stop().then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS))),
+    const report = await Promise.race([
+      pipeline.stop(),
+      new Promise<null>(
+        (resolve) => (timer = setTimeout(() => resolve(null), config.shutdown.timeoutMs + 2000)),
+      ),
     ]);
     clearTimeout(timer);
-    if (!stopped) logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'the pipeline did not stop in time; exiting');
+    if (report === null)
+      logger.error({ boundMs: config.shutdown.timeoutMs }, 'the pipeline did not stop in time; exiting');
     logger.flush();
-    return failed || !stopped ? 1 : 0;
+    if (failed) return 1;
+    return report === null || report.failed.length > 0 ? EXIT_UNCLEAN_STOP : 0;
   },
 };

@@ -114,14 +114,31 @@ test('after a fence no producer is opened until a new assignment or two heartbea
   assert.equal(h.lifecycle.fenced(key, 7), false);
 });
 
-test('closeAll closes every producer once, retired ones included', async () => {
+test('closeNow closes every producer once, retired ones included, without waiting for a stuck batch', async () => {
   const h = harness();
-  h.lifecycle.assign([tp, { topic: 'in', partition: 4 }]);
+  const other = { topic: 'in', partition: 4 };
+  h.lifecycle.assign([tp, other]);
   await h.lifecycle.context(tp, 0n, h.heartbeat);
-  await h.lifecycle.context({ topic: 'in', partition: 4 }, 0n, h.heartbeat);
+  await h.lifecycle.context(other, 0n, h.heartbeat);
+  // a batch of the other partition that never ends (a send retrying a broker that went away)
+  void h.lifecycle.run(tpKey(other), () => new Promise<void>(() => undefined));
   h.lifecycle.retire(key);
-  await h.lifecycle.closeAll();
+  await h.lifecycle.closeNow();
   assert.deepEqual([...h.closed].sort(), [1, 2]);
-  await h.lifecycle.closeAll();
-  assert.equal(h.closed.length, 2);
+  await h.lifecycle.closeNow();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(h.closed.length, 2, 'each producer closed once');
+});
+
+test('idle resolves once no batch runs', async () => {
+  const h = harness();
+  let release = () => undefined as void;
+  void h.lifecycle.run(key, () => new Promise<void>((r) => (release = r)));
+  let idle = false;
+  const waiting = h.lifecycle.idle().then(() => (idle = true));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(idle, false, 'a batch runs');
+  release();
+  await waiting;
+  assert.equal(idle, true);
 });
