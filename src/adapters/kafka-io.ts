@@ -275,13 +275,14 @@ export async function createTransactionalProducer(
   tp: TopicPartition,
   /** Per output topic, the most bytes one produce call may carry (see maxSendBytes). */
   sendLimits: ReadonlyMap<string, number> = new Map(),
+  transactionTimeoutMs = 60000,
 ): Promise<TransactionalProducer> {
   const transactionalId = `${groupId}.${tp.topic}.${tp.partition}`;
   const producer: Producer = client.producer({
     transactionalId,
     idempotent: true,
     maxInFlightRequests: 1,
-    transactionTimeout: 60000,
+    transactionTimeout: transactionTimeoutMs,
     allowAutoTopicCreation: false,
     // The idempotent producer keeps retrying (kafkajs warns that capped retries may break its sequence
     // numbers); a window stuck here is stuck before its commit, which is safe: it is retried or fenced.

@@ -74,6 +74,11 @@ export const configSchema = z
           .strict()
           .optional(),
         connectionTimeoutMs: z.number().int().positive().default(3000),
+        /**
+         * A window's transaction is aborted by the broker when it is not committed within this long (a
+         * frozen or partitioned instance); at most the broker's transaction.max.timeout.ms (15 min).
+         */
+        transactionTimeoutMs: z.number().int().min(1000).default(60000),
       })
       .strict()
       .prefault({}),
