@@ -14,6 +14,8 @@ import { followTopic, waitCaughtUp } from '../helpers/kafka.js';
 import { startPrivateKafka } from '../helpers/kafka-server.js';
 import type { PrivateKafka } from '../helpers/kafka-server.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
+import type { RunningPipeline } from '../helpers/process.js';
+import { freePort } from '../helpers/redis-server.js';
 import { createTestEnv } from '../helpers/services.js';
 import type { TestEnv } from '../helpers/services.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
@@ -26,6 +28,17 @@ async function scenario(
   t: test.TestContext,
   label: string,
   disturb: (kafka: PrivateKafka) => Promise<void>,
+  stop: (a: RunningPipeline, port: number, kafka: PrivateKafka) => Promise<void> = async (a) => {
+    const t0 = Date.now();
+    const { code } = await stopPipeline(a, BOUND_MS + 10000);
+    const ms = Date.now() - t0;
+    t.diagnostic(`stopped in ${ms} ms (exit ${code})`);
+    assert.ok(ms < BOUND_MS + 1000, `stopped in ${ms} ms (bound ${BOUND_MS})\n${a.output().slice(-3000)}`);
+    if (code !== 0) {
+      assert.equal(code, 3, `an unclean stop exits 3\n${a.output().slice(-3000)}`);
+      assert.match(a.output(), /shutdown step \\"\w+\\" failed/, 'the step that failed is named');
+    }
+  },
 ): Promise<void> {
   const kafka = await startPrivateKafka();
   const env: TestEnv = await createTestEnv(label, {
@@ -48,7 +61,8 @@ async function scenario(
   };
   let audits = 0;
   await followTopic(env.kafka, env.config.outputs.audit, () => void (audits += 1));
-  const a = spawnPipeline(env.config);
+  const port = await freePort();
+  const a = spawnPipeline(env.configWith({ observe: { port } }));
   await produceHalf(0);
   const deadline = Date.now() + 90000;
   while (audits < 3) {
@@ -56,15 +70,7 @@ async function scenario(
     await sleep(50);
   }
   await disturb(kafka);
-  const t0 = Date.now();
-  const { code } = await stopPipeline(a, BOUND_MS + 10000);
-  const ms = Date.now() - t0;
-  t.diagnostic(`stopped in ${ms} ms (exit ${code})`);
-  assert.ok(ms < BOUND_MS + 1000, `stopped in ${ms} ms (bound ${BOUND_MS})\n${a.output().slice(-3000)}`);
-  if (code !== 0) {
-    assert.equal(code, 3, `an unclean stop exits 3\n${a.output().slice(-3000)}`);
-    assert.match(a.output(), /shutdown step \\"\w+\\" failed/, 'the step that failed is named');
-  }
+  await stop(a, port, kafka);
   // a new instance resumes: nothing lost, nothing twice
   await produceHalf(1);
   const b = spawnPipeline(env.config);
@@ -89,4 +95,40 @@ test('shutdown right after a broker pause past the transaction timeout: exit wit
     kafka.resume();
     await sleep(500);
   });
+});
+
+test('a second signal during a stop exits at once with code 4; /readyz answers 503 from the first signal', async (t) => {
+  await scenario(
+    t,
+    'stop-twice',
+    async (kafka) => {
+      kafka.pause(); // the running windows hang on the broker: the stop waits for them
+      await sleep(1000);
+    },
+    async (a, port, kafka) => {
+      const exited = a.exited;
+      a.child.kill('SIGTERM');
+      const t0 = Date.now();
+      let ready = 200;
+      while (Date.now() - t0 < 2000 && ready !== 503) {
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        await sleep(20);
+      }
+      assert.equal(ready, 503, '/readyz answers 503 once the stop began');
+      assert.equal(a.child.exitCode, null, 'still stopping (waiting for its windows)');
+      a.child.kill('SIGTERM');
+      const t1 = Date.now();
+      const { code } = await exited;
+      t.diagnostic(
+        `503 ${Date.now() - t0} ms after the first signal; exit ${code} ${Date.now() - t1} ms after the second`,
+      );
+      assert.equal(code, 4, a.output().slice(-3000));
+      assert.ok(Date.now() - t1 < 1000, 'at once');
+      assert.match(a.output(), /second signal while stopping/);
+      kafka.resume();
+    },
+  );
 });
