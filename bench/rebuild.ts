@@ -14,22 +14,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/observe/logger.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
+import type { RebuildStats } from '../src/recover/index.js';
 import { BenchEnv } from './env.js';
 import { runWorker } from './proc.js';
 import { ensureServices } from './services.js';
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
-interface RebuildLog {
-  records: number;
-  entities: number;
-  scored: number;
-  deleted: number;
-  owed: number;
-  stateMs: number;
-  scoreMs: number;
-  totalMs: number;
-}
+/** The rebuild's completion log line: its counts and phase times, and the total. */
+type RebuildLog = RebuildStats & { totalMs: number };
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -1,7 +1,7 @@
 /**
  * kafkajs consumer and transactional producers behind the narrow interfaces the pipeline uses.
  */
-import type { Admin, Consumer, Producer, Transaction } from 'kafkajs';
+import type { Admin, Consumer, KafkaMessage, Producer, Transaction } from 'kafkajs';
 import type { RawRecord } from '../decode/types.js';
 import type { OutMessage } from '../emit/types.js';
 import { StreamscoreError } from '../errors/index.js';
@@ -127,6 +127,19 @@ export function kafkaError(cause: unknown, what: string): StreamscoreError {
   return new StreamscoreError('SS_KAFKA', `${what}: ${message}`, { cause, retriable: true });
 }
 
+/** A fetched kafkajs message as the decode stage reads it. */
+export function rawRecord(topic: string, partition: number, m: KafkaMessage): RawRecord {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    timestamp: m.timestamp,
+    key: m.key,
+    value: m.value,
+    headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
+  };
+}
+
 /** What the input consumer is told; the pipeline derives it from its config. */
 export interface InputConsumerOptions {
   readonly groupId: string;
@@ -188,15 +201,7 @@ export function createInputConsumer(
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: opts.partitionsConcurrently,
         eachBatch: async ({ batch, heartbeat, isStale, isRunning, resolveOffset }) => {
-          const records: RawRecord[] = batch.messages.map((m) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            timestamp: m.timestamp,
-            key: m.key,
-            value: m.value,
-            headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
-          }));
+          const records = batch.messages.map((m) => rawRecord(batch.topic, batch.partition, m));
           await handler({
             topic: batch.topic,
             partition: batch.partition,

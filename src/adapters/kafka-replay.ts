@@ -4,7 +4,7 @@
  * throwaway group reads every partition, commits nothing, and the group is deleted afterwards.
  */
 import type { RawRecord } from '../decode/types.js';
-import { kafkaError } from './kafka-io.js';
+import { kafkaError, rawRecord } from './kafka-io.js';
 import type { TopicPartition } from './kafka-io.js';
 import type { KafkaClient } from './kafka.js';
 
@@ -124,15 +124,7 @@ export async function replayLog(client: KafkaClient, opts: ReplayOptions): Promi
         const records: RawRecord[] = [];
         for (const m of batch.messages) {
           if (BigInt(m.offset) >= end) break;
-          records.push({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            timestamp: m.timestamp,
-            key: m.key,
-            value: m.value,
-            headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
-          });
+          records.push(rawRecord(batch.topic, batch.partition, m));
         }
         // a failure stops the replay (it is not kafkajs's to retry): the caller decides what happens next
         try {

@@ -26,6 +26,7 @@ import { freePort, startPrivateRedis } from '../helpers/redis-server.js';
 import type { PrivateRedis } from '../helpers/redis-server.js';
 import { createTestEnv } from '../helpers/services.js';
 import type { TestEnv } from '../helpers/services.js';
+import { sliceProducer } from '../helpers/slices.js';
 import { assertEndStateMatchesOracle, decodeAudit, readPredictions } from '../helpers/verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,22 +97,8 @@ async function scenario(t: test.TestContext, aof: boolean): Promise<void> {
   });
   const inputs = [config.inputs.cdc[0]?.topic as string, config.inputs.events[0]?.topic as string];
   const registry = createRegistryClient(config.registry);
-  const slices = KILLS + 2;
-  let produced = 0;
-  const produceNext = async () => {
-    const part = <T>(all: readonly T[]) =>
-      all.slice(
-        Math.floor((produced * all.length) / slices),
-        Math.floor(((produced + 1) * all.length) / slices),
-      );
-    const slice = { cdc: part(stream.cdc), transactions: part(stream.transactions) };
-    produced += 1;
-    await produceSample(env.kafka, registry, slice, {
-      cdcTopic: inputs[0] as string,
-      transactionsTopic: inputs[1] as string,
-      format: 'avro',
-    });
-  };
+  const slices = sliceProducer(env, stream, KILLS + 2);
+  const produceNext = () => slices.next();
   const audits: Array<{ closedAt: number }> = [];
   await followTopic(env.kafka, config.outputs.audit, (m) => {
     audits.push({ closedAt: decodeAudit(m.value as Buffer).closed_at });
@@ -201,7 +188,7 @@ async function scenario(t: test.TestContext, aof: boolean): Promise<void> {
       );
     }
   }
-  while (produced < slices) await produceNext();
+  while (!slices.done) await produceNext();
   // older changes of deleted customers delivered again (a connector replaying): they must stay deleted
   const deleted = new Set(stream.summary.deletedIds);
   const stale = stream.cdc

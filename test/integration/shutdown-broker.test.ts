@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { createRegistryClient } from '../../src/adapters/registry.js';
-import { generateStream, produceSample } from '../../src/sample/index.js';
+import { generateStream } from '../../src/sample/index.js';
 import type { SampleStream } from '../../src/sample/index.js';
 import { followTopic, waitCaughtUp } from '../helpers/kafka.js';
 import { startPrivateKafka } from '../helpers/kafka-server.js';
@@ -17,6 +16,7 @@ import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import type { RunningPipeline } from '../helpers/process.js';
 import { freePort } from '../helpers/redis-server.js';
 import { createTestEnv } from '../helpers/services.js';
+import { sliceProducer } from '../helpers/slices.js';
 import type { TestEnv } from '../helpers/services.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
@@ -47,23 +47,13 @@ async function scenario(
     shutdown: { timeoutMs: BOUND_MS },
   });
   const stream: SampleStream = generateStream({ seed: 71, customers: 200, transactionsPerCustomer: 8 });
-  const registry = createRegistryClient(env.config.registry);
   const inputs = [...env.config.inputs.cdc, ...env.config.inputs.events].map((i) => i.topic);
-  const produceHalf = async (half: 0 | 1) => {
-    const part = <T>(all: readonly T[]) =>
-      all.slice(Math.floor((half * all.length) / 2), Math.floor(((half + 1) * all.length) / 2));
-    await produceSample(
-      env.kafka,
-      registry,
-      { cdc: part(stream.cdc), transactions: part(stream.transactions) },
-      { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' },
-    );
-  };
+  const halves = sliceProducer(env, stream, 2);
   let audits = 0;
   await followTopic(env.kafka, env.config.outputs.audit, () => void (audits += 1));
   const port = await freePort();
   const a = spawnPipeline(env.configWith({ observe: { port } }));
-  await produceHalf(0);
+  await halves.next();
   const deadline = Date.now() + 90000;
   while (audits < 3) {
     assert.ok(Date.now() < deadline, `first commits\n${a.output().slice(-3000)}`);
@@ -72,7 +62,7 @@ async function scenario(
   await disturb(kafka);
   await stop(a, port, kafka);
   // a new instance resumes: nothing lost, nothing twice
-  await produceHalf(1);
+  await halves.next();
   const b = spawnPipeline(env.config);
   await waitCaughtUp(env.kafka, env.config.consumer.groupId, inputs, 180000);
   const last = await stopPipeline(b, BOUND_MS + 10000);

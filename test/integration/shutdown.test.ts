@@ -8,15 +8,13 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import test from 'node:test';
-import { createRegistryClient } from '../../src/adapters/registry.js';
-import { generateStream, produceSample } from '../../src/sample/index.js';
-import type { SampleStream } from '../../src/sample/index.js';
+import { generateStream } from '../../src/sample/index.js';
 import { followTopic, waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import type { RunningPipeline } from '../helpers/process.js';
 import { startPrivateRedis } from '../helpers/redis-server.js';
 import { createTestEnv } from '../helpers/services.js';
-import type { TestEnv } from '../helpers/services.js';
+import { sliceProducer } from '../helpers/slices.js';
 import { assertEndStateMatchesOracle, decodeAudit } from '../helpers/verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,26 +27,6 @@ async function until(what: string, timeoutMs: number, done: () => boolean, logs:
     assert.ok(Date.now() < deadline, `${what}: not within ${timeoutMs} ms\n${logs()}`);
     await sleep(50);
   }
-}
-
-/** Produces the stream in `slices` parts, one per call. */
-function slicer(env: TestEnv, stream: SampleStream, slices: number) {
-  const registry = createRegistryClient(env.config.registry);
-  let produced = 0;
-  return async () => {
-    const part = <T>(all: readonly T[]) =>
-      all.slice(
-        Math.floor((produced * all.length) / slices),
-        Math.floor(((produced + 1) * all.length) / slices),
-      );
-    const slice = { cdc: part(stream.cdc), transactions: part(stream.transactions) };
-    produced += 1;
-    await produceSample(env.kafka, registry, slice, {
-      cdcTopic: env.config.inputs.cdc[0]?.topic as string,
-      transactionsTopic: env.config.inputs.events[0]?.topic as string,
-      format: 'avro',
-    });
-  };
 }
 
 /** SIGTERM; resolves with the exit code and how long the stop took. */
@@ -65,7 +43,8 @@ test('shutdown during steady processing: exit 0 within the bound; the group give
     shutdown: { timeoutMs: BOUND_MS },
   });
   const stream = generateStream({ seed: 61, customers: 300, transactionsPerCustomer: 8 });
-  const produceNext = slicer(env, stream, 3);
+  const produceNext = () => slices3.next();
+  const slices3 = sliceProducer(env, stream, 3);
   const commits: Array<{ instance: string; partition: string; closedAt: number }> = [];
   await followTopic(env.kafka, env.config.outputs.audit, (m) => {
     const a = decodeAudit(m.value as Buffer);
@@ -126,7 +105,8 @@ test('shutdown while Redis is down: exit within the bound, naming any step that 
     shutdown: { timeoutMs: BOUND_MS },
   });
   const stream = generateStream({ seed: 67, customers: 200, transactionsPerCustomer: 8, deleteRate: 0.1 });
-  const produceNext = slicer(env, stream, 2);
+  const produceNext = () => slices2.next();
+  const slices2 = sliceProducer(env, stream, 2);
   let audits = 0;
   await followTopic(env.kafka, env.config.outputs.audit, () => void (audits += 1));
   const a = spawnPipeline(env.config);

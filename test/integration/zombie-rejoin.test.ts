@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import test, { after } from 'node:test';
-import { createRegistryClient } from '../../src/adapters/registry.js';
-import { generateStream, produceSample } from '../../src/sample/index.js';
+import { generateStream } from '../../src/sample/index.js';
 import { followTopic, waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import type { RunningPipeline } from '../helpers/process.js';
 import { createTestEnv } from '../helpers/services.js';
+import { sliceProducer } from '../helpers/slices.js';
 import { assertEndStateMatchesOracle, decodeAudit } from '../helpers/verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,25 +36,9 @@ test('zombie rejoin: an instance stopped past the session timeout three times re
     deleteRate: 0.1,
   });
   const inputs = [config.inputs.cdc[0]?.topic as string, config.inputs.events[0]?.topic as string];
-  const registry = createRegistryClient(config.registry);
   // the stream goes in slices over the test, so there is always work while instances stop and resume
-  const slices = 2 + ROUNDS * 4;
-  let produced = 0;
-  const produceNext = async () => {
-    if (produced >= slices) return;
-    const part = <T>(all: readonly T[]) =>
-      all.slice(
-        Math.floor((produced * all.length) / slices),
-        Math.floor(((produced + 1) * all.length) / slices),
-      );
-    await produceSample(
-      env.kafka,
-      registry,
-      { cdc: part(stream.cdc), transactions: part(stream.transactions) },
-      { cdcTopic: inputs[0] as string, transactionsTopic: inputs[1] as string, format: 'avro' },
-    );
-    produced += 1;
-  };
+  const slices = sliceProducer(env, stream, 2 + ROUNDS * 4);
+  const produceNext = () => slices.next();
 
   // who committed what, when: audit events carry the instance (host:pid) and when the window closed
   const commits: Array<{ instance: string; closedAt: number }> = [];
@@ -127,7 +111,7 @@ test('zombie rejoin: an instance stopped past the session timeout three times re
     });
   }
 
-  while (produced < slices) await produceNext();
+  while (!slices.done) await produceNext();
   await waitCaughtUp(env.kafka, groupId, inputs, 120000);
   assert.equal(a.child.exitCode, null, `A is still running\n${a.output().slice(-3000)}`);
   assert.equal(b.child.exitCode, null, `B is still running\n${b.output().slice(-3000)}`);
