@@ -33,8 +33,17 @@ export async function waitCaughtUp(
       let behind = 0;
       const parts: string[] = [];
       for (const topic of topics) {
-        const ends = await admin.fetchTopicOffsets(topic);
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        // a broker that just (re)started answers "coordinator loading" for a moment: ask again
+        const answer = await Promise.all([
+          admin.fetchTopicOffsets(topic),
+          admin.fetchOffsets({ groupId, topics: [topic] }),
+        ]).catch((err: unknown) => err as Error);
+        if (answer instanceof Error) {
+          behind += 1;
+          parts.push(`${topic}: ${answer.message}`);
+          continue;
+        }
+        const [ends, [committed]] = answer;
         for (const e of ends) {
           const c = committed?.partitions.find((p) => p.partition === e.partition);
           const at = Number(c?.offset ?? -1);

@@ -55,6 +55,16 @@ test('shutdown during steady processing: exit 0 within the bound; the group give
   const b = spawnPipeline(env.config);
   const logs = () => `A:\n${a.output().slice(-3000)}\nB:\n${b.output().slice(-3000)}`;
   const of = (p: RunningPipeline) => `${hostname()}:${p.child.pid}`;
+  // both in the group before any input: a member that joins late would find the first slice done
+  const admin = env.kafka.admin();
+  await admin.connect();
+  for (const deadline = Date.now() + 90000; ;) {
+    const { groups } = await admin.describeGroups([env.config.consumer.groupId]);
+    if (groups[0]?.state === 'Stable' && groups[0].members.length === 2) break;
+    assert.ok(Date.now() < deadline, `both members join the group\n${logs()}`);
+    await sleep(200);
+  }
+  await admin.disconnect();
   await produceNext();
   await until(
     'both members commit',
