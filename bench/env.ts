@@ -14,6 +14,7 @@ import { loadTopicSpecs } from '../src/admin/topic-spec.js';
 import type { TopicSpec } from '../src/admin/topic-spec.js';
 import { applyTopics } from '../src/admin/topics.js';
 import { parseConfig } from '../src/config/index.js';
+import { epochKey, newEpochId } from '../src/sink/index.js';
 import type { Config, ConfigInput } from '../src/config/index.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -152,6 +153,16 @@ export class BenchEnv {
       topic,
       partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
     });
+  }
+
+  /** Marks the config's Redis key prefix as holding the pipeline's state (what a new deployment does). */
+  async openEpoch(config: Readonly<Config>): Promise<void> {
+    const r = new Redis(this.redisUrl);
+    try {
+      await r.set(epochKey(config.redis.keyPrefix, config.pipeline.name), newEpochId(), 'NX');
+    } finally {
+      r.disconnect();
+    }
   }
 
   /** Records of `topics` the group has not committed yet. */
