@@ -275,9 +275,7 @@ export class Pipeline {
     const ctx = this.#ctx as PipelineContext;
     const consumer = this.#consumer as InputConsumer;
     const key = tpKey(tp);
-    // while Redis is rebuilt nothing is processed (or resolved): the records are fetched again after it
-    if (this.#halted !== undefined || batch.records.length === 0 || this.#recovering()) return;
-    if (this.#stopping !== undefined) return; // stopping: no new window (the records go to the next owner)
+    if (this.#held() || batch.records.length === 0) return;
     if (this.#partitions.fenced(key, consumer.heartbeats())) {
       // Nothing is resolved or committed. The heartbeat is what ends the wait: it fails (and kafkajs
       // rejoins the group) if this member lost the partition, or proves it is still the owner.
@@ -305,8 +303,7 @@ export class Pipeline {
         // a window never spans a rebalance: once this member no longer owns the partition (or the batch
         // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
         const revoked = generation !== this.#partitions.generation && !this.#partitions.owns(key);
-        if (!batch.isRunning() || batch.isStale() || revoked || this.#recovering()) return;
-        if (this.#stopping !== undefined) return;
+        if (!batch.isRunning() || batch.isStale() || revoked || this.#held()) return;
         const result = await processWindow(ctx, part, window);
         const last = window[window.length - 1] as (typeof window)[number];
         batch.resolveOffset(last.offset);
@@ -329,6 +326,14 @@ export class Pipeline {
 
   #recovering(): boolean {
     return this.#recovery?.recovering === true;
+  }
+
+  /**
+   * No window may start: halted, stopping (the records go to the next owner), or Redis being rebuilt.
+   * Nothing is resolved then, so the records are fetched again.
+   */
+  #held(): boolean {
+    return this.#halted !== undefined || this.#stopping !== undefined || this.#recovering();
   }
 
   /** Backpressure: pause fetching while too many fetched records are not committed yet. */

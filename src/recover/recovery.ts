@@ -16,7 +16,7 @@ import type { KafkaClient } from '../adapters/kafka.js';
 import type { RedisStore } from '../adapters/redis.js';
 import { StreamscoreError } from '../errors/index.js';
 import type { PipelineContext } from '../pipeline/types.js';
-import { EpochStore, RedisSink, newEpochId, rebuildToken } from '../sink/index.js';
+import { EpochStore, newEpochId, rebuildToken } from '../sink/index.js';
 import { rebuildFromLog } from './rebuild.js';
 
 /** How long a rebuild claim lives without renewal (renewed four times per period while the rebuild works). */
@@ -155,18 +155,12 @@ export class RedisRecovery {
   }
 
   async #rebuild(detectedAt: number): Promise<void> {
-    const { ctx, kafka, store, owner } = this.#o;
+    const { ctx, kafka, owner } = this.#o;
     this.#phase('rebuilding');
     const started = Date.now();
     const runId = newEpochId();
     // a sink of its own: only the rebuild writes with the claim's token, never a window of this process
-    const sink = new RedisSink(store, {
-      prefix: ctx.config.redis.keyPrefix,
-      pipeline: ctx.config.pipeline.name,
-      fields: ctx.fields,
-      cacheBytes: ctx.config.state.cacheMb * 1024 * 1024,
-    });
-    sink.useEpoch(rebuildToken(owner));
+    const sink = ctx.sink.writerWith(rebuildToken(owner));
     let lost = false;
     const renew = setInterval(() => {
       this.#epochs

@@ -86,6 +86,13 @@ export class RedisSink {
     }
   }
 
+  /** Another writer on the same store and key layout, with a cache of its own and this epoch token. */
+  writerWith(token: string): RedisSink {
+    const other = new RedisSink(this.#store, this.#opts);
+    other.useEpoch(token);
+    return other;
+  }
+
   /**
    * Writes from now on carry this epoch token. A new epoch means Redis was rebuilt: cached states are
    * forgotten (their versions are not the stored ones any more).
@@ -194,11 +201,6 @@ export class RedisSink {
       'json',
     );
     return texts.map(parseStoredPrediction);
-  }
-
-  /** Forgets cached states (in tests). */
-  forget(ids: readonly string[]): void {
-    for (const id of ids) this.#cache.delete(id);
   }
 
   /** Every entity with a stored state, in batches of about `count` ids (a SCAN: an id may come twice). */
