@@ -30,5 +30,6 @@ COPY topics ./topics
 USER node
 # Prometheus metrics (observe.port, STREAMSCORE_OBSERVE_PORT)
 EXPOSE 9464
-ENTRYPOINT ["node", "bin/streamscore.js"]
+# run the bin itself, so the node flags on its first line (streamscore's runtime defaults, docs/memory.md) apply
+ENTRYPOINT ["/app/bin/streamscore.js"]
 CMD ["run", "--config", "/app/config/streamscore.yaml"]

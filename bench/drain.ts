@@ -61,13 +61,23 @@ function joinedAt(p: PipelineHandle): number | null {
   return Number.isFinite(t) ? t : null;
 }
 
+/**
+ * Configuration changes for experiments, from BENCH_STREAMSCORE_CONFIG (JSON, e.g.
+ * '{"backpressure":{"maxInFlightRecords":20000}}'), applied to every drain of every build.
+ */
+function benchOverrides(): ConfigInput {
+  const raw = process.env['BENCH_STREAMSCORE_CONFIG'];
+  if (raw === undefined || raw.trim() === '') return {};
+  return JSON.parse(raw) as ConfigInput;
+}
+
 async function runStage(
   env: BenchEnv,
   opts: DrainOptions,
   stage: DrainStage,
   single: boolean,
 ): Promise<StageRun> {
-  const base = opts.overrides ?? {};
+  const base = { ...benchOverrides(), ...(opts.overrides ?? {}) };
   const over: ConfigInput = {
     ...base,
     ...(opts.window === undefined ? {} : { window: opts.window }),

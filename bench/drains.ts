@@ -13,7 +13,7 @@ import { compareBuilds, median, roundOrder, summarise } from './cost.js';
 import type { Comparison } from './cost.js';
 import { drain } from './drain.js';
 import type { BenchEnv } from './env.js';
-import { extraNodeArgs } from './streamscore.js';
+import { runNodeArgs } from './streamscore.js';
 import type { StreamscoreRun } from './types.js';
 
 export interface DrainsResult {
@@ -49,13 +49,12 @@ export async function throughputDrains(
   services: Services,
   log: (s: string) => void,
 ): Promise<DrainsResult> {
-  const flags = extraNodeArgs();
   const input = env.configInput('main');
   const settings: RunSettings[] = [];
   for (const b of [builds.current, builds.old]) {
     if (b === null) continue;
     try {
-      const s = await runSettingsOf(b.name, b.root, input, flags);
+      const s = await runSettingsOf(b.name, b.root, input, runNodeArgs(b.bin));
       settings.push(s);
       for (const line of describeSettings(s)) log(`   ${line}`);
     } catch (err) {

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import avro from 'avsc';
+import { nodeFlagsOf } from '../src/cli/node-flags.js';
 import type { Config, ConfigInput } from '../src/config/index.js';
 import type { AuditEventV1 } from '../src/emit/index.js';
 import type { BenchEnv } from './env.js';
@@ -42,13 +43,21 @@ export function extraNodeArgs(): string[] {
   return (process.env['BENCH_STREAMSCORE_NODE_ARGS'] ?? '').split(/\s+/).filter((a) => a !== '');
 }
 
+/**
+ * The node flags a streamscore process of the build `bin` runs with: the ones its bin declares (what users
+ * get), then the drain's own, then BENCH_STREAMSCORE_NODE_ARGS (the last of a repeated V8 flag wins).
+ */
+export function runNodeArgs(bin: string, nodeArgs: readonly string[] = []): string[] {
+  return [...nodeFlagsOf(resolve(bin)), ...nodeArgs, ...extraNodeArgs()];
+}
+
 /** Starts the pipeline and resolves once it serves /readyz (group joined, partitions assigned). */
 export async function startPipeline(config: Readonly<Config>, opts: PipelineStart): Promise<PipelineHandle> {
   const configFile = resolve(opts.configFile);
   writeFileSync(configFile, JSON.stringify(opts.input ?? config));
   const child = startChild(
     process.execPath,
-    [...(opts.nodeArgs ?? []), ...extraNodeArgs(), resolve(opts.bin), 'run', '--config', configFile],
+    [...runNodeArgs(opts.bin, opts.nodeArgs), resolve(opts.bin), 'run', '--config', configFile],
     { logFile: resolve(opts.logFile), ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) },
   );
   const line = await child.waitForLine((l) => l.includes('"pipeline started"'), 60_000);

@@ -1,5 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 // The CLI is written in TypeScript and compiled to dist/ by `npm run build`.
+// The node flags on the line above are streamscore's default runtime settings (docs/memory.md): a 32 MB
+// young-generation semi-space lets a window's short-lived objects die young instead of being promoted.
+// Run the file itself (`bin/streamscore.js`, `npx streamscore`, the container's entry point) to get them;
+// `node bin/streamscore.js` does not read this line. The tests and the bench read it (src/cli/node-flags.ts).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

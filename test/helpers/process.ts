@@ -4,6 +4,7 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { nodeFlagsOf } from '../../src/cli/node-flags.js';
 import type { Config } from '../../src/config/index.js';
 
 export interface RunningPipeline {
@@ -17,7 +18,8 @@ export function spawnPipeline(config: Readonly<Config>, env: Record<string, stri
   const dir = mkdtempSync(join(tmpdir(), 'streamscore-it-'));
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, ['bin/streamscore.js', 'run', '--config', file], {
+  const bin = 'bin/streamscore.js';
+  const child = spawn(process.execPath, [...nodeFlagsOf(bin), bin, 'run', '--config', file], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
