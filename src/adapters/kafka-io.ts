@@ -5,6 +5,7 @@ import type { Admin, Consumer, KafkaMessage, Producer, Transaction } from 'kafka
 import type { RawRecord } from '../decode/types.js';
 import type { OutMessage } from '../emit/types.js';
 import { StreamscoreError } from '../errors/index.js';
+import { kafkaError } from './kafka-errors.js';
 import { connectTopicAdmin } from './kafka.js';
 import type { KafkaClient } from './kafka.js';
 
@@ -41,6 +42,11 @@ export interface InputConsumer {
   onCrash(cb: (err: Error, willRestart: boolean) => void): void;
   /** How many group heartbeats succeeded so far (each one proves membership in the current generation). */
   heartbeats(): number;
+  /**
+   * Per partition (`topic/partition`), the offset after the last record or marker kafkajs handed over,
+   * including batches read_committed left empty.
+   */
+  fetchedTo(): ReadonlyMap<string, bigint>;
   /** The group's committed offset of one partition, asked of the broker (null when none). */
   committedOffset(tp: TopicPartition): Promise<bigint | null>;
   close(): Promise<void>;
@@ -100,33 +106,6 @@ export function chunksOf(messages: readonly OutMessage[], maxBytes: number): Out
   return out;
 }
 
-const FENCED = new Set([
-  'INVALID_PRODUCER_EPOCH',
-  'PRODUCER_FENCED',
-  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-]);
-
-/** Maps kafkajs failures: a fenced producer is a zombie signal, everything else is retriable Kafka trouble. */
-export function kafkaError(cause: unknown, what: string): StreamscoreError {
-  const type = (cause as { type?: string } | null)?.type ?? '';
-  const message = (cause as Error | null)?.message ?? String(cause);
-  // kafkajs 2.2 predates PRODUCER_FENCED (code 90, Kafka 2.7+) and reports it as an unknown code
-  if (FENCED.has(type) || /fenced|epoch|error code 90\b/i.test(message)) {
-    return new StreamscoreError(
-      'SS_FENCED',
-      `${what}: this instance was fenced by a newer one (${message})`,
-      { cause },
-    );
-  }
-  if (type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID') {
-    return new StreamscoreError('SS_REBALANCE_IN_PROGRESS', `${what}: ${message}`, {
-      cause,
-      retriable: true,
-    });
-  }
-  return new StreamscoreError('SS_KAFKA', `${what}: ${message}`, { cause, retriable: true });
-}
-
 /** A fetched kafkajs message as the decode stage reads it. */
 export function rawRecord(topic: string, partition: number, m: KafkaMessage): RawRecord {
   return {
@@ -177,6 +156,13 @@ export function createInputConsumer(
   let beats = 0;
   consumer.on(consumer.events.HEARTBEAT, () => {
     beats += 1;
+  });
+  // every batch kafkajs hands over, also one left empty by read_committed filtering (only aborted records
+  // or transaction markers): how far the consumer has read, which the committed offset may never reach
+  const fetched = new Map<string, bigint>();
+  consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
+    const last = BigInt(e.payload.lastOffset);
+    if (last >= 0n) fetched.set(`${e.payload.topic}/${e.payload.partition}`, last + 1n);
   });
   consumer.on(consumer.events.REBALANCING, () => rebalancingCb?.());
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -242,6 +228,9 @@ export function createInputConsumer(
     },
     heartbeats() {
       return beats;
+    },
+    fetchedTo() {
+      return fetched;
     },
     async committedOffset(tp) {
       admin ??= client.admin();
@@ -364,6 +353,32 @@ export async function createTransactionalProducer(
       await producer.disconnect();
     },
   };
+}
+
+/**
+ * Fails unless every topic exists: a missing output topic would otherwise make the producer retry
+ * UNKNOWN_TOPIC_OR_PARTITION for ever (silent stall), and a missing input topic consumes nothing.
+ */
+export async function requireTopics(
+  kafka: KafkaClient,
+  topics: ReadonlyArray<{ readonly topic: string; readonly field: string }>,
+): Promise<void> {
+  const admin = await connectTopicAdmin(kafka);
+  let existing: Map<string, unknown>;
+  try {
+    existing = await admin.describe(topics.map((t) => t.topic));
+  } catch (cause) {
+    throw kafkaError(cause, 'listing the topics');
+  } finally {
+    await admin.close();
+  }
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) {
+    throw new StreamscoreError(
+      'SS_TOPIC_MISSING',
+      `${missing.map((t) => `topic ${t.topic} (${t.field})`).join(', ')} does not exist: create it with \`streamscore topics apply\` (topics/*.yaml), or fix the name in the config`,
+    );
+  }
 }
 
 /** Reads the output topics' max.message.bytes (topic-level, else the broker default of 1 MiB). */

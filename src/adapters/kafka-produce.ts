@@ -4,7 +4,7 @@
  * transactional producers in kafka-io.ts.
  */
 import type { Message, Producer } from 'kafkajs';
-import { kafkaError } from './kafka-io.js';
+import { kafkaError } from './kafka-errors.js';
 import type { KafkaClient } from './kafka.js';
 
 export interface PlainMessage {

@@ -4,7 +4,8 @@
  * throwaway group reads every partition, commits nothing, and the group is deleted afterwards.
  */
 import type { RawRecord } from '../decode/types.js';
-import { kafkaError, rawRecord } from './kafka-io.js';
+import { kafkaError } from './kafka-errors.js';
+import { rawRecord } from './kafka-io.js';
 import type { TopicPartition } from './kafka-io.js';
 import type { KafkaClient } from './kafka.js';
 

@@ -5,6 +5,7 @@
  * are local to the emit and decode stages, with no registry call per record.
  */
 import registryLib from '@kafkajs/confluent-schema-registry';
+import { redactUrl } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
 
@@ -55,7 +56,7 @@ export function createRegistryClient(cfg: Config['registry']): SchemaRegistryCli
     } catch (cause) {
       throw new StreamscoreError(
         'SS_SERVICE_UNAVAILABLE',
-        `schema registry at ${base} is unreachable: ${String(cause)}`,
+        `schema registry at ${redactUrl(base)} is unreachable: ${String(cause)}`,
         {
           cause,
           retriable: true,

@@ -5,6 +5,7 @@ export {
   parseConfig,
   readConfigFile,
   redactConfig,
+  redactUrl,
   applyEnvOverrides,
   SECRET_PATHS,
 } from './load.js';

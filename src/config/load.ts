@@ -134,9 +134,29 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
   return parseConfig(raw ?? {}, env, file ?? 'config');
 }
 
-/** A copy of the config safe to log: secrets replaced. */
+/**
+ * A URL with its password replaced (`redis://app:[redacted]@host:6379`), for logs and error messages. A
+ * value that does not parse as a URL is returned with anything between `//` and `@` replaced.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password === '' && u.username === '') return url;
+    if (u.password !== '') u.password = 'redacted';
+    else u.username = 'redacted';
+    return u.toString().replace(':redacted@', ':[redacted]@').replace('//redacted@', '//[redacted]@');
+  } catch {
+    return url.replace(/\/\/[^/@\s]*@/, '//[redacted]@');
+  }
+}
+
+/** The config without secrets: password fields, and credentials inside URLs. */
 export function redactConfig(config: Config): unknown {
   const copy = structuredClone(config) as unknown as Json;
+  const redis = copy['redis'] as Json | undefined;
+  const registry = copy['registry'] as Json | undefined;
+  if (typeof redis?.['url'] === 'string') redis['url'] = redactUrl(redis['url']);
+  if (typeof registry?.['url'] === 'string') registry['url'] = redactUrl(registry['url']);
   for (const p of SECRET_PATHS) {
     const parts = p.split('.');
     let node: unknown = copy;

@@ -233,6 +233,13 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(DEFAULT_PORTS.observe),
         host: z.string().default('127.0.0.1'),
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** How often the consumer lag is read from the broker (per owned partition: log end - committed). */
+        lagIntervalMs: z.number().int().min(100).default(10000),
+        /**
+         * A partition that has records in hand or behind it and commits nothing for this long is stalled:
+         * /readyz fails (and /healthz after twice as long), streamscore_partition_stalled = 1, an error is logged.
+         */
+        stallAfterMs: z.number().int().min(1000).default(120000),
       })
       .strict()
       .prefault({}),
@@ -267,6 +274,13 @@ export const configSchema = z
         code: 'custom',
         path: ['consumer', 'heartbeatIntervalMs'],
         message: 'must be below consumer.sessionTimeoutMs / 3',
+      });
+    }
+    if (cfg.observe.stallAfterMs <= cfg.observe.lagIntervalMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['observe', 'stallAfterMs'],
+        message: `must be above observe.lagIntervalMs (${cfg.observe.lagIntervalMs}): the broker's view is read that often`,
       });
     }
     const topics = [

@@ -10,6 +10,9 @@ export const ERROR_CODES = [
   // local services and adapters
   'SS_SERVICE_UNAVAILABLE',
   'SS_KAFKA',
+  'SS_KAFKA_REJECTED',
+  'SS_KAFKA_FORBIDDEN',
+  'SS_TOPIC_MISSING',
   'SS_REDIS',
   'SS_REGISTRY',
   // topics and schemas as code

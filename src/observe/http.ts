@@ -3,11 +3,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
+/** Each check returns what is wrong, one readable line per problem; none means healthy. */
 export interface HealthSource {
-  /** Process is alive and its loop is not wedged. */
-  live(): boolean;
-  /** Connected, assigned and able to make progress. */
-  ready(): boolean;
+  /** Process is alive and making progress (a failing check asks the orchestrator for a restart). */
+  live(): readonly string[];
+  /** Connected, assigned and making progress. */
+  ready(): readonly string[];
 }
 
 /** /metrics, /healthz and /readyz on one small HTTP server. */
@@ -36,9 +37,10 @@ export class ObserveServer {
         return;
       }
       if (path === '/healthz' || path === '/readyz') {
-        const ok = path === '/healthz' ? this.health.live() : this.health.ready();
+        const problems = path === '/healthz' ? this.health.live() : this.health.ready();
+        const ok = problems.length === 0;
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+        res.end(JSON.stringify(ok ? { status: 'ok' } : { status: 'unavailable', problems }));
         return;
       }
       res.writeHead(404);

@@ -1,12 +1,13 @@
 import { pino } from 'pino';
 import type { DestinationStream, Logger as PinoLogger, LevelWithSilent } from 'pino';
-import { SECRET_PATHS } from '../config/load.js';
+import { SECRET_PATHS, redactUrl } from '../config/load.js';
 
 export type Logger = PinoLogger;
 
 /**
  * JSON logs to stderr (stdout is for command output). Secrets are redacted by path wherever a config or
- * client options object is logged, so a password never reaches a log line.
+ * client options object is logged, so a password never reaches a log line; a URL field keeps all but its
+ * password (`redis://app:[redacted]@host`).
  */
 export function createLogger(
   level: LevelWithSilent = 'info',
@@ -18,7 +19,15 @@ export function createLogger(
     {
       level,
       base: { service: 'streamscore', ...bindings },
-      redact: { paths: [...paths, 'password', '*.password', 'sasl.password'], censor: '[redacted]' },
+      redact: {
+        paths: [...paths, 'password', '*.password', 'sasl.password', 'url', '*.url', '*.*.url'],
+        censor: (value: unknown, path: string[]) =>
+          path[path.length - 1] === 'url'
+            ? typeof value === 'string'
+              ? redactUrl(value)
+              : value
+            : '[redacted]',
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination ?? pino.destination({ dest: 2, sync: false }),

@@ -12,6 +12,7 @@ export class PipelineMetrics {
   readonly paused: Gauge;
   readonly windows: Counter<'outcome'>;
   readonly groupMember: Gauge;
+  readonly partitionStalled: Gauge<'topic' | 'partition'>;
   readonly consumerCrashes: Counter<'restart'>;
   readonly redisEpoch: Gauge;
   readonly rebuilds: Counter<'outcome'>;
@@ -49,7 +50,7 @@ export class PipelineMetrics {
     });
     this.consumerLag = new Gauge({
       name: 'streamscore_consumer_lag',
-      help: 'High watermark minus the next offset to process, per input partition',
+      help: 'Log end minus the committed offset, per owned input partition (read from the broker every observe.lagIntervalMs, and at each commit); counts transaction markers',
       labelNames: ['topic', 'partition'],
       registers,
     });
@@ -67,6 +68,12 @@ export class PipelineMetrics {
       name: 'streamscore_windows_total',
       help: 'Windows by outcome (committed, aborted, fenced, halted)',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.partitionStalled = new Gauge({
+      name: 'streamscore_partition_stalled',
+      help: '1 while an owned input partition commits nothing for observe.stallAfterMs with records in hand or behind it',
+      labelNames: ['topic', 'partition'],
       registers,
     });
     this.groupMember = new Gauge({

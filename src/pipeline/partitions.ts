@@ -72,6 +72,11 @@ export class PartitionLifecycle {
     return this.#owned.has(key);
   }
 
+  /** The partitions of the current assignment (`topic/partition`). */
+  get owned(): ReadonlySet<string> {
+    return this.#owned;
+  }
+
   /** A new assignment: every producer is retired, every fence lifted. */
   assign(assigned: readonly TopicPartition[]): void {
     this.#generation += 1;

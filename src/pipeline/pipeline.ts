@@ -1,34 +1,26 @@
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { createInputConsumer, outputSendLimits } from '../adapters/kafka-io.js';
+import { createInputConsumer, outputSendLimits, requireTopics } from '../adapters/kafka-io.js';
 import type { InputBatch, InputConsumer, TopicPartition } from '../adapters/kafka-io.js';
 import { createKafkaClient } from '../adapters/kafka.js';
+import { createLagProbe } from '../adapters/kafka-lag.js';
 import type { KafkaClient } from '../adapters/kafka.js';
-import { createRedisStore } from '../adapters/redis.js';
 import type { RedisStore } from '../adapters/redis.js';
-import { createRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
-import { AvroEncoder } from '../emit/index.js';
-import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
 import { StreamscoreError, isProgrammingError } from '../errors/index.js';
-import { DAY_MS, eventNeeds, profileFields } from '../features/index.js';
-import { loadModel } from '../models/index.js';
 import { ObserveServer } from '../observe/http.js';
 import type { Logger } from '../observe/logger.js';
 import { PipelineMetrics } from '../observe/metrics.js';
-import { createScorer } from '../score/index.js';
 import type { Scorer } from '../score/index.js';
 import { RedisRecovery } from '../recover/index.js';
-import { RedisSink } from '../sink/index.js';
 import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
+import { buildPipelineContext } from './context.js';
 import { openPartitionContext } from './partition-context.js';
 import { PartitionLifecycle, tpKey } from './partitions.js';
+import { PipelineHealth } from './health.js';
 import { runShutdown } from './shutdown.js';
 import type { ShutdownReport } from './shutdown.js';
 import type { PartitionProgress } from './partitions.js';
-import { buildRoles } from './roles.js';
-import { consumerCrashFromEnv, crashPointFromEnv } from './test-hooks.js';
+import { consumerCrashFromEnv } from './test-hooks.js';
 import { processWindow, windowBatchId } from './process-window.js';
 import type { WindowResult } from './process-window.js';
 import type { PartitionContext, PipelineContext } from './types.js';
@@ -72,6 +64,7 @@ export class Pipeline {
   /** Fetching is paused: too many records in flight (backpressure). */
   #paused = false;
   #recovery: RedisRecovery | undefined;
+  #health: PipelineHealth | undefined;
   /** In the group with a current assignment (false before the first join, while rebalancing, after a crash). */
   #member = false;
   #halted: Error | undefined;
@@ -96,74 +89,48 @@ export class Pipeline {
   async start(): Promise<void> {
     const { config, logger } = this.#opts;
     const projectDir = this.#opts.projectDir ?? process.cwd();
-    const model = await loadModel(
-      join(projectDir, config.model.dir),
-      config.model.name,
-      config.model.version,
-    );
-    this.#scorer = createScorer(model);
-    const registry = createRegistryClient(config.registry);
-    const [predictionEncoder, auditEncoder] = await Promise.all([
-      AvroEncoder.register<PredictionEventV1>(
-        registry,
-        `${config.outputs.predictions}-value`,
-        join(projectDir, 'schemas/predictions-value.avsc'),
-      ),
-      AvroEncoder.register<AuditEventV1>(
-        registry,
-        `${config.outputs.audit}-value`,
-        join(projectDir, 'schemas/audit-value.avsc'),
-      ),
-    ]);
-    this.#redis = createRedisStore(config.redis, `streamscore:${config.pipeline.name}`);
-    const spec = model.featureSpec;
-    const needs = eventNeeds(spec, 30); // events are kept for at least 30 days, whatever the spec needs
-    const fields = {
-      profile: profileFields(spec),
-      event: needs.fields,
-      lookbackMs: needs.lookbackDays * DAY_MS,
-    };
-    const crash = crashPointFromEnv(this.#opts.env ?? process.env);
-    this.#consumerCrash = consumerCrashFromEnv(this.#opts.env ?? process.env);
-    this.#ctx = {
+    const built = await buildPipelineContext({
       config,
-      instance: `${hostname()}:${process.pid}`,
-      roles: buildRoles(config, registry, projectDir, fields.profile),
-      sink: new RedisSink(this.#redis, {
-        prefix: config.redis.keyPrefix,
-        pipeline: config.pipeline.name,
-        fields,
-        cacheBytes: config.state.cacheMb * 1024 * 1024,
-      }),
-      fields,
-      scorer: this.#scorer,
-      featureSpec: spec,
-      model: {
-        name: model.manifest.name,
-        version: model.manifest.version,
-        sha256: model.sha256,
-        trainingRunId: model.manifest.training_run_id,
-        featureVersion: `${spec.name}@${spec.version}`,
-      },
-      predictionEncoder,
-      auditEncoder,
       logger,
       metrics: this.metrics,
-      ...(crash === undefined ? {} : { crashPoint: crash }),
-    };
+      projectDir,
+      env: this.#opts.env ?? process.env,
+    });
+    this.#scorer = built.ctx.scorer;
+    this.#redis = built.redis;
+    this.#ctx = built.ctx;
+    this.#consumerCrash = consumerCrashFromEnv(this.#opts.env ?? process.env);
     const sink = this.#ctx.sink;
     this.metrics.stateCache(() => sink.cacheStats);
+    this.#health = new PipelineHealth({
+      state: {
+        member: () => this.#member,
+        halted: () => this.#halted,
+        stopping: () => this.#stopping !== undefined,
+        recovering: () => this.#recovering(),
+        owned: () => this.#partitions.owned,
+        fetchedTo: () => this.#consumer?.fetchedTo() ?? new Map(),
+      },
+      metrics: this.metrics,
+      logger,
+      lagIntervalMs: config.observe.lagIntervalMs,
+      stallAfterMs: config.observe.stallAfterMs,
+    });
+    const health = this.#health;
     this.#observe = new ObserveServer(this.metrics.registry, {
-      live: () => this.#halted === undefined,
-      ready: () =>
-        this.#member &&
-        this.#halted === undefined &&
-        this.#stopping === undefined &&
-        this.#recovery?.recovering !== true,
+      live: () => health.live(),
+      ready: () => health.ready(),
     });
     this.observePort = await this.#observe.start(config.observe.host, config.observe.port);
 
     this.#kafka = createKafkaClient(config.kafka, logger);
+    await requireTopics(this.#kafka, [
+      ...config.inputs.cdc.map((i, n) => ({ topic: i.topic, field: `inputs.cdc.${n}.topic` })),
+      ...config.inputs.events.map((i, n) => ({ topic: i.topic, field: `inputs.events.${n}.topic` })),
+      { topic: config.outputs.predictions, field: 'outputs.predictions' },
+      { topic: config.outputs.audit, field: 'outputs.audit' },
+      { topic: config.outputs.dlq, field: 'outputs.dlq' },
+    ]);
     this.#sendLimits = await outputSendLimits(this.#kafka, [
       config.outputs.predictions,
       config.outputs.audit,
@@ -184,6 +151,7 @@ export class Pipeline {
     consumer.onRebalancing(() => this.#setMember(false));
     consumer.onCrash((err, willRestart) => this.#onCrash(err, willRestart));
     await consumer.start((batch) => this.#onBatch(batch));
+    this.#health.start(createLagProbe(this.#kafka, config.consumer.groupId, topics));
     logger.info(
       { topics, group: config.consumer.groupId, model: this.#ctx.model, observePort: this.observePort },
       'pipeline started',
@@ -284,6 +252,7 @@ export class Pipeline {
       return;
     }
     const generation = this.#partitions.generation;
+    const watch = (this.#health as PipelineHealth).watch;
     let batchId: string | undefined;
     let pending = 0;
     try {
@@ -298,13 +267,18 @@ export class Pipeline {
       if (records.length < batch.records.length && skipped !== undefined) batch.resolveOffset(skipped.offset);
       pending = records.length;
       this.#track(pending);
+      if (pending > 0) watch.working(key, Date.now());
       for (const window of splitIntoWindows(records, windowLimits(records.length, ctx.config.window))) {
         batchId = windowBatchId(ctx.config.pipeline.name, window);
         // a window never spans a rebalance: once this member no longer owns the partition (or the batch
         // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
         const revoked = generation !== this.#partitions.generation && !this.#partitions.owns(key);
-        if (!batch.isRunning() || batch.isStale() || revoked || this.#held()) return;
+        if (!batch.isRunning() || batch.isStale() || revoked || this.#held()) {
+          watch.idle(key); // handed back: fetched again by this member or the next owner
+          return;
+        }
         const result = await processWindow(ctx, part, window);
+        watch.committed(key, Date.now());
         const last = window[window.length - 1] as (typeof window)[number];
         batch.resolveOffset(last.offset);
         pending -= window.length;
@@ -315,6 +289,7 @@ export class Pipeline {
         );
         this.#opts.onWindow?.(result);
       }
+      watch.idle(key);
     } catch (err) {
       // handled here: a fence or a halt is not a consumer failure; anything else goes back to kafkajs,
       // which fetches the partition again from the last resolved offset, with backoff
@@ -418,7 +393,11 @@ export class Pipeline {
         { name: 'consumer', share: 0.25, run: () => this.#consumer?.close() },
         { name: 'redis', share: 0.05, run: () => this.#redis?.close() },
         { name: 'scorer', share: 0.05, run: () => this.#scorer?.close() },
-        { name: 'observe', share: 0.05, run: () => this.#observe?.close() },
+        {
+          name: 'observe',
+          share: 0.05,
+          run: () => Promise.all([this.#observe?.close(), this.#health?.stop()]),
+        },
       ],
       config.shutdown.timeoutMs,
       (step, reason, err) => logger.error({ step, reason, err }, `shutdown step "${step}" failed`),

@@ -17,6 +17,9 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port and folder (an AOF is read back; without one it starts empty). */
   start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: connections stay open and every command waits, as on a frozen host. */
+  pause(): void;
+  resume(): void;
 }
 
 /** A TCP port nothing listens on right now (for a process the test starts). */
@@ -31,8 +34,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function answers(port: number): Promise<boolean> {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+async function answers(port: number, password: string | undefined): Promise<boolean> {
+  const c = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    ...(password === undefined ? {} : { password }),
+  });
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -44,7 +53,8 @@ async function answers(port: number): Promise<boolean> {
   }
 }
 
-export async function startPrivateRedis(opts: { aof: boolean }): Promise<PrivateRedis> {
+/** With `password`, clients must authenticate (requirepass) and `url` carries it: `redis://:<password>@…`. */
+export async function startPrivateRedis(opts: { aof: boolean; password?: string }): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'streamscore-redis-'));
   let child: ChildProcess | undefined;
@@ -52,6 +62,7 @@ export async function startPrivateRedis(opts: { aof: boolean }): Promise<Private
   const start = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
     args.push(...(opts.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']));
+    if (opts.password !== undefined) args.push('--requirepass', opts.password);
     child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -59,7 +70,7 @@ export async function startPrivateRedis(opts: { aof: boolean }): Promise<Private
     child.unref();
     for (const s of [child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
     const deadline = Date.now() + 10000;
-    while (!(await answers(port))) {
+    while (!(await answers(port, opts.password))) {
       if (child.exitCode !== null || Date.now() > deadline)
         throw new Error(`redis-server on port ${port} did not start:\n${log.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -75,5 +86,12 @@ export async function startPrivateRedis(opts: { aof: boolean }): Promise<Private
   await start();
   // on exit, not in an `after` hook: the test env's cleanup still talks to this Redis
   process.once('exit', () => child?.kill('SIGKILL'));
-  return { url: `redis://127.0.0.1:${port}`, kill, start };
+  const auth = opts.password === undefined ? '' : `:${encodeURIComponent(opts.password)}@`;
+  return {
+    url: `redis://${auth}127.0.0.1:${port}`,
+    kill,
+    start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
+  };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { StreamscoreError } from '../../../src/errors/index.js';
-import { parseConfig, redactConfig } from '../../../src/config/index.js';
+import { parseConfig, redactConfig, redactUrl } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/observe/logger.js';
 
 function problems(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
@@ -80,12 +80,18 @@ test('STREAMSCORE_* variables override the file and are named in errors', () => 
 
 test('secrets never reach a log line', async () => {
   const c = parseConfig(
-    { kafka: { sasl: { mechanism: 'plain', username: 'u', password: 'hunter2' } } },
-    { STREAMSCORE_REDIS_PASSWORD: 's3cret' },
+    {
+      kafka: { sasl: { mechanism: 'plain', username: 'u', password: 'hunter2' } },
+      registry: { url: 'http://reg:pa55w0rd@registry:8081/apis/ccompat/v7' },
+    },
+    { STREAMSCORE_REDIS_PASSWORD: 's3cret', STREAMSCORE_REDIS_URL: 'redis://app:url-s3cret@cache:6379/0' },
   );
   assert.equal(c.redis.password, 's3cret');
   const safe = JSON.stringify(redactConfig(c));
-  assert.ok(!safe.includes('hunter2') && !safe.includes('s3cret'));
+  for (const secret of ['hunter2', 's3cret', 'pa55w0rd'])
+    assert.ok(!safe.includes(secret), `${secret} in ${safe}`);
+  // what is not secret stays readable
+  assert.ok(safe.includes('redis://app:[redacted]@cache:6379/0') && safe.includes('@registry:8081/'), safe);
   const { Writable } = await import('node:stream');
   let out = '';
   const sink = new Writable({
@@ -99,7 +105,16 @@ test('secrets never reach a log line', async () => {
   logger.flush();
   await new Promise((r) => setTimeout(r, 20));
   assert.ok(out.includes('starting'));
-  assert.ok(!out.includes('hunter2') && !out.includes('s3cret'), out);
+  for (const secret of ['hunter2', 's3cret', 'pa55w0rd']) assert.ok(!out.includes(secret), out);
+  assert.ok(out.includes('cache:6379'), out);
+});
+
+test('redactUrl keeps everything but the credentials', () => {
+  assert.equal(redactUrl('redis://127.0.0.1:6379'), 'redis://127.0.0.1:6379');
+  assert.equal(redactUrl('rediss://app:pw@h:6380/2'), 'rediss://app:[redacted]@h:6380/2');
+  assert.equal(redactUrl('redis://:pw@h:6379'), 'redis://:[redacted]@h:6379');
+  assert.equal(redactUrl('http://token@h/x'), 'http://[redacted]@h/x');
+  assert.equal(redactUrl('not a url //u:p@h'), 'not a url //[redacted]@h');
 });
 
 test('the services port variables move the defaults; explicit URLs still win', () => {
