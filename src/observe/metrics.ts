@@ -87,6 +87,10 @@ export class PipelineMetrics {
       labelNames: ['restart'],
       registers,
     });
+    // every outcome exists from the start at 0, so rate() and increase() see the first one (a series that
+    // appears at 1 counts as no increase; alert rules in ops/prometheus depend on this)
+    for (const outcome of ['committed', 'aborted', 'fenced', 'halted']) this.windows.inc({ outcome }, 0);
+    for (const restart of ['true', 'false']) this.consumerCrashes.inc({ restart }, 0);
     this.redisEpoch = new Gauge({
       name: 'streamscore_redis_epoch_state',
       help: '0: Redis holds the pipeline state; 1: waiting for another instance to rebuild it; 2: rebuilding it from the log (not ready while > 0)',
