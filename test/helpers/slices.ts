@@ -1,4 +1,5 @@
 import { createRegistryClient } from '../../src/adapters/registry.js';
+import type { SchemaRegistryClient } from '../../src/adapters/registry.js';
 import { produceSample } from '../../src/sample/index.js';
 import type { SampleStream } from '../../src/sample/index.js';
 import type { TestEnv } from './services.js';
@@ -15,8 +16,12 @@ export interface SliceProducer {
  * A generated stream put on a test env's input topics in `slices` consecutive parts (each topic cut at
  * the same fractions, in send order), so a test can keep work coming while it disturbs the pipeline.
  */
-export function sliceProducer(env: TestEnv, stream: SampleStream, slices: number): SliceProducer {
-  const registry = createRegistryClient(env.config.registry);
+export function sliceProducer(
+  env: TestEnv,
+  stream: SampleStream,
+  slices: number,
+  registry: SchemaRegistryClient = createRegistryClient(env.config.registry),
+): SliceProducer {
   let produced = 0;
   return {
     async next() {

@@ -40,10 +40,10 @@ test(`chaos: ${INSTANCES} instances, rolling restarts and kill -9 every few seco
     consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 },
   });
   const config = env.config;
-  // about 5.5 input records per customer (CDC snapshot and updates, two transactions on average)
+  // about 5.4 input records per customer (CDC snapshot and updates, two transactions on average)
   const stream = generateStream({
     seed: 2026,
-    customers: Math.max(200, Math.round(RECORDS / 5.5)),
+    customers: Math.max(200, Math.round(RECORDS / 5.3)),
     transactionsPerCustomer: 2,
     partitions: 6,
     deleteRate: 0.05,
