@@ -119,6 +119,19 @@ export class PipelineMetrics {
    * The state cache, read at scrape time: entities and estimated bytes held, and windows' lookups served
    * from it (hit) or read from Redis (miss). A low hit rate means state.cacheMb is below the working set.
    */
+  /** The model scoring this pipeline's windows (an info metric: the value is always 1). */
+  modelInfo(model: { name: string; version: string; sha256: string; featureVersion: string }): void {
+    new Gauge({
+      name: 'streamscore_model_info',
+      help: 'The model in use: name, version, sha256 of model.onnx and feature spec (value 1)',
+      labelNames: ['name', 'version', 'sha256', 'feature_version'],
+      registers: [this.registry],
+    }).set(
+      { name: model.name, version: model.version, sha256: model.sha256, feature_version: model.featureVersion },
+      1,
+    );
+  }
+
   stateCache(stats: () => { entities: number; bytes: number; hits: number; misses: number }): void {
     const registers = [this.registry];
     new Gauge({

@@ -102,6 +102,7 @@ export class Pipeline {
     this.#consumerCrash = consumerCrashFromEnv(this.#opts.env ?? process.env);
     const sink = this.#ctx.sink;
     this.metrics.stateCache(() => sink.cacheStats);
+    this.metrics.modelInfo(this.#ctx.model);
     this.#health = new PipelineHealth({
       state: {
         member: () => this.#member,
