@@ -127,7 +127,12 @@ export class PipelineMetrics {
       labelNames: ['name', 'version', 'sha256', 'feature_version'],
       registers: [this.registry],
     }).set(
-      { name: model.name, version: model.version, sha256: model.sha256, feature_version: model.featureVersion },
+      {
+        name: model.name,
+        version: model.version,
+        sha256: model.sha256,
+        feature_version: model.featureVersion,
+      },
       1,
     );
   }
