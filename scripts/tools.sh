@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test tools the project installs itself when a test needs them (Debian packages; as root).
 #   bash scripts/tools.sh promtool    # Prometheus's promtool (package prometheus), for the alert-rule tests
+#   bash scripts/tools.sh chromium    # a headless browser (package chromium), for the status page test
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 LOG_DIR=.run/logs
@@ -35,7 +36,11 @@ case "${1:-}" in
     command -v promtool >/dev/null 2>&1 || apt_install prometheus
     command -v promtool >/dev/null 2>&1 || fail "promtool is still missing after installing prometheus"
     ;;
+  chromium)
+    command -v chromium >/dev/null 2>&1 || apt_install chromium
+    command -v chromium >/dev/null 2>&1 || fail "chromium is still missing after installing it"
+    ;;
   *)
-    fail "usage: bash scripts/tools.sh promtool"
+    fail "usage: bash scripts/tools.sh promtool|chromium"
     ;;
 esac

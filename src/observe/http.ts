@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { STATUS_PAGE } from './status-page.js';
 
 /** Each check returns what is wrong, one readable line per problem; none means healthy. */
 export interface HealthSource {
@@ -11,13 +12,14 @@ export interface HealthSource {
   ready(): readonly string[];
 }
 
-/** /metrics, /healthz and /readyz on one small HTTP server. */
+/** /metrics, /healthz, /readyz and the status page (/status, /status.json) on one small HTTP server. */
 export class ObserveServer {
   #server: Server | undefined;
 
   constructor(
     private readonly registry: Registry,
     private readonly health: HealthSource,
+    private readonly status?: () => unknown,
   ) {}
 
   async start(host: string, port: number): Promise<number> {
@@ -34,6 +36,16 @@ export class ObserveServer {
             res.writeHead(500);
             res.end(String(err));
           });
+        return;
+      }
+      if (this.status !== undefined && (path === '/status' || path === '/status/')) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(STATUS_PAGE);
+        return;
+      }
+      if (this.status !== undefined && (path === '/status.json' || path === '/status/status.json')) {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(JSON.stringify(this.status()));
         return;
       }
       if (path === '/healthz' || path === '/readyz') {

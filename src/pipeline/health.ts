@@ -1,6 +1,8 @@
 import type { LagProbe } from '../adapters/kafka-lag.js';
 import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
+import { StatusBoard } from '../observe/status.js';
+import type { PartitionStatus, StatusReport } from '../observe/status.js';
 import { ProgressWatch } from './progress.js';
 
 /** What the pipeline tells its health about itself, read when a probe asks. */
@@ -22,6 +24,10 @@ export interface HealthOptions {
   readonly logger: Logger;
   readonly lagIntervalMs: number;
   readonly stallAfterMs: number;
+  /** For the status page. */
+  readonly pipeline: string;
+  readonly instance: string;
+  readonly model: Readonly<Record<string, string>>;
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
@@ -34,7 +40,12 @@ const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
  */
 export class PipelineHealth {
   readonly watch: ProgressWatch;
+  /** Recent windows and DLQ totals, for the status page. */
+  readonly board = new StatusBoard();
   readonly #opts: HealthOptions;
+  readonly #startedAt = Date.now();
+  readonly #lastCommit = new Map<string, number>();
+  readonly #lag = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #probe: LagProbe | undefined;
   #reading = false;
@@ -56,6 +67,38 @@ export class PipelineHealth {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#probe?.close();
+  }
+
+  /** A window of `key` committed. */
+  committed(key: string, now: number): void {
+    this.watch.committed(key, now);
+    this.#lastCommit.set(key, now);
+  }
+
+  /** What /status.json serves. */
+  report(): StatusReport {
+    const now = Date.now();
+    const problems = this.ready();
+    const stalled = new Map(this.watch.stalled(now).map((s) => [s.key, s.forMs]));
+    const partitions: PartitionStatus[] = [...this.#opts.state.owned()].sort().map((key) => ({
+      partition: key,
+      lag: this.#lag.get(key) ?? null,
+      lastCommitAt: this.#lastCommit.get(key) ?? null,
+      stalledForMs: stalled.get(key) ?? null,
+    }));
+    return {
+      pipeline: this.#opts.pipeline,
+      instance: this.#opts.instance,
+      now,
+      startedAt: this.#startedAt,
+      ready: problems.length === 0,
+      problems,
+      model: this.#opts.model,
+      partitions,
+      windows: this.board.windows,
+      dlq: this.board.dlq,
+      committedWindows: this.board.committed,
+    };
   }
 
   ready(): string[] {
@@ -99,11 +142,9 @@ export class PipelineHealth {
         const key = `${p.topic}/${p.partition}`;
         if (!owned.has(key)) continue;
         const committed = p.committed ?? p.low;
-        const lag = p.high - committed;
-        metrics.consumerLag.set(
-          { topic: p.topic, partition: String(p.partition) },
-          Number(lag < 0n ? 0n : lag),
-        );
+        const lag = Number(p.high > committed ? p.high - committed : 0n);
+        metrics.consumerLag.set({ topic: p.topic, partition: String(p.partition) }, lag);
+        this.#lag.set(key, lag);
         const f = fetched.get(key);
         this.watch.sample(key, { committed, end: p.high, ...(f === undefined ? {} : { fetched: f }) }, now);
       }

@@ -116,12 +116,16 @@ export class Pipeline {
       logger,
       lagIntervalMs: config.observe.lagIntervalMs,
       stallAfterMs: config.observe.stallAfterMs,
+      pipeline: config.pipeline.name,
+      instance: this.#ctx.instance,
+      model: { ...this.#ctx.model },
     });
     const health = this.#health;
-    this.#observe = new ObserveServer(this.metrics.registry, {
-      live: () => health.live(),
-      ready: () => health.ready(),
-    });
+    this.#observe = new ObserveServer(
+      this.metrics.registry,
+      { live: () => health.live(), ready: () => health.ready() },
+      () => health.report(),
+    );
     this.observePort = await this.#observe.start(config.observe.host, config.observe.port);
 
     this.#kafka = createKafkaClient(config.kafka, logger);
@@ -253,7 +257,8 @@ export class Pipeline {
       return;
     }
     const generation = this.#partitions.generation;
-    const watch = (this.#health as PipelineHealth).watch;
+    const health = this.#health as PipelineHealth;
+    const watch = health.watch;
     let batchId: string | undefined;
     let pending = 0;
     try {
@@ -279,7 +284,8 @@ export class Pipeline {
           return;
         }
         const result = await processWindow(ctx, part, window);
-        watch.committed(key, Date.now());
+        health.committed(key, Date.now());
+        health.board.window(result.audit);
         const last = window[window.length - 1] as (typeof window)[number];
         batch.resolveOffset(last.offset);
         pending -= window.length;
