@@ -111,6 +111,8 @@ test('a partition stuck on a frozen Redis is reported stalled (/readyz 503 with 
     await sleep(600); // one lag tick: the gauge and the log follow
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /streamscore_partition_stalled\{[^}]*\} 1\b/);
+    // the lag is read from the broker while nothing commits, so it shows the waiting records
+    assert.match(metrics, /streamscore_consumer_lag\{[^}]*\} [1-9]\d*\b/);
     assert.match(p.output(), /partition stalled/);
     // liveness holds until twice stallAfterMs
     assert.ok(frozenFor < 6000 || (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 503);
