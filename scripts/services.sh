@@ -73,7 +73,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 rel() { printf '%s' "${1#"$ROOT"/}"; }
 
 usage() {
-  echo "usage: bash scripts/services.sh up|down|status" >&2
+  echo "usage: bash scripts/services.sh up|down|status|kafka-jars <version>" >&2
   exit 2
 }
 
@@ -211,7 +211,7 @@ ensure_kafka_jars() {
   rm -rf "$partial"
   mkdir -p "$partial"
   run_mvn "the Kafka $KAFKA_VERSION jars" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$partial"
+    -Dkafka.version="$KAFKA_VERSION" -DoutputDirectory="$partial"
   compgen -G "$partial/kafka_2.13-$KAFKA_VERSION.jar" >/dev/null ||
     fail "Maven finished but $(rel "$partial") has no kafka_2.13-$KAFKA_VERSION.jar (see $(rel "$LOG_DIR/maven.log"))"
   rm -rf "$KAFKA_LIB"
@@ -645,5 +645,15 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  # the jars of another Kafka version into .cache/kafka-<version>/lib (the compatibility smoke test runs a
+  # private broker of it); prints the lib folder
+  kafka-jars)
+    [[ -n "${2:-}" ]] || usage
+    KAFKA_VERSION=$2
+    KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
+    KAFKA_LIB="$KAFKA_HOME/lib"
+    ensure_kafka_jars
+    echo "$KAFKA_LIB"
+    ;;
   *) usage ;;
 esac

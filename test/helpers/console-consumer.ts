@@ -4,8 +4,8 @@
  * not kafkajs, so a test of exactly-once output does not rest on kafkajs's read_committed filter.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultKafkaVersion } from './kafka-server.js';
 
 export interface ConsoleRecord {
   readonly partition: number;
@@ -14,10 +14,7 @@ export interface ConsoleRecord {
 }
 
 function kafkaLib(): string {
-  const pom = readFileSync('scripts/services/pom.xml', 'utf8');
-  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1];
-  if (version === undefined) throw new Error('no kafka.version in scripts/services/pom.xml');
-  return join(process.cwd(), '.cache', `kafka-${version}`, 'lib');
+  return join(process.cwd(), '.cache', `kafka-${defaultKafkaVersion()}`, 'lib');
 }
 
 /**

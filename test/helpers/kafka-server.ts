@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createKafkaClient } from '../../src/adapters/kafka.js';
@@ -22,12 +22,25 @@ export interface PrivateKafka {
   resume(): void;
 }
 
-function kafkaLib(): string {
-  ensureServices(); // resolves the jars on a fresh machine
-  const cache = resolve('.cache');
-  const dir = readdirSync(cache).find((d) => d.startsWith('kafka-') && existsSync(join(cache, d, 'lib')));
-  if (dir === undefined) throw new Error('no Kafka jars in .cache/ (run `bash scripts/services.sh up`)');
-  return join(cache, dir, 'lib');
+/** The Kafka version scripts/services.sh runs (kafka.version in scripts/services/pom.xml). */
+export function defaultKafkaVersion(): string {
+  const m = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(
+    readFileSync('scripts/services/pom.xml', 'utf8'),
+  );
+  if (m === null) throw new Error('no kafka.version in scripts/services/pom.xml');
+  return m[1] as string;
+}
+
+/** The jars of a Kafka version: the services' own (resolved by `up`), or another one (`kafka-jars <v>`). */
+function kafkaLib(version: string): string {
+  ensureServices(); // resolves the default version's jars on a fresh machine
+  const lib = resolve('.cache', `kafka-${version}`, 'lib');
+  if (!existsSync(lib))
+    execFileSync('bash', ['scripts/services.sh', 'kafka-jars', version], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  if (!existsSync(lib)) throw new Error(`no Kafka ${version} jars in ${lib}`);
+  return lib;
 }
 
 async function answers(brokers: string[]): Promise<boolean> {
@@ -49,8 +62,9 @@ async function answers(brokers: string[]): Promise<boolean> {
   }
 }
 
-export async function startPrivateKafka(): Promise<PrivateKafka> {
-  const lib = kafkaLib();
+/** A private broker of the services' Kafka version, or of `version` (resolved from Maven Central once). */
+export async function startPrivateKafka(version = defaultKafkaVersion()): Promise<PrivateKafka> {
+  const lib = kafkaLib(version);
   const [port, controller] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'streamscore-kafka-'));
   const props = join(dir, 'server.properties');
