@@ -23,7 +23,11 @@ export interface ApplyResult {
 export async function applyTopics(
   admin: TopicAdmin,
   specs: readonly TopicSpec[],
-  opts: { force: boolean },
+  opts: {
+    force: boolean;
+    /** Called as each change starts (1-based step of `total`), for a progress display. */
+    onStep?: (step: number, total: number, action: TopicAction) => void;
+  },
 ): Promise<ApplyResult> {
   const actions = await planAgainstCluster(admin, specs);
   const dangerous = actions.filter((a) => a.kind === 'dangerous');
@@ -36,7 +40,8 @@ export async function applyTopics(
       }`,
     );
   }
-  for (const a of actions) {
+  for (const [i, a] of actions.entries()) {
+    opts.onStep?.(i + 1, actions.length, a);
     switch (a.kind) {
       case 'create':
         await admin.create(a.topic);

@@ -13,6 +13,7 @@ export class PipelineMetrics {
   readonly windows: Counter<'outcome'>;
   readonly groupMember: Gauge;
   readonly partitionStalled: Gauge<'topic' | 'partition'>;
+  readonly inputAge: Gauge<'topic' | 'partition'>;
   readonly consumerCrashes: Counter<'restart'>;
   readonly redisEpoch: Gauge;
   readonly rebuilds: Counter<'outcome'>;
@@ -68,6 +69,12 @@ export class PipelineMetrics {
       name: 'streamscore_windows_total',
       help: 'Windows by outcome (committed, aborted, fenced, halted)',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.inputAge = new Gauge({
+      name: 'streamscore_window_input_age_seconds',
+      help: "Age of the oldest record (its Kafka timestamp) of the partition's last committed window, at the commit: how far predictions trail their input",
+      labelNames: ['topic', 'partition'],
       registers,
     });
     this.partitionStalled = new Gauge({

@@ -128,6 +128,10 @@ export async function processWindow(
   metrics.stageSeconds.observe({ stage: 'commit' }, timer.lap('commit') / 1000);
   const finalAudit = audit as unknown as AuditEventV1;
   metrics.windowRecords.observe(records.length);
+  metrics.inputAge.set(
+    { topic: first.topic, partition: String(first.partition) },
+    Math.max(0, Date.now() - Number(first.timestamp)) / 1000,
+  );
   metrics.windowBytes.observe(records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0));
   metrics.windows.inc({ outcome: 'committed' });
   for (const [outcome, n] of Object.entries(finalAudit.counts)) {

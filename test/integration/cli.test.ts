@@ -51,6 +51,13 @@ test('topics plan reports pending changes (exit 1), apply makes them, plan is th
   assert.match(before.out, new RegExp(`\\+ create ${prefix.replace(/\./g, '\\.')}predictions`));
   const apply = cli(['topics', 'apply', '--prefix', prefix]);
   assert.equal(apply.code, 0, apply.err);
+  // progress: one numbered line per change on stderr, as it starts
+  const steps = [...apply.err.matchAll(/^\[(\d+)\/(\d+)\] \+ create /gm)];
+  assert.ok(steps.length >= 3, apply.err);
+  assert.deepEqual(
+    steps.map((m) => Number(m[1])),
+    steps.map((_, i) => i + 1),
+  );
   const after = cli(['topics', 'plan', '--prefix', prefix]);
   assert.equal(after.code, 0, after.err);
   assert.match(after.out, /in sync/);

@@ -68,8 +68,12 @@ export const topicsApply: Command = {
   },
   async run(values) {
     const specs = specsOf(values);
+    // progress on stderr, one line per change as it starts (stdout keeps the summary for scripts)
     const result = await withAdmin(values, (admin) =>
-      applyTopics(admin, specs, { force: values.force === true }),
+      applyTopics(admin, specs, {
+        force: values.force === true,
+        onStep: (step, total, a) => console.error(`[${step}/${total}] ${describeAction(a)} …`),
+      }),
     );
     if (result.applied.length === 0)
       console.log(`nothing to change: ${specs.length} topics match their specs`);
