@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { createKafkaClient } from '../../src/adapters/kafka.js';
 import { freePort } from './redis-server.js';
 import { ensureServices } from './services.js';
+import { killChild } from './child.js';
 
 export interface PrivateKafka {
   readonly brokers: string[];
@@ -124,14 +125,7 @@ export async function startPrivateKafka(version = defaultKafkaVersion()): Promis
       await new Promise((r) => setTimeout(r, 250));
     }
   };
-  const kill = async () => {
-    const c = child;
-    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
-    const gone = new Promise((r) => c.once('exit', r));
-    c.kill('SIGCONT');
-    c.kill('SIGKILL');
-    await gone;
-  };
+  const kill = () => killChild(child);
   await start();
   process.once('exit', () => {
     child?.kill('SIGCONT');

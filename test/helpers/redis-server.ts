@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { killChild } from './child.js';
 
 export interface PrivateRedis {
   readonly url: string;
@@ -76,13 +77,7 @@ export async function startPrivateRedis(opts: { aof: boolean; password?: string 
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  const kill = async () => {
-    const c = child;
-    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
-    const gone = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await gone;
-  };
+  const kill = () => killChild(child);
   await start();
   // on exit, not in an `after` hook: the test env's cleanup still talks to this Redis
   process.once('exit', () => child?.kill('SIGKILL'));

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { REGISTRY_CCOMPAT_PATH } from '../../src/config/defaults.js';
 import { freePort } from './redis-server.js';
 import { ensureServices } from './services.js';
+import { killChild } from './child.js';
 
 export interface PrivateRegistry {
   /** The Confluent-compatible API (…/apis/ccompat/v7). */
@@ -79,13 +80,7 @@ export async function startPrivateRegistry(): Promise<PrivateRegistry> {
       await new Promise((r) => setTimeout(r, 250));
     }
   };
-  const kill = async () => {
-    const c = child;
-    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
-    const gone = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await gone;
-  };
+  const kill = () => killChild(child);
   await start();
   process.once('exit', () => child?.kill('SIGKILL'));
   return { url, kill, start };

@@ -9,10 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { generateStream } from '../../src/sample/index.js';
+import { Random, generateStream } from '../../src/sample/index.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import type { RunningPipeline } from '../helpers/process.js';
+import { freePort } from '../helpers/redis-server.js';
 import { createTestEnv, inputTopics } from '../helpers/services.js';
 import { sliceProducer } from '../helpers/slices.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
@@ -21,18 +22,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RECORDS = Number(process.env.STREAMSCORE_CHAOS_RECORDS ?? '20000');
 const FAULTS = Number(process.env.STREAMSCORE_CHAOS_FAULTS ?? '8');
 const INSTANCES = 3;
-
-/** A small deterministic PRNG (the test's choices are reproducible from its seed). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test(`chaos: ${INSTANCES} instances, rolling restarts and kill -9 every few seconds while input arrives; no loss, no duplicate (Kafka's console consumer), Redis equals the oracle`, async (t) => {
   const env = await createTestEnv('chaos', {
@@ -49,17 +38,37 @@ test(`chaos: ${INSTANCES} instances, rolling restarts and kill -9 every few seco
     deleteRate: 0.05,
   });
   const total = stream.cdc.length + stream.transactions.length;
-  const rand = random(99);
+  const rng = new Random(99);
+  const rand = () => rng.next();
   const slices = sliceProducer(env, stream, FAULTS + 2);
   const all: Record<string, RunningPipeline> = {};
   const live: RunningPipeline[] = [];
-  const start = () => {
-    const p = spawnPipeline(config);
+  /**
+   * A new instance, counted as up once its HTTP server answers: it then handles SIGTERM (a rolling restart
+   * waits for that, as an orchestrator waits for a started container; a signal during the first second of
+   * start-up, before node has loaded the program, kills it outright).
+   */
+  const start = async () => {
+    const port = await freePort();
+    const p = spawnPipeline(env.configWith({ observe: { port } }));
     all[`p${Object.keys(all).length}`] = p;
+    const deadline = Date.now() + 60000;
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      assert.ok(
+        Date.now() < deadline && p.child.exitCode === null,
+        `an instance did not start\n${p.output().slice(-3000)}`,
+      );
+      await sleep(100);
+    }
     live.push(p);
     return p;
   };
-  for (let i = 0; i < INSTANCES; i++) start();
+  for (let i = 0; i < INSTANCES; i++) await start();
   await slices.next();
 
   const faults = { kill9: 0, rolling: 0 };
@@ -80,7 +89,7 @@ test(`chaos: ${INSTANCES} instances, rolling restarts and kill -9 every few seco
       assert.equal(r.code, 0, `a rolling restart stops cleanly\n${victim.output().slice(-3000)}`);
       faults.rolling += 1;
     }
-    start();
+    await start();
     await slices.next();
   }
   while (!slices.done) await slices.next();

@@ -9,6 +9,7 @@ import test from 'node:test';
 import { generateStream } from '../../src/sample/index.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
+import type { RunningPipeline } from '../helpers/process.js';
 import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
@@ -28,47 +29,29 @@ test('crash: kill -9 at every point of the commit protocol, restart: no duplicat
   const inputs = inputTopics(config);
   await produceToInputs(env.kafka, config, stream);
 
-  // 1st run: dies at the 3rd window that reaches "before the Redis write" (the window computed, nothing written)
-  const zeroth = spawnPipeline(config, {
-    STREAMSCORE_TEST_CRASH_POINT: 'before-redis-write',
-    STREAMSCORE_TEST_CRASH_AFTER: '3',
-  });
-  const r0 = await zeroth.exited;
-  assert.equal(
-    r0.signal,
-    'SIGKILL',
-    `the run was killed before its Redis write\n${zeroth.output().slice(-2000)}`,
-  );
+  // one run per crash point, each killed there (SIGKILL) at its nth window, each resuming the last one's work:
+  // before the Redis write (nothing written), after it (Redis ahead of Kafka), after sendOffsets (before
+  // the commit)
+  const crashed: Record<string, RunningPipeline> = {};
+  for (const [point, after] of [
+    ['before-redis-write', '3'],
+    ['after-redis-write', '4'],
+    ['before-commit', '3'],
+  ] as const) {
+    const run = spawnPipeline(config, {
+      STREAMSCORE_TEST_CRASH_POINT: point,
+      STREAMSCORE_TEST_CRASH_AFTER: after,
+    });
+    const r = await run.exited;
+    assert.equal(r.signal, 'SIGKILL', `the run was killed at ${point}\n${run.output().slice(-2000)}`);
+    crashed[point] = run;
+  }
 
-  // 2nd run: dies at the 4th window that reaches "after Redis write, before the transaction"
-  const first = spawnPipeline(config, {
-    STREAMSCORE_TEST_CRASH_POINT: 'after-redis-write',
-    STREAMSCORE_TEST_CRASH_AFTER: '4',
-  });
-  const r1 = await first.exited;
-  assert.equal(
-    r1.signal,
-    'SIGKILL',
-    `the first run was killed at the crash point\n${first.output().slice(-2000)}`,
-  );
-
-  // 3rd run: dies after sendOffsets, before commit
-  const second = spawnPipeline(config, {
-    STREAMSCORE_TEST_CRASH_POINT: 'before-commit',
-    STREAMSCORE_TEST_CRASH_AFTER: '3',
-  });
-  const r2 = await second.exited;
-  assert.equal(
-    r2.signal,
-    'SIGKILL',
-    `the second run was killed at the crash point\n${second.output().slice(-2000)}`,
-  );
-
-  // 4th run: no crash; finishes the stream and stops on SIGTERM
-  const third = spawnPipeline(config);
+  // the last run: no crash; finishes the stream and stops on SIGTERM
+  const last = spawnPipeline(config);
   await waitCaughtUp(env.kafka, config.consumer.groupId, inputs, 120000);
-  const r3 = await stopPipeline(third);
-  assert.equal(r3.code, 0, `clean stop on SIGTERM\n${third.output().slice(-2000)}`);
+  const r = await stopPipeline(last);
+  assert.equal(r.code, 0, `clean stop on SIGTERM\n${last.output().slice(-2000)}`);
 
-  await assertEndStateMatchesOracle(env.kafka, config, stream, { zeroth, first, second, third });
+  await assertEndStateMatchesOracle(env.kafka, config, stream, { ...crashed, last });
 });
