@@ -356,46 +356,36 @@ export async function createTransactionalProducer(
 }
 
 /**
- * Fails unless every topic exists: a missing output topic would otherwise make the producer retry
- * UNKNOWN_TOPIC_OR_PARTITION for ever (silent stall), and a missing input topic consumes nothing.
+ * One look at the pipeline's topics at start: fails unless every one exists (a missing output topic would
+ * otherwise make the producer retry UNKNOWN_TOPIC_OR_PARTITION for ever, a missing input topic consumes
+ * nothing), and returns, per output topic, the most bytes one produce call may carry (its
+ * max.message.bytes, else the broker default of 1 MiB; see maxSendBytes).
  */
-export async function requireTopics(
+export async function checkTopics(
   kafka: KafkaClient,
-  topics: ReadonlyArray<{ readonly topic: string; readonly field: string }>,
-): Promise<void> {
+  topics: ReadonlyArray<{ readonly topic: string; readonly field: string; readonly output?: boolean }>,
+): Promise<Map<string, number>> {
   const admin = await connectTopicAdmin(kafka);
-  let existing: Map<string, unknown>;
+  let state: Awaited<ReturnType<typeof admin.describe>>;
   try {
-    existing = await admin.describe(topics.map((t) => t.topic));
+    state = await admin.describe(topics.map((t) => t.topic));
   } catch (cause) {
-    throw kafkaError(cause, 'listing the topics');
+    throw kafkaError(cause, 'describing the topics');
   } finally {
     await admin.close();
   }
-  const missing = topics.filter((t) => !existing.has(t.topic));
+  const missing = topics.filter((t) => !state.has(t.topic));
   if (missing.length > 0) {
     throw new StreamscoreError(
       'SS_TOPIC_MISSING',
       `${missing.map((t) => `topic ${t.topic} (${t.field})`).join(', ')} does not exist: create it with \`streamscore topics apply\` (topics/*.yaml), or fix the name in the config`,
     );
   }
-}
-
-/** Reads the output topics' max.message.bytes (topic-level, else the broker default of 1 MiB). */
-export async function outputSendLimits(
-  kafka: KafkaClient,
-  topics: readonly string[],
-): Promise<Map<string, number>> {
-  const admin = await connectTopicAdmin(kafka);
-  try {
-    const state = await admin.describe(topics);
-    const limits = new Map<string, number>();
-    for (const t of topics) {
-      const raw = state.get(t)?.config['max.message.bytes'];
-      limits.set(t, maxSendBytes(raw === undefined ? undefined : Number(raw)));
-    }
-    return limits;
-  } finally {
-    await admin.close();
+  const limits = new Map<string, number>();
+  for (const t of topics) {
+    if (t.output !== true) continue;
+    const raw = state.get(t.topic)?.config['max.message.bytes'];
+    limits.set(t.topic, maxSendBytes(raw === undefined ? undefined : Number(raw)));
   }
+  return limits;
 }

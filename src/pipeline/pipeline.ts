@@ -1,4 +1,4 @@
-import { createInputConsumer, outputSendLimits, requireTopics } from '../adapters/kafka-io.js';
+import { checkTopics, createInputConsumer } from '../adapters/kafka-io.js';
 import type { InputBatch, InputConsumer, TopicPartition } from '../adapters/kafka-io.js';
 import { createKafkaClient } from '../adapters/kafka.js';
 import { createLagProbe } from '../adapters/kafka-lag.js';
@@ -129,17 +129,12 @@ export class Pipeline {
     this.observePort = await this.#observe.start(config.observe.host, config.observe.port);
 
     this.#kafka = createKafkaClient(config.kafka, logger);
-    await requireTopics(this.#kafka, [
+    this.#sendLimits = await checkTopics(this.#kafka, [
       ...config.inputs.cdc.map((i, n) => ({ topic: i.topic, field: `inputs.cdc.${n}.topic` })),
       ...config.inputs.events.map((i, n) => ({ topic: i.topic, field: `inputs.events.${n}.topic` })),
-      { topic: config.outputs.predictions, field: 'outputs.predictions' },
-      { topic: config.outputs.audit, field: 'outputs.audit' },
-      { topic: config.outputs.dlq, field: 'outputs.dlq' },
-    ]);
-    this.#sendLimits = await outputSendLimits(this.#kafka, [
-      config.outputs.predictions,
-      config.outputs.audit,
-      config.outputs.dlq,
+      { topic: config.outputs.predictions, field: 'outputs.predictions', output: true },
+      { topic: config.outputs.audit, field: 'outputs.audit', output: true },
+      { topic: config.outputs.dlq, field: 'outputs.dlq', output: true },
     ]);
     this.#recovery = new RedisRecovery({
       ctx: this.#ctx,
