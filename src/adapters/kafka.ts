@@ -9,6 +9,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../observe/logger.js';
 import type { TopicState } from '../admin/topic-plan.js';
 import type { TopicSpec } from '../admin/topic-spec.js';
+import { kafkaErrorType } from './kafka-errors.js';
 
 const { Kafka, logLevel: KafkaLogLevel, ConfigResourceTypes, ConfigSource } = kafkajs;
 
@@ -58,36 +59,61 @@ export interface TopicAdmin {
   close(): Promise<void>;
 }
 
+/** Partitions, replication, explicitly set configs and emptiness of the topics that exist among `names`. */
+async function describeTopics(admin: Admin, names: readonly string[]): Promise<Map<string, TopicState>> {
+  const existing = new Set(await admin.listTopics());
+  const wanted = names.filter((n) => existing.has(n));
+  const out = new Map<string, TopicState>();
+  if (wanted.length === 0) return out;
+  const meta = await admin.fetchTopicMetadata({ topics: [...wanted] });
+  const configs = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: wanted.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+  });
+  for (const t of meta.topics) {
+    const res = configs.resources.find((r) => r.resourceName === t.name);
+    const config: Record<string, string> = {};
+    for (const e of res?.configEntries ?? []) {
+      if (e.configSource === ConfigSource.TOPIC_CONFIG && e.configValue !== null)
+        config[e.configName] = e.configValue;
+    }
+    const offsets = await admin.fetchTopicOffsets(t.name);
+    out.set(t.name, {
+      partitions: t.partitions.length,
+      replicationFactor: t.partitions[0]?.replicas.length ?? 0,
+      config,
+      empty: offsets.every((o) => o.high === o.low),
+    });
+  }
+  return out;
+}
+
+/** Kafka error types a topic created a moment ago may answer with until its leaders are elected. */
+const SETTLING = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION']);
+
+/**
+ * Runs `fn` again (every 250 ms, for at most 15 s) while the broker answers that a partition has no leader
+ * yet: describing topics right after they were created (tests, `topics apply`, a start after it) must not
+ * fail on that.
+ */
+async function whileNewTopicsSettle<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!SETTLING.has(kafkaErrorType(err)) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 export async function connectTopicAdmin(client: KafkaClient): Promise<TopicAdmin> {
   const admin = client.admin();
   await admin.connect();
   return {
-    async describe(names) {
-      const existing = new Set(await admin.listTopics());
-      const wanted = names.filter((n) => existing.has(n));
-      const out = new Map<string, TopicState>();
-      if (wanted.length === 0) return out;
-      const meta = await admin.fetchTopicMetadata({ topics: [...wanted] });
-      const configs = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: wanted.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
-      });
-      for (const t of meta.topics) {
-        const res = configs.resources.find((r) => r.resourceName === t.name);
-        const config: Record<string, string> = {};
-        for (const e of res?.configEntries ?? []) {
-          if (e.configSource === ConfigSource.TOPIC_CONFIG && e.configValue !== null)
-            config[e.configName] = e.configValue;
-        }
-        const offsets = await admin.fetchTopicOffsets(t.name);
-        out.set(t.name, {
-          partitions: t.partitions.length,
-          replicationFactor: t.partitions[0]?.replicas.length ?? 0,
-          config,
-          empty: offsets.every((o) => o.high === o.low),
-        });
-      }
-      return out;
+    describe(names) {
+      return whileNewTopicsSettle(() => describeTopics(admin, names));
     },
     async create(spec) {
       await admin.createTopics({
