@@ -23,6 +23,8 @@ export const cdcInputSchema = z
      * scales. Default: schemas/<topic>-value.avsc when it exists.
      */
     schemaFile: z.string().min(1).optional(),
+    /** The topic's input contract (validate/contract.ts). Default: schemas/<topic>-contract.yaml when it exists. */
+    contractFile: z.string().min(1).optional(),
     /**
      * The topic carries Debezium's ExtractNewRecordState (unwrap) output: the value is the plain row, a
      * delete is a row with `__deleted: "true"` or a tombstone. Full envelopes are still read.
@@ -41,6 +43,8 @@ export const eventInputSchema = z
     /** Field holding the event's idempotency key; absent → `<topic>/<partition>/<offset>`. */
     eventIdField: z.string().min(1).default('txn_id'),
     schemaFile: z.string().min(1).optional(),
+    /** The topic's input contract (validate/contract.ts). Default: schemas/<topic>-contract.yaml when it exists. */
+    contractFile: z.string().min(1).optional(),
   })
   .strict();
 

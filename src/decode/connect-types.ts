@@ -133,8 +133,20 @@ const fromNanos = epochIn(1_000_000);
 export const bytesToBase64: Convert = (v) =>
   v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v;
 
-/** float/double: an integral literal beyond 2^53 reaches us as text (see parseJson); it is still a double. */
-export const toDouble: Convert = (v) => (typeof v === 'string' ? Number(v) : v);
+const INTEGRAL_TEXT = /^-?\d+$/;
+const NON_FINITE = new Set(['NaN', 'Infinity', '-Infinity']);
+
+/**
+ * float/double: an integral literal beyond 2^53 reaches us as text (see parseJson), and Jackson writes the
+ * non-finite doubles as "NaN"/"Infinity"; both are still doubles (the validate stage refuses non-finite
+ * ones). Any other text is not a number: a string where a double is declared is a type error, not a
+ * value to guess at.
+ */
+export const toDouble: Convert = (v) => {
+  if (typeof v !== 'string') return v;
+  if (INTEGRAL_TEXT.test(v) || NON_FINITE.has(v)) return Number(v);
+  throw new ConversionError(`expected a number, got the string ${JSON.stringify(v.slice(0, 40))}`);
+};
 
 /**
  * The converter for a semantic type, or null when values pass through unchanged. `scale` is the declared

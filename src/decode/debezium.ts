@@ -98,7 +98,7 @@ export function cdcFromValue(
     );
   }
   const op = value.op as string;
-  if (!OPS.has(op)) throw rejected('SS_CONTRACT_VIOLATION', `unknown Debezium op "${op}"`, raw);
+  if (!OPS.has(op)) throw rejected('SS_CDC_UNKNOWN_OP', `unknown Debezium op "${op}"`, raw);
   const source = isRow(value.source) ? value.source : null;
   const tsMs = epochMs(value.ts_ms);
   const sourceTsMs = epochMs(source?.ts_ms) ?? tsMs;

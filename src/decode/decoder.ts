@@ -160,12 +160,9 @@ class Decoder implements RecordDecoder {
         : withRowFields(change, this.#rowFields);
     } catch (err) {
       if (err instanceof ConversionError) {
-        throw rejected(
-          'SS_CONTRACT_VIOLATION',
-          `a field does not fit its schema: ${describePath(err)}`,
-          raw,
-          { cause: err },
-        );
+        throw rejected('SS_FIELD_TYPE', `a field does not fit its schema: ${describePath(err)}`, raw, {
+          cause: err,
+        });
       }
       throw err;
     }

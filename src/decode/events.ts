@@ -40,7 +40,7 @@ export function eventFromValue(
   const eventTimeMs = eventTimeOf(time);
   if (eventTimeMs === null) {
     throw rejected(
-      'SS_CONTRACT_VIOLATION',
+      time === undefined || time === null ? 'SS_FIELD_MISSING' : 'SS_FIELD_TYPE',
       time === undefined || time === null
         ? `event has no "${opts.timeField}"`
         : `"${opts.timeField}" is ${JSON.stringify(time)}, not epoch millis or an ISO-8601 timestamp`,

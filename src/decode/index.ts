@@ -1,6 +1,7 @@
 export { createDecoder } from './decoder.js';
 export type { DecoderSpec } from './decoder.js';
 export { parseJson } from './json.js';
+export { envelopeRowSchema } from './avro-schema.js';
 export {
   cdcDecodeOptionsSchema,
   eventDecodeOptionsSchema,

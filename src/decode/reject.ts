@@ -1,10 +1,10 @@
 import { RecordRejected } from '../errors/index.js';
-import type { ErrorCode } from '../errors/index.js';
+import type { DlqReason } from '../errors/index.js';
 import type { RawRecord } from './types.js';
 
 /** A rejection that names the record it is about, so the DLQ entry and the log line point at it. */
 export function rejected(
-  code: ErrorCode,
+  code: DlqReason,
   message: string,
   raw: RawRecord,
   extra: { cause?: unknown; details?: Readonly<Record<string, unknown>> } = {},
@@ -17,7 +17,7 @@ export function rejected(
 
 /**
  * A value did not fit its schema's semantic type (a bad ISO timestamp, a decimal without a scale…). Thrown by
- * converters, which know the field path but not the record; the decoder turns it into SS_CONTRACT_VIOLATION.
+ * converters, which know the field path but not the record; the decoder turns it into SS_FIELD_TYPE.
  */
 export class ConversionError extends Error {
   readonly path: string[];

@@ -25,7 +25,15 @@ export const ERROR_CODES = [
   'SS_UNKNOWN_SCHEMA',
   'SS_MISSING_ENTITY_ID',
   'SS_CONTRACT_VIOLATION',
+  'SS_FIELD_MISSING',
+  'SS_FIELD_TYPE',
+  'SS_FIELD_RANGE',
+  'SS_TIME_RANGE',
+  'SS_TIME_UNIT',
+  'SS_ENTITY_ID_INVALID',
+  'SS_CDC_UNKNOWN_OP',
   'SS_CDC_TRUNCATE',
+  'SS_CONTRACT_INVALID',
   // features and models
   'SS_FEATURE_SPEC_INVALID',
   'SS_MODEL_LOAD',
@@ -42,3 +50,25 @@ export const ERROR_CODES = [
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * The closed list of dead-letter reasons: the only codes a rejected record (RecordRejected) can carry in
+ * its `ss.error.code` header. docs/errors.md lists them under "Dead-letter reasons"; a unit test keeps both
+ * in step.
+ */
+export const DLQ_REASONS = [
+  'SS_DECODE_FAILED',
+  'SS_UNKNOWN_SCHEMA',
+  'SS_MISSING_ENTITY_ID',
+  'SS_ENTITY_ID_INVALID',
+  'SS_CONTRACT_VIOLATION',
+  'SS_FIELD_MISSING',
+  'SS_FIELD_TYPE',
+  'SS_FIELD_RANGE',
+  'SS_TIME_RANGE',
+  'SS_TIME_UNIT',
+  'SS_CDC_UNKNOWN_OP',
+  'SS_CDC_TRUNCATE',
+] as const satisfies readonly ErrorCode[];
+
+export type DlqReason = (typeof DLQ_REASONS)[number];

@@ -1,4 +1,4 @@
-import type { ErrorCode } from './codes.js';
+import type { DlqReason, ErrorCode } from './codes.js';
 
 export interface RecordPosition {
   readonly topic: string;
@@ -36,7 +36,8 @@ export class StreamscoreError extends Error {
  * code and reason, and the partition keeps moving.
  */
 export class RecordRejected extends StreamscoreError {
-  constructor(code: ErrorCode, message: string, options: StreamscoreErrorOptions = {}) {
+  declare readonly code: DlqReason;
+  constructor(code: DlqReason, message: string, options: StreamscoreErrorOptions = {}) {
     super(code, message, { ...options, retriable: false });
     this.name = 'RecordRejected';
   }

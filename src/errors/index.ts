@@ -1,5 +1,5 @@
-export { ERROR_CODES } from './codes.js';
-export type { ErrorCode } from './codes.js';
+export { DLQ_REASONS, ERROR_CODES } from './codes.js';
+export type { DlqReason, ErrorCode } from './codes.js';
 export {
   StreamscoreError,
   RecordRejected,

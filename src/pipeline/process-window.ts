@@ -167,10 +167,11 @@ async function decodeWindow(
   const dlq: OutMessage[] = [];
   const decoded: Array<{ ref: RecordRef; decoded: Decoded }> = [];
   await role.decoder.prepare(records);
+  const now = Date.now();
   for (const raw of records) {
     try {
       const d = role.decoder.decodeSync(raw);
-      const verdict = validate(d, role);
+      const verdict = validate(d, raw, role, now);
       counts.decoded += 1;
       if (verdict === 'skip') {
         counts.skipped += 1;

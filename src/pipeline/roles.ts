@@ -4,6 +4,7 @@ import type { SchemaRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
 import { createDecoder } from '../decode/index.js';
 import { StreamscoreError } from '../errors/index.js';
+import { compileCheck, loadContract, recordFields, rowFields } from '../validate/index.js';
 import type { InputRole } from './types.js';
 
 function declaredSchema(projectDir: string, topic: string, file: string | undefined): unknown {
@@ -39,6 +40,12 @@ export function buildRoles(
   const roles = new Map<string, InputRole>();
   for (const input of config.inputs.cdc) {
     const declared = declaredSchema(projectDir, input.topic, input.schemaFile);
+    const contract = loadContract(projectDir, input.topic, input);
+    // the decoder materialises what the features read and what the contract has rules for
+    const columns =
+      profileFields === undefined
+        ? undefined
+        : [...new Set([...profileFields, ...Object.keys(contract.fields)])];
     roles.set(input.topic, {
       kind: 'cdc',
       onTruncate: input.onTruncate,
@@ -47,12 +54,19 @@ export function buildRoles(
         options: input,
         writerSchemas: registry,
         ...(declared === undefined ? {} : { declaredValueSchema: declared }),
-        ...(profileFields === undefined ? {} : { rowFields: profileFields }),
+        ...(columns === undefined ? {} : { rowFields: columns }),
+      }),
+      check: compileCheck({
+        kind: 'cdc',
+        contract,
+        declared: declared === undefined ? [] : rowFields(declared),
+        rowColumns: columns === undefined ? null : new Set([...columns, input.idField]),
       }),
     });
   }
   for (const input of config.inputs.events) {
     const declared = declaredSchema(projectDir, input.topic, input.schemaFile);
+    const contract = loadContract(projectDir, input.topic, input);
     roles.set(input.topic, {
       kind: 'events',
       onTruncate: 'dlq',
@@ -61,6 +75,12 @@ export function buildRoles(
         options: input,
         writerSchemas: registry,
         ...(declared === undefined ? {} : { declaredValueSchema: declared }),
+      }),
+      check: compileCheck({
+        kind: 'events',
+        contract,
+        declared: declared === undefined ? [] : recordFields(declared),
+        timeField: input.timeField,
       }),
     });
   }

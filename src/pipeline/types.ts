@@ -8,11 +8,14 @@ import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
 import type { Scorer } from '../score/index.js';
 import type { ModelStamp, RedisSink, StateFields } from '../sink/index.js';
+import type { RecordCheck } from '../validate/index.js';
 
 export interface InputRole {
   readonly kind: 'cdc' | 'events';
   readonly decoder: RecordDecoder;
   readonly onTruncate: 'dlq' | 'skip';
+  /** The topic's input contract, compiled (see validate/). */
+  readonly check: RecordCheck;
 }
 
 /** Everything a window needs that outlives it (shared by all windows of the process). */

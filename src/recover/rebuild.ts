@@ -133,10 +133,11 @@ async function applyBatch(
   await role.decoder.prepare(batch.records);
   const decoded: Array<{ ref: RecordRef; decoded: Decoded }> = [];
   let rejected = 0;
+  const now = Date.now();
   for (const raw of batch.records) {
     try {
       const d = role.decoder.decodeSync(raw);
-      if (validate(d, role) === 'skip') continue;
+      if (validate(d, raw, role, now) === 'skip') continue;
       decoded.push({ ref: { topic: raw.topic, partition: raw.partition, offset: raw.offset }, decoded: d });
     } catch (err) {
       // it went to the DLQ when the pipeline first read it; a rebuild does not send it again

@@ -66,11 +66,11 @@ describe('transaction events', () => {
     assert.equal(r.kind === 'event' && r.eventTimeMs, Date.UTC(2024, 2, 1, 10, 15, 30, 123));
   });
 
-  it('reject a missing or unreadable event time as SS_CONTRACT_VIOLATION', async () => {
+  it('reject a missing event time as SS_FIELD_MISSING, an unreadable one as SS_FIELD_TYPE', async () => {
     const { event_time: _e, ...untimed } = TXN;
     await assertRejected(
       () => eventsDecoder('json').decode(at({ value: Buffer.from(JSON.stringify(untimed)) })),
-      'SS_CONTRACT_VIOLATION',
+      'SS_FIELD_MISSING',
       /event_time/,
     );
     await assertRejected(
@@ -78,7 +78,7 @@ describe('transaction events', () => {
         eventsDecoder('json').decode(
           at({ value: Buffer.from(JSON.stringify({ ...TXN, event_time: 'noon' })) }),
         ),
-      'SS_CONTRACT_VIOLATION',
+      'SS_FIELD_TYPE',
     );
   });
 

@@ -71,7 +71,7 @@ describe('JSON (JsonConverter) values', () => {
     assert.deepStrictEqual(decoded.kind === 'cdc' && decoded.after, expectedRow(5));
   });
 
-  it('rejects a base64 decimal whose scale nobody declares as SS_CONTRACT_VIOLATION', async () => {
+  it('rejects a base64 decimal whose scale nobody declares as SS_FIELD_TYPE', async () => {
     const declared = JSON.parse(
       JSON.stringify(CUSTOMER_VALUE_SCHEMA).replaceAll('"scale":2,', '').replaceAll('"scale":"2",', ''),
     );
@@ -80,7 +80,7 @@ describe('JSON (JsonConverter) values', () => {
         jsonDecoder(declared).decode(
           record({ value: customerValue('json', envelope('c', null, customerRow(5))) }),
         ),
-      'SS_CONTRACT_VIOLATION',
+      'SS_FIELD_TYPE',
       /after\.balance/,
     );
   });
