@@ -30,7 +30,51 @@ export interface SchemaRegistryClient {
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
-export function createRegistryClient(cfg: Config['registry']): SchemaRegistryClient {
+/** The registry's error code for "no schema with this id" (Confluent and Apicurio's ccompat API). */
+const SCHEMA_NOT_FOUND = 40403;
+
+/**
+ * A writer-schema answer, sorted by whose problem it is. Only a definite "this id does not exist"
+ * (404 + error code 40403) and a schema that is not Avro are about the records that carry the id
+ * (SS_UNKNOWN_SCHEMA, non-retriable: they go to the DLQ). Everything else — 401/403/429, 5xx, a 404 without
+ * the registry's error code (a wrong URL), a body that is not the expected JSON — is the registry's or the
+ * deployment's problem: retriable, so the window waits and retries and its records stay where they are.
+ */
+export function writerSchemaOf(id: number, status: number, json: unknown): unknown {
+  const body = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+  if (status === 404 && body?.error_code === SCHEMA_NOT_FOUND) {
+    throw new StreamscoreError('SS_UNKNOWN_SCHEMA', `schema id ${id} is not in the registry`);
+  }
+  const problem = (what: string) =>
+    new StreamscoreError('SS_REGISTRY', `fetching writer schema ${id}: ${what}`, { retriable: true });
+  if (status !== 200) {
+    const hint =
+      status === 401 || status === 403
+        ? ' (check registry.username/password)'
+        : status === 404
+          ? ' without the registry\'s "not found" code: is registry.url the API root (…/apis/ccompat/v7)?'
+          : status === 429
+            ? ' (rate limited)'
+            : '';
+    throw problem(`the registry answered ${status}${hint} ${JSON.stringify(json).slice(0, 200)}`);
+  }
+  if (body === undefined || typeof body.schema !== 'string') {
+    throw problem(`the registry's answer is not a schema: ${JSON.stringify(json).slice(0, 200)}`);
+  }
+  const type = typeof body.schemaType === 'string' ? body.schemaType.toUpperCase() : 'AVRO';
+  if (type !== 'AVRO') {
+    throw new StreamscoreError('SS_UNKNOWN_SCHEMA', `schema id ${id} is a ${type} schema, not Avro`);
+  }
+  try {
+    return JSON.parse(body.schema) as unknown;
+  } catch {
+    throw new StreamscoreError('SS_UNKNOWN_SCHEMA', `schema id ${id} is not valid JSON Avro`);
+  }
+}
+
+export function createRegistryClient(
+  cfg: Pick<Config['registry'], 'url' | 'username' | 'password'>,
+): SchemaRegistryClient {
   const base = cfg.url.replace(/\/+$/, '');
   const auth =
     cfg.username !== undefined ? { username: cfg.username, password: cfg.password ?? '' } : undefined;
@@ -57,10 +101,7 @@ export function createRegistryClient(cfg: Config['registry']): SchemaRegistryCli
       throw new StreamscoreError(
         'SS_SERVICE_UNAVAILABLE',
         `schema registry at ${redactUrl(base)} is unreachable: ${String(cause)}`,
-        {
-          cause,
-          retriable: true,
-        },
+        { cause, retriable: true, details: { service: 'registry' } },
       );
     }
     const text = await res.text();
@@ -130,13 +171,7 @@ export function createRegistryClient(cfg: Config['registry']): SchemaRegistryCli
     avroSchema(id) {
       let p = schemaCache.get(id);
       if (p === undefined) {
-        p = call('GET', `/schemas/ids/${id}`).then(({ status, json }) => {
-          if (status === 404) {
-            throw new StreamscoreError('SS_UNKNOWN_SCHEMA', `schema id ${id} is not in the registry`);
-          }
-          if (status >= 300) fail(`fetching schema ${id}`, status, json);
-          return JSON.parse((json as { schema: string }).schema) as unknown;
-        });
+        p = call('GET', `/schemas/ids/${id}`).then(({ status, json }) => writerSchemaOf(id, status, json));
         p.catch(() => schemaCache.delete(id));
         schemaCache.set(id, p);
       }

@@ -28,6 +28,7 @@ export const ENV = {
   observePort: 'STREAMSCORE_OBSERVE_PORT',
   observeHost: 'STREAMSCORE_OBSERVE_HOST',
   logLevel: 'STREAMSCORE_LOG_LEVEL',
+  adminToken: 'STREAMSCORE_OBSERVE_ADMIN_TOKEN',
   // used by scripts/services.sh and docker-compose.yml
   kafkaPort: 'STREAMSCORE_KAFKA_PORT',
   registryPort: 'STREAMSCORE_REGISTRY_PORT',

@@ -7,7 +7,12 @@ import type { Config } from './options.js';
 import { deepFreeze, dottedPath, formatIssues, invalidMessage } from './validation.js';
 
 /** Paths whose values never reach a log line (also used for pino's redact list). */
-export const SECRET_PATHS = ['kafka.sasl.password', 'registry.password', 'redis.password'] as const;
+export const SECRET_PATHS = [
+  'kafka.sasl.password',
+  'registry.password',
+  'redis.password',
+  'observe.adminToken',
+] as const;
 
 type Json = Record<string, unknown>;
 
@@ -49,6 +54,7 @@ export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: M
     [ENV.observePort, ['observe', 'port'], intOrString],
     [ENV.observeHost, ['observe', 'host'], (v) => v],
     [ENV.logLevel, ['observe', 'logLevel'], (v) => v],
+    [ENV.adminToken, ['observe', 'adminToken'], (v) => v],
   ];
   // the services script's port variables move the defaults (an explicit URL or broker list still wins)
   const portDefaults: Array<[string, string[], () => unknown]> = [

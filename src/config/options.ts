@@ -91,6 +91,12 @@ export const configSchema = z
         url: z.url().default(defaultRegistryUrl({})),
         username: z.string().optional(),
         password: z.string().optional(),
+        /**
+         * How long windows may keep failing on registry problems that are not about a record (unreachable,
+         * 401/403/429, 5xx, answers that are not schemas) before the pipeline halts, naming the cause. Until
+         * then each window waits and is retried; nothing is committed or dead-lettered.
+         */
+        maxOutageMs: z.number().int().min(1000).default(600000),
       })
       .strict()
       .prefault({}),
@@ -225,10 +231,20 @@ export const configSchema = z
       .prefault({}),
     dlq: z
       .object({
-        /** Halt when more than this share of a window's records is rejected … */
+        /**
+         * The data-quality gate trips when more than this share of records is rejected: in one window …
+         */
         floodRatio: z.number().gt(0).max(1).default(0.5),
-        /** … and the window has at least this many records (small windows are too noisy to judge). */
+        /** … of at least this many records, or over a partition's rolling horizon once it holds this many. */
         floodMinRecords: z.number().int().positive().default(100),
+        /** The rolling horizon: each partition's last this-many records (a slow trickle of garbage). */
+        rollingRecords: z.number().int().positive().default(1000),
+        /**
+         * What a trip does. `halt`: commit nothing, hold the pipeline (fetching paused, /readyz 503 with the
+         * reason, streamscore_pipeline_held 1) until an operator resumes it (POST /admin/resume) or restarts
+         * it after the fix. `dlq`: log, count, and send the rejected records to the DLQ as usual.
+         */
+        policy: z.enum(['halt', 'dlq']).default('halt'),
       })
       .strict()
       .prefault({}),
@@ -244,6 +260,11 @@ export const configSchema = z
          * /readyz fails (and /healthz after twice as long), streamscore_partition_stalled = 1, an error is logged.
          */
         stallAfterMs: z.number().int().min(1000).default(120000),
+        /**
+         * Bearer token for the admin endpoints (POST /admin/resume); unset: they answer 404. At least 16
+         * characters; treat it as a secret (STREAMSCORE_OBSERVE_ADMIN_TOKEN).
+         */
+        adminToken: z.string().min(16).optional(),
       })
       .strict()
       .prefault({}),

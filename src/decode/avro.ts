@@ -153,6 +153,11 @@ export class AvroReader {
     return p;
   }
 
+  /** Ids that failed to load are asked for again by the next `load` (an operator fixed the registry). */
+  forgetFailures(): void {
+    for (const [id, slot] of this.#slots) if (slot.state === 'failed') this.#slots.delete(id);
+  }
+
   /**
    * Decodes and converts one framed buffer. Conversion errors (ConversionError) are left to the caller,
    * which knows whether they are a contract violation.

@@ -138,6 +138,10 @@ class Decoder implements RecordDecoder {
     if (ids.length > 0) await this.#avro.load(ids);
   }
 
+  retryUnknown(): void {
+    this.#avro?.forgetFailures();
+  }
+
   async decode(raw: RawRecord): Promise<Decoded> {
     await this.prepare([raw]);
     return this.decodeSync(raw);

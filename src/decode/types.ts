@@ -77,6 +77,8 @@ export interface RecordDecoder {
   prepare(records: Iterable<RawRecord>): Promise<void>;
   /** Decodes one record; every schema it references must have been through `prepare`. */
   decodeSync(raw: RawRecord): Decoded;
+  /** Forgets writer-schema ids the registry did not know, so the next `prepare` asks for them again. */
+  retryUnknown(): void;
   /** `prepare([raw])` then `decodeSync(raw)`. */
   decode(raw: RawRecord): Promise<Decoded>;
 }

@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -12,7 +14,28 @@ export interface HealthSource {
   ready(): readonly string[];
 }
 
-/** /metrics, /healthz, /readyz and the status page (/status, /status.json) on one small HTTP server. */
+/** The admin endpoints: off unless a token is configured (observe.adminToken). */
+export interface AdminActions {
+  readonly token: string;
+  /** Lifts a hold of the data-quality gate. */
+  resume(): { resumed: boolean; reason?: string };
+}
+
+function bearerMatches(req: IncomingMessage, token: string): boolean {
+  const given = Buffer.from(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * /metrics, /healthz, /readyz and the status page (/status, /status.json) on one small HTTP server, and
+ * POST /admin/resume when an admin token is set (Authorization: Bearer <token>).
+ */
 export class ObserveServer {
   #server: Server | undefined;
 
@@ -20,6 +43,7 @@ export class ObserveServer {
     private readonly registry: Registry,
     private readonly health: HealthSource,
     private readonly status?: () => unknown,
+    private readonly admin?: AdminActions,
   ) {}
 
   async start(host: string, port: number): Promise<number> {
@@ -46,6 +70,31 @@ export class ObserveServer {
       if (this.status !== undefined && (path === '/status.json' || path === '/status/status.json')) {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(JSON.stringify(this.status()));
+        return;
+      }
+      if (path === '/admin/resume') {
+        const admin = this.admin;
+        if (admin === undefined) {
+          json(res, 404, {
+            error: 'the admin endpoints are off: set observe.adminToken (STREAMSCORE_OBSERVE_ADMIN_TOKEN)',
+          });
+          return;
+        }
+        if (req.method !== 'POST') {
+          res.setHeader('allow', 'POST');
+          json(res, 405, { error: 'use POST' });
+          return;
+        }
+        if (!bearerMatches(req, admin.token)) {
+          json(res, 401, { error: 'missing or wrong bearer token' });
+          return;
+        }
+        const result = admin.resume();
+        json(
+          res,
+          result.resumed ? 200 : 409,
+          result.resumed ? result : { resumed: false, error: 'not held' },
+        );
         return;
       }
       if (path === '/healthz' || path === '/readyz') {

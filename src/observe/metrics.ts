@@ -10,6 +10,9 @@ export class PipelineMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly inFlightRecords: Gauge;
   readonly paused: Gauge;
+  readonly held: Gauge;
+  readonly gateTrips: Counter<'scope' | 'policy'>;
+  readonly registryOutage: Gauge;
   readonly windows: Counter<'outcome'>;
   readonly groupMember: Gauge;
   readonly partitionStalled: Gauge<'topic' | 'partition'>;
@@ -65,6 +68,22 @@ export class PipelineMetrics {
       help: '1 while backpressure pauses fetching',
       registers,
     });
+    this.held = new Gauge({
+      name: 'streamscore_pipeline_held',
+      help: '1 while the data-quality gate holds the pipeline (dlq.policy=halt): nothing is fetched or committed until an operator resumes it (POST /admin/resume) or restarts it',
+      registers,
+    });
+    this.gateTrips = new Counter({
+      name: 'streamscore_dlq_gate_trips_total',
+      help: 'Windows whose rejected share crossed dlq.floodRatio (scope: window or rolling horizon; policy: halt held the pipeline, dlq let them through)',
+      labelNames: ['scope', 'policy'],
+      registers,
+    });
+    this.registryOutage = new Gauge({
+      name: 'streamscore_registry_outage_seconds',
+      help: 'How long windows have been failing on registry problems not about a record (0: none); the pipeline halts at registry.maxOutageMs',
+      registers,
+    });
     this.windows = new Counter({
       name: 'streamscore_windows_total',
       help: 'Windows by outcome (committed, aborted, fenced, halted)',
@@ -98,6 +117,8 @@ export class PipelineMetrics {
     // appears at 1 counts as no increase; alert rules in ops/prometheus depend on this)
     for (const outcome of ['committed', 'aborted', 'fenced', 'halted']) this.windows.inc({ outcome }, 0);
     for (const restart of ['true', 'false']) this.consumerCrashes.inc({ restart }, 0);
+    for (const scope of ['window', 'rolling'])
+      for (const policy of ['halt', 'dlq']) this.gateTrips.inc({ scope, policy }, 0);
     this.redisEpoch = new Gauge({
       name: 'streamscore_redis_epoch_state',
       help: '0: Redis holds the pipeline state; 1: waiting for another instance to rebuild it; 2: rebuilding it from the log (not ready while > 0)',

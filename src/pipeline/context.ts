@@ -12,6 +12,7 @@ import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
 import { createScorer } from '../score/index.js';
 import { RedisSink } from '../sink/index.js';
+import { RejectionGate } from '../validate/index.js';
 import { buildRoles } from './roles.js';
 import { crashPointFromEnv } from './test-hooks.js';
 import type { PipelineContext } from './types.js';
@@ -86,6 +87,11 @@ export async function buildPipelineContext(
     auditEncoder,
     logger,
     metrics,
+    gate: new RejectionGate({
+      ratio: config.dlq.floodRatio,
+      minRecords: config.dlq.floodMinRecords,
+      rollingRecords: config.dlq.rollingRecords,
+    }),
     ...(crash === undefined ? {} : { crashPoint: crash }),
   };
   return { ctx, redis };

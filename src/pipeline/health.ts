@@ -10,6 +10,8 @@ export interface PipelineState {
   /** In the group with a current assignment. */
   member(): boolean;
   halted(): Error | undefined;
+  /** The data-quality gate holds the pipeline until an operator resumes it (dlq.policy=halt). */
+  held(): Error | undefined;
   stopping(): boolean;
   /** Redis lost its data and is being rebuilt (src/recover). */
   recovering(): boolean;
@@ -108,6 +110,11 @@ export class PipelineHealth {
       problems.push('not in the consumer group (starting, rebalancing, or the consumer crashed)');
     const halted = state.halted();
     if (halted !== undefined) problems.push(`halted: ${halted.message}`);
+    const held = state.held();
+    if (held !== undefined)
+      problems.push(
+        `held by the data-quality gate: ${held.message}. Fix the input, then POST /admin/resume or restart`,
+      );
     if (state.stopping()) problems.push('stopping');
     if (state.recovering()) problems.push('Redis lost its data and is being rebuilt from the input topics');
     for (const s of this.watch.stalled(Date.now()))
@@ -121,6 +128,8 @@ export class PipelineHealth {
     const problems: string[] = [];
     const halted = this.#opts.state.halted();
     if (halted !== undefined) problems.push(`halted: ${halted.message}`);
+    // a hold is a decision, visible on /readyz and its own metric; a restart would only hold again
+    if (this.#opts.state.held() !== undefined) return problems;
     for (const s of this.watch.stalled(Date.now()))
       if (s.forMs >= 2 * this.#opts.stallAfterMs)
         problems.push(

@@ -26,6 +26,15 @@ import type { WindowResult } from './process-window.js';
 import type { PartitionContext, PipelineContext } from './types.js';
 import type { RawRecord } from '../decode/types.js';
 
+/** A registry problem that is not about a record (unreachable, 401/403/429, 5xx, not a schema): retried. */
+function isRegistryOutage(err: unknown): boolean {
+  return (
+    err instanceof StreamscoreError &&
+    err.retriable &&
+    (err.code === 'SS_REGISTRY' || err.details?.service === 'registry')
+  );
+}
+
 export interface PipelineOptions {
   readonly config: Readonly<Config>;
   readonly logger: Logger;
@@ -68,6 +77,10 @@ export class Pipeline {
   /** In the group with a current assignment (false before the first join, while rebalancing, after a crash). */
   #member = false;
   #halted: Error | undefined;
+  /** The data-quality gate tripped under dlq.policy=halt: nothing runs until resume() or a restart. */
+  #hold: Error | undefined;
+  /** Since when windows have failed on registry problems that are not about a record. */
+  #registryDownSince: number | undefined;
   /** Test-only: throws from a batch as if the consumer itself failed (see test-hooks). */
   #consumerCrash: (() => void) | undefined;
   #stopping: Promise<ShutdownReport> | undefined;
@@ -107,6 +120,7 @@ export class Pipeline {
       state: {
         member: () => this.#member,
         halted: () => this.#halted,
+        held: () => this.#hold,
         stopping: () => this.#stopping !== undefined,
         recovering: () => this.#recovering(),
         owned: () => this.#partitions.owned,
@@ -125,6 +139,9 @@ export class Pipeline {
       this.metrics.registry,
       { live: () => health.live(), ready: () => health.ready() },
       () => health.report(),
+      config.observe.adminToken === undefined
+        ? undefined
+        : { token: config.observe.adminToken, resume: () => this.resume('POST /admin/resume') },
     );
     this.observePort = await this.#observe.start(config.observe.host, config.observe.port);
 
@@ -194,6 +211,37 @@ export class Pipeline {
         { cause: err },
       ),
       {},
+    );
+  }
+
+  /**
+   * Lifts a hold of the data-quality gate: the held windows are fetched again from the committed offset
+   * and judged again (a fix upstream, a schema registered since, a corrected contract after a restart).
+   * Writer schemas the registry did not know are asked for again at once.
+   */
+  resume(by: string): { resumed: boolean; reason?: string } {
+    const hold = this.#hold;
+    if (hold === undefined) return { resumed: false };
+    this.#hold = undefined;
+    this.metrics.held.set(0);
+    for (const role of (this.#ctx as PipelineContext).roles.values()) role.decoder.retryUnknown();
+    this.#opts.logger.warn(
+      { by, reason: hold.message },
+      'data-quality hold lifted; the held windows are read again',
+    );
+    this.#gateFetching();
+    return { resumed: true, reason: hold.message };
+  }
+
+  #holdFor(err: Error, partition: string, batchId: string | undefined): void {
+    this.#health?.watch.idle(partition);
+    if (this.#hold !== undefined) return;
+    this.#hold = err;
+    this.metrics.held.set(1);
+    this.#gateFetching();
+    this.#opts.logger.error(
+      { err, partition, batchId },
+      'pipeline held by the data-quality gate: nothing is committed until an operator resumes it (POST /admin/resume) or restarts it after the fix',
     );
   }
 
@@ -279,6 +327,10 @@ export class Pipeline {
           return;
         }
         const result = await processWindow(ctx, part, window);
+        if (this.#registryDownSince !== undefined) {
+          this.#registryDownSince = undefined;
+          this.metrics.registryOutage.set(0);
+        }
         health.committed(key, Date.now());
         health.board.window(result.audit);
         const last = window[window.length - 1] as (typeof window)[number];
@@ -310,7 +362,12 @@ export class Pipeline {
    * Nothing is resolved then, so the records are fetched again.
    */
   #held(): boolean {
-    return this.#halted !== undefined || this.#stopping !== undefined || this.#recovering();
+    return (
+      this.#halted !== undefined ||
+      this.#hold !== undefined ||
+      this.#stopping !== undefined ||
+      this.#recovering()
+    );
   }
 
   /** Backpressure: pause fetching while too many fetched records are not committed yet. */
@@ -331,7 +388,8 @@ export class Pipeline {
 
   /** Fetches only when nothing holds it back: backpressure, a Redis recovery, a halt. */
   #gateFetching(): void {
-    if (this.#paused || this.#recovering() || this.#halted !== undefined) this.#consumer?.pause();
+    if (this.#paused || this.#recovering() || this.#halted !== undefined || this.#hold !== undefined)
+      this.#consumer?.pause();
     else this.#consumer?.resume();
   }
 
@@ -359,7 +417,31 @@ export class Pipeline {
       logger.warn({ err, partition: key }, 'fenced by a newer owner of the partition; window abandoned');
       return 'handled';
     }
+    if (err instanceof StreamscoreError && err.code === 'SS_DLQ_FLOOD') {
+      // nothing of the window was written: the decode stage judged it before any state was touched
+      this.metrics.windows.inc({ outcome: 'aborted' });
+      this.#holdFor(err, key, batchId);
+      return 'handled';
+    }
     this.#partitions.retire(key);
+    if (isRegistryOutage(err)) {
+      const now = Date.now();
+      this.#registryDownSince ??= now;
+      const forMs = now - this.#registryDownSince;
+      this.metrics.registryOutage.set(forMs / 1000);
+      if (forMs >= this.#opts.config.registry.maxOutageMs) {
+        this.metrics.windows.inc({ outcome: 'halted' });
+        this.#halt(
+          new StreamscoreError(
+            'SS_REGISTRY',
+            `windows have failed on the schema registry for ${Math.round(forMs / 1000)} s (registry.maxOutageMs): ${(err as Error).message}`,
+            { cause: err },
+          ),
+          { partition: key, batchId },
+        );
+        return 'handled';
+      }
+    }
     if (isProgrammingError(err) || (err instanceof StreamscoreError && !err.retriable)) {
       this.metrics.windows.inc({ outcome: 'halted' });
       this.#halt(err as Error, { partition: key, batchId });

@@ -2,6 +2,7 @@ import { commitWindow } from '../commit/index.js';
 import type { OutputBatch } from '../commit/index.js';
 import type { Decoded, RawRecord } from '../decode/types.js';
 import { deadLetter, predictionEvent, storedPredictionEvent } from '../emit/index.js';
+import { DLQ_HEADERS } from '../emit/index.js';
 import type { AuditEventV1, OutMessage, PredictionEventV1 } from '../emit/index.js';
 import { RecordRejected, StreamscoreError } from '../errors/index.js';
 import { buildMatrixYielding } from '../features/index.js';
@@ -126,6 +127,7 @@ export async function processWindow(
     ...(ctx.crashPoint === undefined ? {} : { crashPoint: ctx.crashPoint }),
   });
   metrics.stageSeconds.observe({ stage: 'commit' }, timer.lap('commit') / 1000);
+  ctx.gate.committed(`${first.topic}/${first.partition}`, records.length, counts.invalid);
   const finalAudit = audit as unknown as AuditEventV1;
   metrics.windowRecords.observe(records.length);
   metrics.inputAge.set(
@@ -185,19 +187,59 @@ async function decodeWindow(
       metrics.records.inc({ stage: 'decode', topic: raw.topic, outcome: 'dlq' });
     }
   }
+  gateWindow(ctx, records, counts.invalid, dlq);
+  return { decoded, dlq, counts };
+}
+
+/** Counts of dead-letter reasons, most frequent first: `SS_X ×3, SS_Y ×1`. */
+function topReasons(dlq: readonly OutMessage[], n = 3): string {
+  const byCode = new Map<string, number>();
+  for (const m of dlq) {
+    const code = String(m.headers?.[DLQ_HEADERS.code] ?? '?');
+    byCode.set(code, (byCode.get(code) ?? 0) + 1);
+  }
+  return [...byCode]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([code, k]) => `${code} ×${k}`)
+    .join(', ');
+}
+
+/**
+ * The batch-level gate (validate/gate.ts): when the window, or the partition's rolling horizon with it,
+ * rejects more than dlq.floodRatio, the upstream is broken rather than a few records bad. Policy `halt`
+ * throws SS_DLQ_FLOOD before anything is written (the pipeline holds); `dlq` logs and lets the window on.
+ */
+function gateWindow(
+  ctx: PipelineContext,
+  records: readonly RawRecord[],
+  invalid: number,
+  dlq: readonly OutMessage[],
+): void {
   const first = records[0] as RawRecord;
   const last = records[records.length - 1] as RawRecord;
-  if (
-    counts.received >= config.dlq.floodMinRecords &&
-    counts.invalid / counts.received > config.dlq.floodRatio
-  ) {
-    throw new StreamscoreError(
-      'SS_DLQ_FLOOD',
-      `${counts.invalid} of ${counts.received} records of ${first.topic}/${first.partition} offsets ${first.offset}-${last.offset} were rejected (limit ${config.dlq.floodRatio * 100}%): halting instead of emptying the topic into the DLQ`,
-      { position: refOf(first) },
-    );
+  const key = `${first.topic}/${first.partition}`;
+  const trip = ctx.gate.assess(key, records.length, invalid);
+  if (trip === null) return;
+  const { config } = ctx;
+  ctx.metrics.gateTrips.inc({ scope: trip.scope, policy: config.dlq.policy });
+  const where =
+    trip.scope === 'window'
+      ? `of the window at offsets ${first.offset}-${last.offset}`
+      : `of its last ${trip.records} (up to offset ${last.offset})`;
+  const message = `${trip.rejected} of ${trip.records} records of ${key} ${where} were rejected (limit ${config.dlq.floodRatio * 100}%; reasons in this window: ${topReasons(dlq) || 'none'})`;
+  if (config.dlq.policy === 'dlq') {
+    ctx.logger.warn({ partition: key, ...trip }, `${message}; dlq.policy=dlq: they go to the DLQ`);
+    return;
   }
-  return { decoded, dlq, counts };
+  throw new StreamscoreError(
+    'SS_DLQ_FLOOD',
+    `${message}: holding the pipeline instead of emptying the topic into the DLQ`,
+    {
+      position: refOf(first),
+      details: { scope: trip.scope, rejected: trip.rejected, records: trip.records },
+    },
+  );
 }
 
 function checkAccounting(c: ReturnType<typeof emptyCounts>, batchId: string): void {

@@ -8,7 +8,7 @@ import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
 import type { Scorer } from '../score/index.js';
 import type { ModelStamp, RedisSink, StateFields } from '../sink/index.js';
-import type { RecordCheck } from '../validate/index.js';
+import type { RecordCheck, RejectionGate } from '../validate/index.js';
 
 export interface InputRole {
   readonly kind: 'cdc' | 'events';
@@ -33,6 +33,8 @@ export interface PipelineContext {
   readonly auditEncoder: AvroEncoder<AuditEventV1>;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
+  /** The data-quality gate's rolling horizons, per input partition. */
+  readonly gate: RejectionGate;
   readonly crashPoint?: (name: CrashPointName) => void;
 }
 

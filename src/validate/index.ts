@@ -7,3 +7,5 @@ export type { Contract, FieldRule } from './contract.js';
 export { recordFields, rowFields } from './shape.js';
 export type { DeclaredField, ValueKind } from './shape.js';
 export { timeProblem } from './time.js';
+export { RejectionGate } from './gate.js';
+export type { GateLimits, GateVerdict } from './gate.js';
