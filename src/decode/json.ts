@@ -68,9 +68,24 @@ export function parseJson(text: string): unknown {
   return JSON.parse(SIXTEEN_DIGITS.test(text) ? quoteUnsafeIntegers(text) : text);
 }
 
-export function readJson(buf: Buffer, raw: RawRecord, what: 'key' | 'value'): unknown {
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The record's text. Invalid UTF-8 is refused: Buffer#toString would replace it with U+FFFD and a value
+ * that was never written would be read as if it had been.
+ */
+export function utf8Text(buf: Buffer, raw: RawRecord, what: 'key' | 'value'): string {
   try {
-    return parseJson(buf.toString('utf8'));
+    return UTF8.decode(buf);
+  } catch {
+    throw rejected('SS_DECODE_FAILED', `${what} is not valid UTF-8`, raw);
+  }
+}
+
+export function readJson(buf: Buffer, raw: RawRecord, what: 'key' | 'value'): unknown {
+  const text = utf8Text(buf, raw, what);
+  try {
+    return parseJson(text);
   } catch (cause) {
     throw rejected('SS_DECODE_FAILED', `${what} is not valid JSON: ${describeError(cause)}`, raw, { cause });
   }
@@ -170,7 +185,7 @@ export class JsonReader {
   readonly #compiled = new Map<string, Convert | null>();
 
   read(buf: Buffer, raw: RawRecord, what: 'key' | 'value'): JsonRead {
-    const text = buf.toString('utf8');
+    const text = utf8Text(buf, raw, what);
     const fast = this.#readCompact(text, raw, what);
     if (fast !== undefined) return fast;
     let parsed: unknown;

@@ -54,7 +54,12 @@ const INTEGER_TEXT = /^-?\d+$/;
 function typeProblem(f: FieldCheck, v: unknown): string | null {
   switch (f.kind.type) {
     case 'integer':
-      if (typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' && INTEGER_TEXT.test(v))
+      // a long beyond 2^53 arrives as its exact decimal text; a small integer as text is a JSON type error
+      if (
+        typeof v === 'number'
+          ? Number.isInteger(v)
+          : typeof v === 'string' && INTEGER_TEXT.test(v) && !Number.isSafeInteger(Number(v))
+      )
         return null;
       return 'an integer';
     case 'number':

@@ -44,6 +44,11 @@ function kafkaLib(version: string): string {
   return lib;
 }
 
+/**
+ * Whether the broker answers a describe. Bounded by a timer of its own: a broker that accepts connections
+ * while still starting can leave a request unanswered, and kafkajs's own timers do not keep the test
+ * process's event loop alive (node:test then cancels the test with "the event loop has already resolved").
+ */
 async function answers(brokers: string[]): Promise<boolean> {
   const admin = createKafkaClient({
     brokers,
@@ -52,13 +57,19 @@ async function answers(brokers: string[]): Promise<boolean> {
     connectionTimeoutMs: 1000,
     transactionTimeoutMs: 60000,
   }).admin({ retry: { retries: 0 } });
-  try {
+  let timer: NodeJS.Timeout | undefined;
+  const probe = (async () => {
     await admin.connect();
     const c = await admin.describeCluster();
     return c.brokers.length > 0 && c.controller !== null;
-  } catch {
-    return false;
+  })().catch(() => false);
+  try {
+    return await Promise.race([
+      probe,
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5000))),
+    ]);
   } finally {
+    clearTimeout(timer);
     await admin.disconnect().catch(() => undefined);
   }
 }

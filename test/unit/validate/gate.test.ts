@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { writerSchemaOf } from '../../../src/adapters/registry.js';
-import { StreamscoreError } from '../../../src/errors/index.js';
+import type { StreamscoreError } from '../../../src/errors/index.js';
 import { RejectionGate } from '../../../src/validate/index.js';
 
 test('the gate trips on one bad window of enough records, and on a slow trickle of garbage over the rolling horizon', () => {
