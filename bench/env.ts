@@ -25,6 +25,7 @@ export interface BenchTopics {
   readonly predictions: string;
   readonly audit: string;
   readonly dlq: string;
+  readonly quarantine: string;
   /** Where the naive processor writes its predictions. */
   readonly naivePredictions: string;
 }
@@ -63,6 +64,7 @@ export class BenchEnv {
       predictions: `${p}predictions`,
       audit: `${p}audit`,
       dlq: `${p}dlq`,
+      quarantine: `${p}quarantine`,
       naivePredictions: `${p}naive.predictions`,
     };
     this.kafka = createKafkaClient(base.kafka);
@@ -79,7 +81,12 @@ export class BenchEnv {
           { topic: this.topics.transactions, format: 'avro', schemaFile: 'schemas/transactions-value.avsc' },
         ],
       },
-      outputs: { predictions: this.topics.predictions, audit: this.topics.audit, dlq: this.topics.dlq },
+      outputs: {
+        predictions: this.topics.predictions,
+        audit: this.topics.audit,
+        dlq: this.topics.dlq,
+        quarantine: this.topics.quarantine,
+      },
       observe: { port: 0, logLevel: 'info' },
     };
   }

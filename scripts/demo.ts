@@ -66,7 +66,12 @@ async function main(): Promise<void> {
           schemaFile: 'schemas/transactions-value.avsc',
         })),
       },
-      outputs: { predictions: `${prefix}predictions`, audit: `${prefix}audit`, dlq: `${prefix}dlq` },
+      outputs: {
+        predictions: `${prefix}predictions`,
+        audit: `${prefix}audit`,
+        dlq: `${prefix}dlq`,
+        quarantine: `${prefix}quarantine`,
+      },
       consumer: { ...base.consumer, groupId: `${run}-churn` },
       redis: { ...base.redis, keyPrefix: `${run}:` },
       observe: { ...base.observe, logLevel: 'warn' },

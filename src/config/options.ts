@@ -140,6 +140,8 @@ export const configSchema = z
         predictions: topicName.default('predictions'),
         audit: topicName.default('audit'),
         dlq: topicName.default('dlq'),
+        /** Predictions the output guard refused, with the reason (JSON values); never read by lookups. */
+        quarantine: topicName.default('quarantine'),
       })
       .strict()
       .prefault({}),
@@ -248,6 +250,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    guard: z
+      .object({
+        /**
+         * A window whose scores fail the guard (outside the model's valid range, NaN): `quarantine` sends
+         * its predictions to outputs.quarantine with the reason, writes the entities' state but not their
+         * predictions (Redis keeps the last good ones, which turn stale past predictions.validForMs; the
+         * entity is scored again with its next record), commits, and moves on; `halt` holds the pipeline
+         * like the input gate does.
+         */
+        policy: z.enum(['quarantine', 'halt']).default('quarantine'),
+        /** Share of a window's scores that may be invalid (each quarantined alone) before the window fails. */
+        maxInvalidShare: z.number().min(0).max(1).default(0),
+      })
+      .strict()
+      .prefault({}),
     observe: z
       .object({
         port: z.number().int().min(0).max(65535).default(DEFAULT_PORTS.observe),
@@ -314,6 +331,7 @@ export const configSchema = z
       cfg.outputs.predictions,
       cfg.outputs.audit,
       cfg.outputs.dlq,
+      cfg.outputs.quarantine,
     ];
     const seen = new Set<string>();
     for (const t of topics) {

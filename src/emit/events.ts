@@ -2,7 +2,7 @@ import type { RawRecord } from '../decode/types.js';
 import type { StreamscoreError } from '../errors/index.js';
 import type { ModelStamp, PredictionRecord, StoredPrediction } from '../sink/index.js';
 import type { RecordRef } from '../window/index.js';
-import { DLQ_HEADERS } from './types.js';
+import { DLQ_HEADERS, QUARANTINE_HEADERS } from './types.js';
 import type { OutMessage, PredictionEventV1 } from './types.js';
 
 /** A plain array of the vector (Array.from goes through the iterator protocol and allocates per element). */
@@ -75,6 +75,43 @@ export function storedPredictionEvent(
     inputs: inputs.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) })),
     batch_id: stored.batch_id,
     pipeline,
+  };
+}
+
+/**
+ * A prediction the output guard refused: what would have been published, as JSON (a NaN or infinite score
+ * is kept as its text in `raw_score`, since JSON has no such numbers), with the reason. Key: the entity id.
+ */
+export function quarantinedPrediction(
+  p: PredictionRecord,
+  model: ModelStamp,
+  inputs: readonly RecordRef[],
+  pipeline: string,
+  reason: string,
+): OutMessage {
+  const finite = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
+  const value = {
+    entity_id: p.entityId,
+    reason,
+    score: finite(p.score),
+    raw_score: p.score === null ? null : String(p.score),
+    model: { name: model.name, version: model.version, sha256: model.sha256 },
+    feature_version: model.featureVersion,
+    features: p.features === null ? [] : Array.from(p.features, (f) => finite(f)),
+    as_of: p.asOfMs,
+    scored_at: p.scoredAtMs,
+    inputs: inputs.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) })),
+    batch_id: p.batchId,
+    pipeline,
+  };
+  return {
+    key: p.entityId,
+    value: Buffer.from(JSON.stringify(value)),
+    headers: {
+      [QUARANTINE_HEADERS.reason]: reason.slice(0, 2000),
+      [QUARANTINE_HEADERS.batch]: p.batchId,
+      [QUARANTINE_HEADERS.pipeline]: pipeline,
+    },
   };
 }
 

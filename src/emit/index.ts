@@ -1,4 +1,4 @@
 export { AvroEncoder } from './encoder.js';
-export { predictionEvent, storedPredictionEvent, deadLetter } from './events.js';
-export { DLQ_HEADERS } from './types.js';
+export { predictionEvent, storedPredictionEvent, deadLetter, quarantinedPrediction } from './events.js';
+export { DLQ_HEADERS, QUARANTINE_HEADERS } from './types.js';
 export type { PredictionEventV1, AuditEventV1, AuditCountsV1, OutMessage } from './types.js';

@@ -46,8 +46,17 @@ export interface AuditEventV1 {
   closed_at: number;
   as_of: number | null;
   stage_ms: Record<string, number>;
-  outcome: 'COMMITTED';
+  outcome: 'COMMITTED' | 'QUARANTINED';
+  /** Why the output guard refused the window's scores (QUARANTINED only). */
+  quarantine_reason: string | null;
 }
+
+/** Headers of a quarantined prediction (its value is the JSON of what would have been published). */
+export const QUARANTINE_HEADERS = {
+  reason: 'ss.quarantine.reason',
+  batch: 'ss.batch.id',
+  pipeline: 'ss.pipeline',
+} as const;
 
 /** Reason headers added to a dead-lettered record (its own key, value and headers are kept as they were). */
 export const DLQ_HEADERS = {

@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'SS_MODEL_INTEGRITY',
   'SS_MODEL_SIGNATURE',
   'SS_SCORE_FAILED',
+  'SS_GUARD_FAILED',
   // delivery
   'SS_DLQ_FLOOD',
   'SS_FENCED',

@@ -13,6 +13,7 @@ export class PipelineMetrics {
   readonly held: Gauge;
   readonly gateTrips: Counter<'scope' | 'policy'>;
   readonly registryOutage: Gauge;
+  readonly quarantined: Counter;
   readonly windows: Counter<'outcome'>;
   readonly groupMember: Gauge;
   readonly partitionStalled: Gauge<'topic' | 'partition'>;
@@ -84,9 +85,14 @@ export class PipelineMetrics {
       help: 'How long windows have been failing on registry problems not about a record (0: none); the pipeline halts at registry.maxOutageMs',
       registers,
     });
+    this.quarantined = new Counter({
+      name: 'streamscore_quarantined_predictions_total',
+      help: 'Predictions the output guard refused (scores outside the model valid range, NaN): sent to the quarantine topic, not to Redis or the predictions topic',
+      registers,
+    });
     this.windows = new Counter({
       name: 'streamscore_windows_total',
-      help: 'Windows by outcome (committed, aborted, fenced, halted)',
+      help: 'Windows by outcome (committed, quarantined: committed with its scores refused by the output guard, aborted, fenced, halted)',
       labelNames: ['outcome'],
       registers,
     });
@@ -115,7 +121,8 @@ export class PipelineMetrics {
     });
     // every outcome exists from the start at 0, so rate() and increase() see the first one (a series that
     // appears at 1 counts as no increase; alert rules in ops/prometheus depend on this)
-    for (const outcome of ['committed', 'aborted', 'fenced', 'halted']) this.windows.inc({ outcome }, 0);
+    for (const outcome of ['committed', 'quarantined', 'aborted', 'fenced', 'halted'])
+      this.windows.inc({ outcome }, 0);
     for (const restart of ['true', 'false']) this.consumerCrashes.inc({ restart }, 0);
     for (const scope of ['window', 'rolling'])
       for (const policy of ['halt', 'dlq']) this.gateTrips.inc({ scope, policy }, 0);

@@ -35,6 +35,8 @@ export interface AuditInput {
   readonly openedAt: number;
   readonly closedAt: number;
   readonly stageMs: Readonly<Record<string, number>>;
+  /** Set when the output guard quarantined the window's scores. */
+  readonly quarantineReason?: string | null;
 }
 
 /** The window's audit event: where its records came from, where each went, and what it emitted. */
@@ -63,6 +65,7 @@ export function buildAudit(a: AuditInput): AuditEventV1 {
     closed_at: a.closedAt,
     as_of: asOf,
     stage_ms: { ...a.stageMs },
-    outcome: 'COMMITTED',
+    outcome: a.quarantineReason == null ? 'COMMITTED' : 'QUARANTINED',
+    quarantine_reason: a.quarantineReason ?? null,
   };
 }

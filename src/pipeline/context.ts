@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createRedisStore } from '../adapters/redis.js';
 import type { RedisStore } from '../adapters/redis.js';
 import { createRegistryClient } from '../adapters/registry.js';
@@ -35,7 +35,12 @@ export async function buildPipelineContext(
   opts: ContextOptions,
 ): Promise<{ readonly ctx: PipelineContext; readonly redis: RedisStore }> {
   const { config, logger, metrics, projectDir, env } = opts;
-  const model = await loadModel(join(projectDir, config.model.dir), config.model.name, config.model.version);
+  // an absolute model.dir is taken as it is; a relative one is under the project
+  const model = await loadModel(
+    resolve(projectDir, config.model.dir),
+    config.model.name,
+    config.model.version,
+  );
   const scorer = createScorer(model);
   const registry = createRegistryClient(config.registry);
   const encoders = Promise.all([

@@ -152,6 +152,7 @@ export class Pipeline {
       { topic: config.outputs.predictions, field: 'outputs.predictions', output: true },
       { topic: config.outputs.audit, field: 'outputs.audit', output: true },
       { topic: config.outputs.dlq, field: 'outputs.dlq', output: true },
+      { topic: config.outputs.quarantine, field: 'outputs.quarantine', output: true },
     ]);
     this.#recovery = new RedisRecovery({
       ctx: this.#ctx,
@@ -417,8 +418,9 @@ export class Pipeline {
       logger.warn({ err, partition: key }, 'fenced by a newer owner of the partition; window abandoned');
       return 'handled';
     }
-    if (err instanceof StreamscoreError && err.code === 'SS_DLQ_FLOOD') {
-      // nothing of the window was written: the decode stage judged it before any state was touched
+    if (err instanceof StreamscoreError && (err.code === 'SS_DLQ_FLOOD' || err.code === 'SS_GUARD_FAILED')) {
+      // nothing of the window was committed: the input gate judged it before any state was touched, the
+      // output guard (guard.policy=halt) before its first Redis write
       this.metrics.windows.inc({ outcome: 'aborted' });
       this.#holdFor(err, key, batchId);
       return 'handled';

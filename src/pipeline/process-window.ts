@@ -1,21 +1,26 @@
 import { commitWindow } from '../commit/index.js';
 import type { OutputBatch } from '../commit/index.js';
 import type { Decoded, RawRecord } from '../decode/types.js';
-import { deadLetter, predictionEvent, storedPredictionEvent } from '../emit/index.js';
-import { DLQ_HEADERS } from '../emit/index.js';
+import {
+  DLQ_HEADERS,
+  deadLetter,
+  predictionEvent,
+  quarantinedPrediction,
+  storedPredictionEvent,
+} from '../emit/index.js';
 import type { AuditEventV1, OutMessage, PredictionEventV1 } from '../emit/index.js';
 import { RecordRejected, StreamscoreError } from '../errors/index.js';
-import { buildMatrixYielding } from '../features/index.js';
-import { triggerText } from '../sink/index.js';
-import type { EntityState, PredictionRecord, StateWrite, StoredPrediction } from '../sink/index.js';
+import type { EntityState } from '../sink/index.js';
 import { validate } from '../validate/index.js';
 import { groupByEntity } from '../window/index.js';
 import type { RecordRef } from '../window/index.js';
 import { StageTimer, accountedFor, emptyCounts } from './accounting.js';
 import { buildAudit, windowBatchId } from './audit.js';
-import { countPlans, planEntity, triggerInWindow } from './plan.js';
+import { countPlans, planEntity } from './plan.js';
 import type { EntityPlan } from './plan.js';
 import type { InputRole, PartitionContext, PipelineContext } from './types.js';
+import { settleReemits, writeStates } from './write-window.js';
+import type { WindowWrites } from './write-window.js';
 
 export { windowBatchId } from './audit.js';
 
@@ -25,18 +30,8 @@ export interface WindowResult {
   readonly predictions: readonly PredictionEventV1[];
 }
 
-/** Compare-and-set rounds before a window gives up and is retried (each round follows a concurrent change). */
-const MAX_WRITE_ROUNDS = 8;
-
 function refOf(r: RawRecord): RecordRef {
   return { topic: r.topic, partition: r.partition, offset: r.offset };
-}
-
-/** What the window wrote for one entity (a prediction with the version the store gave it). */
-interface Written {
-  readonly plan: EntityPlan;
-  readonly prediction: PredictionRecord;
-  readonly version: number;
 }
 
 /**
@@ -77,11 +72,12 @@ export async function processWindow(
   // its records must not touch Redis
   checkAccounting({ ...counts, ...countPlans(plans) }, batchId);
 
-  let written: Written[] = [];
+  let writes: WindowWrites = { written: [], quarantined: [], quarantineReason: null };
   let events: PredictionEventV1[] = [];
   let audit: AuditEventV1 | undefined;
   const outputs = (): OutputBatch[] => {
     events = [];
+    const { written, quarantined, quarantineReason } = writes;
     for (const { plan, prediction, version } of written)
       events.push(predictionEvent(prediction, version, ctx.model, plan.work.records, pipeline));
     for (const [i, s] of stored)
@@ -103,20 +99,25 @@ export async function processWindow(
       openedAt,
       closedAt: Date.now(),
       stageMs: timer.stages,
+      quarantineReason,
     });
+    const held = quarantined.map((q) =>
+      quarantinedPrediction(q.prediction, ctx.model, q.plan.work.records, pipeline, quarantineReason ?? ''),
+    );
     return [
       {
         topic: config.outputs.predictions,
         messages: events.map((e) => ({ key: e.entity_id, value: ctx.predictionEncoder.encode(e) })),
       },
       { topic: config.outputs.dlq, messages: dlq },
+      { topic: config.outputs.quarantine, messages: held },
       { topic: config.outputs.audit, messages: [{ key: batchId, value: ctx.auditEncoder.encode(audit) }] },
     ];
   };
 
   await commitWindow({
     writeRedis: async () => {
-      written = await writeStates(ctx, part, plans, stored, batchId, timer);
+      writes = await writeStates(ctx, part, plans, stored, batchId, timer);
     },
     outputs,
     producer: part.producer,
@@ -135,7 +136,12 @@ export async function processWindow(
     Math.max(0, Date.now() - Number(first.timestamp)) / 1000,
   );
   metrics.windowBytes.observe(records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0));
-  metrics.windows.inc({ outcome: 'committed' });
+  metrics.windows.inc({ outcome: finalAudit.outcome === 'QUARANTINED' ? 'quarantined' : 'committed' });
+  if (finalAudit.outcome === 'QUARANTINED')
+    ctx.logger.warn(
+      { batchId, reason: finalAudit.quarantine_reason, quarantined: writes.quarantined.length },
+      'window quarantined by the output guard: its predictions went to the quarantine topic, Redis keeps the last good ones',
+    );
   for (const [outcome, n] of Object.entries(finalAudit.counts)) {
     if (n > 0 && outcome !== 'received')
       metrics.records.inc({ stage: 'window', topic: first.topic, outcome }, n);
@@ -249,136 +255,4 @@ function checkAccounting(c: ReturnType<typeof emptyCounts>, batchId: string): vo
       `window ${batchId} does not account for every record: ${JSON.stringify(c)}`,
     );
   }
-}
-
-/**
- * Re-emitting is for the retry of a window that never committed: the stored prediction must come from a
- * record of this window past the committed offset. Before trusting the in-memory marker, ask the broker:
- * a commit whose acknowledgement was lost must not be emitted twice. Candidates that fail a check become
- * `unchanged` (in place); returns the stored predictions to emit, by plan index.
- */
-async function settleReemits(
-  ctx: PipelineContext,
-  part: PartitionContext,
-  plans: EntityPlan[],
-  only?: readonly number[],
-): Promise<Map<number, StoredPrediction>> {
-  const out = new Map<number, StoredPrediction>();
-  const candidates = (only ?? plans.map((_, i) => i)).filter((i) => plans[i]?.action === 'reemit');
-  if (candidates.length === 0) return out;
-  const marker = await part.refreshMarker();
-  const stored = await ctx.sink.storedPredictions(
-    candidates.map((i) => (plans[i] as EntityPlan).work.entityId),
-  );
-  candidates.forEach((i, j) => {
-    const p = plans[i] as EntityPlan;
-    const s = stored[j];
-    const trigger =
-      s === null || s === undefined
-        ? ''
-        : triggerText({ topic: s.trigger_topic, partition: s.trigger_partition, offset: s.trigger_offset });
-    if (s !== null && s !== undefined && s.version === p.base.pv && triggerInWindow(trigger, p.work, marker))
-      out.set(i, s);
-    else plans[i] = { ...p, action: 'unchanged' };
-  });
-  return out;
-}
-
-const WRITES = new Set(['score', 'delete', 'state']);
-
-/**
- * Writes the window's states and predictions: features and one ONNX run for the entities to score, then
- * one compare-and-set round trip. An entity another writer changed meanwhile (the other input partition's
- * window of the same entity, another instance) is planned again from the state Redis returned and written
- * in another round; its action may change (its records may already be applied).
- */
-async function writeStates(
-  ctx: PipelineContext,
-  part: PartitionContext,
-  plans: EntityPlan[],
-  stored: Map<number, StoredPrediction>,
-  batchId: string,
-  timer: StageTimer,
-): Promise<Written[]> {
-  const { config, metrics } = ctx;
-  const written: Written[] = [];
-  let pending = plans.flatMap((p, i) => (WRITES.has(p.action) ? [i] : []));
-  for (let round = 0; pending.length > 0; round++) {
-    if (round >= MAX_WRITE_ROUNDS)
-      throw new StreamscoreError(
-        'SS_COMMIT_FAILED',
-        `window ${batchId}: ${pending.length} entities changed concurrently in ${MAX_WRITE_ROUNDS} rounds; the window is retried`,
-        { retriable: true },
-      );
-    const toScore = pending.filter((i) => plans[i]?.action === 'score');
-    const matrix = await buildMatrixYielding(
-      ctx.featureSpec,
-      toScore.map((i) => {
-        const s = (plans[i] as EntityPlan).state;
-        return { profile: s.profile, events: s.events, asOfMs: s.clock };
-      }),
-    );
-    metrics.stageSeconds.observe({ stage: 'features' }, timer.lap('features') / 1000);
-    const scored =
-      toScore.length === 0
-        ? { scores: new Float32Array(0), tiers: [] as Array<string | null> }
-        : await ctx.scorer.score(matrix, toScore.length);
-    metrics.stageSeconds.observe({ stage: 'score' }, timer.lap('score') / 1000);
-    await part.heartbeat();
-
-    const scoredAt = Date.now();
-    const width = ctx.featureSpec.features.length;
-    const row = new Map(toScore.map((i, r) => [i, r]));
-    const writes: StateWrite[] = [];
-    const predictions: Array<PredictionRecord | null> = [];
-    for (const i of pending) {
-      const p = plans[i] as EntityPlan;
-      const trigger = p.work.records[p.work.records.length - 1] as RecordRef;
-      const r = row.get(i);
-      const prediction: PredictionRecord | null =
-        p.action === 'state'
-          ? null
-          : {
-              entityId: p.work.entityId,
-              kind: p.action === 'score' ? 'upsert' : 'delete',
-              score: r === undefined ? null : (scored.scores[r] as number),
-              tier: r === undefined ? null : (scored.tiers[r] ?? null),
-              features: r === undefined ? null : matrix.slice(r * width, (r + 1) * width),
-              asOfMs: p.state.clock,
-              scoredAtMs: scoredAt,
-              validUntilMs: r === undefined ? null : scoredAt + config.predictions.validForMs,
-              batchId,
-              trigger,
-            };
-      predictions.push(prediction);
-      writes.push({
-        entityId: p.work.entityId,
-        base: p.base,
-        next: { ...p.state, trigger: prediction === null ? '' : triggerText(trigger) },
-        storeProfile: p.change.storeProfile,
-        eventsChanged: p.change.eventsChanged,
-        prediction,
-      });
-    }
-    const results = await ctx.sink.write(writes, ctx.model);
-    const again: number[] = [];
-    results.forEach((res, j) => {
-      const i = pending[j] as number;
-      const p = plans[i] as EntityPlan;
-      if (res.ok) {
-        const prediction = predictions[j];
-        if (prediction !== null && prediction !== undefined)
-          written.push({ plan: p, prediction, version: res.version });
-        return;
-      }
-      plans[i] = planEntity(p.work, res.current, ctx.fields, part.committedMarker);
-      again.push(i);
-    });
-    if (again.length > 0) {
-      metrics.records.inc({ stage: 'state', topic: part.tp.topic, outcome: 'conflict' }, again.length);
-      for (const [i, s] of await settleReemits(ctx, part, plans, again)) stored.set(i, s);
-    }
-    pending = again.filter((i) => WRITES.has((plans[i] as EntityPlan).action));
-  }
-  return written;
 }

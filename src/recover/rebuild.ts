@@ -21,6 +21,7 @@ import type { LogBatch } from '../adapters/kafka-replay.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import type { Decoded } from '../decode/types.js';
 import { RecordRejected, StreamscoreError } from '../errors/index.js';
+import { requireValidScores } from '../score/index.js';
 import { buildMatrixYielding } from '../features/index.js';
 import type { PipelineContext } from '../pipeline/types.js';
 import { applyWork, triggerText } from '../sink/index.js';
@@ -194,10 +195,11 @@ async function scoreBatch(
       return { profile: s.profile, events: s.events, asOfMs: s.clock };
     }),
   );
+  // a rebuild publishes what it scores and has no guard stage: an invalid score fails it (SS_SCORE_FAILED)
   const scored =
     live.length === 0
       ? { scores: new Float32Array(0), tiers: [] as Array<string | null> }
-      : await ctx.scorer.score(matrix, live.length);
+      : requireValidScores(await ctx.scorer.score(matrix, live.length), ctx.scorer.model);
   const row = new Map(live.map((i, r) => [i, r]));
   const width = ctx.featureSpec.features.length;
   const now = Date.now();

@@ -1,4 +1,4 @@
-export { createScorer, openScorer, tierFor } from './scorer.js';
+export { createScorer, openScorer, requireValidScores, tierFor } from './scorer.js';
 export { scorerOptionsSchema } from './options.js';
 export type { ScorerOptions } from './options.js';
-export type { Scorer, ScoreBatch, ScorerModelInfo } from './types.js';
+export type { InvalidScores, Scorer, ScoreBatch, ScorerModelInfo } from './types.js';

@@ -18,6 +18,31 @@ export function tierFor(thresholds: readonly Threshold[], score: number): string
   return best.tier;
 }
 
+/**
+ * For callers that publish whatever they score and have no guard stage (the Redis rebuild): the whole
+ * batch fails when any score is NaN or outside the model's valid range.
+ * @throws StreamscoreError SS_SCORE_FAILED, naming the first bad row
+ */
+export function requireValidScores(batch: ScoreBatch, model: ScorerModelInfo): ScoreBatch {
+  const bad = batch.invalid;
+  if (bad === null) return batch;
+  const [lo, hi] = model.validRange;
+  throw new StreamscoreError(
+    'SS_SCORE_FAILED',
+    `model ${model.name}/${model.version} returned ${bad.count} of ${batch.scores.length} scores outside its valid range [${lo}, ${hi}] ` +
+      `(first: row ${bad.firstRow} = ${bad.firstValue})`,
+    {
+      details: {
+        model: model.name,
+        version: model.version,
+        badRows: bad.count,
+        firstRow: bad.firstRow,
+        firstValue: bad.firstValue,
+      },
+    },
+  );
+}
+
 class OnnxScorer implements Scorer {
   readonly model: ScorerModelInfo;
   readonly #loaded: LoadedModel;
@@ -37,31 +62,24 @@ class OnnxScorer implements Scorer {
   }
 
   async score(matrix: Float32Array, rows: number): Promise<ScoreBatch> {
-    if (rows === 0 && matrix.length === 0) return { scores: new Float32Array(0), tiers: [] };
+    if (rows === 0 && matrix.length === 0) return { scores: new Float32Array(0), tiers: [], invalid: null };
     const scores = await this.#loaded.runner.run(matrix, rows);
     const [lo, hi] = this.model.validRange;
     let bad = 0;
     let first = -1;
+    const tiers = new Array<string | null>(rows);
     for (let r = 0; r < rows; r++) {
       const s = scores[r] as number;
       // Written so that NaN fails too.
-      if (!(s >= lo && s <= hi)) {
+      if (s >= lo && s <= hi) tiers[r] = tierFor(this.model.thresholds, s);
+      else {
+        tiers[r] = null;
         bad++;
         if (first < 0) first = r;
       }
     }
-    if (bad > 0) {
-      const { name, version } = this.model;
-      throw new StreamscoreError(
-        'SS_SCORE_FAILED',
-        `model ${name}/${version} returned ${bad} of ${rows} scores outside its valid range [${lo}, ${hi}] ` +
-          `(first: row ${first} = ${scores[first]})`,
-        { details: { model: name, version, badRows: bad, firstRow: first, firstValue: scores[first] } },
-      );
-    }
-    const tiers = new Array<string>(rows);
-    for (let r = 0; r < rows; r++) tiers[r] = tierFor(this.model.thresholds, scores[r] as number);
-    return { scores, tiers };
+    const invalid = bad === 0 ? null : { count: bad, firstRow: first, firstValue: scores[first] as number };
+    return { scores, tiers, invalid };
   }
 
   close(): Promise<void> {

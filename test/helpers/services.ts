@@ -85,7 +85,12 @@ export async function createTestEnv(label: string, overrides: ConfigInput = {}):
         { topic: `${prefix}transactions`, format: 'avro', schemaFile: 'schemas/transactions-value.avsc' },
       ],
     },
-    outputs: { predictions: `${prefix}predictions`, audit: `${prefix}audit`, dlq: `${prefix}dlq` },
+    outputs: {
+      predictions: `${prefix}predictions`,
+      audit: `${prefix}audit`,
+      dlq: `${prefix}dlq`,
+      quarantine: `${prefix}quarantine`,
+    },
     consumer: { groupId: `${id}-group`, sessionTimeoutMs: 10000, heartbeatIntervalMs: 1000 },
     redis: { keyPrefix: `${id}:` },
     window: { maxRecords: 200, maxBytes: 1024 * 1024, maxDelayMs: 100 },

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { StreamscoreError } from '../../../src/errors/index.js';
 import { buildMatrix } from '../../../src/features/index.js';
 import type { LoadedModel, ModelRunner } from '../../../src/models/index.js';
-import { createScorer, openScorer, tierFor } from '../../../src/score/index.js';
+import { createScorer, openScorer, requireValidScores, tierFor } from '../../../src/score/index.js';
 import type { Scorer } from '../../../src/score/index.js';
 import { generateCustomers } from '../../../scripts/train/synthetic.js';
 
@@ -60,19 +60,29 @@ describe('Scorer checks', () => {
     assert.deepEqual(batch.tiers, ['low', 'low', 'medium', 'high']);
   });
 
-  it('fails the whole batch on a NaN score, naming the row', async () => {
+  it('reports invalid scores without tiering them; requireValidScores fails the whole batch, naming the row', async () => {
     const { model } = fakeModel(() => [0.1, Number.NaN, 0.2]);
-    await assert.rejects(createScorer(model).score(new Float32Array(6), 3), (err: unknown) => {
-      assert.ok(err instanceof StreamscoreError);
-      assert.equal(err.code, 'SS_SCORE_FAILED');
-      assert.match(err.message, /1 of 3 scores outside its valid range \[0, 1\] \(first: row 1 = NaN\)/);
-      return true;
-    });
+    const scorer = createScorer(model);
+    const batch = await scorer.score(new Float32Array(6), 3);
+    assert.deepEqual(batch.tiers, ['low', null, 'low']);
+    assert.deepEqual(batch.invalid, { count: 1, firstRow: 1, firstValue: Number.NaN });
+    assert.throws(
+      () => requireValidScores(batch, scorer.model),
+      (err: unknown) => {
+        assert.ok(err instanceof StreamscoreError);
+        assert.equal(err.code, 'SS_SCORE_FAILED');
+        assert.match(err.message, /1 of 3 scores outside its valid range \[0, 1\] \(first: row 1 = NaN\)/);
+        return true;
+      },
+    );
   });
 
-  it('fails the whole batch on a score outside the valid range', async () => {
+  it('a score outside the valid range is invalid too', async () => {
     const { model } = fakeModel(() => [0.1, 1.5]);
-    await assert.rejects(createScorer(model).score(new Float32Array(4), 2), { code: 'SS_SCORE_FAILED' });
+    const scorer = createScorer(model);
+    const batch = await scorer.score(new Float32Array(4), 2);
+    assert.equal(batch.invalid?.count, 1);
+    assert.throws(() => requireValidScores(batch, scorer.model), { code: 'SS_SCORE_FAILED' });
   });
 
   it('does not call the runner for an empty batch', async () => {

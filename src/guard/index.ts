@@ -1,0 +1,2 @@
+export { guardScores } from './guard.js';
+export type { GuardFailure, GuardOptions } from './guard.js';

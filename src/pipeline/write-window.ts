@@ -1,0 +1,195 @@
+/**
+ * The write half of a window: features and one ONNX run for the entities to score, the output guard, then
+ * one compare-and-set round trip to Redis per round. Re-emission of stored predictions (the retry of a
+ * window that never committed) is settled here too.
+ */
+import { buildMatrixYielding } from '../features/index.js';
+import { StreamscoreError } from '../errors/index.js';
+import { guardScores } from '../guard/index.js';
+import { triggerText } from '../sink/index.js';
+import type { PredictionRecord, StateWrite, StoredPrediction } from '../sink/index.js';
+import type { RecordRef } from '../window/index.js';
+import type { StageTimer } from './accounting.js';
+import { planEntity, triggerInWindow } from './plan.js';
+import type { EntityPlan } from './plan.js';
+import type { PartitionContext, PipelineContext } from './types.js';
+
+/** Compare-and-set rounds before a window gives up and is retried (each round follows a concurrent change). */
+const MAX_WRITE_ROUNDS = 8;
+
+/** What the window wrote for one entity (a prediction with the version the store gave it). */
+export interface Written {
+  readonly plan: EntityPlan;
+  readonly prediction: PredictionRecord;
+  readonly version: number;
+}
+
+/** A scored entity the output guard kept from publishing: its state was written, its prediction not. */
+export interface Quarantined {
+  readonly plan: EntityPlan;
+  /** What would have been published. */
+  readonly prediction: PredictionRecord;
+}
+
+export interface WindowWrites {
+  readonly written: Written[];
+  readonly quarantined: Quarantined[];
+  /** Set when the guard failed the window as a whole (every score of it is quarantined). */
+  readonly quarantineReason: string | null;
+}
+
+/**
+ * Re-emitting is for the retry of a window that never committed: the stored prediction must come from a
+ * record of this window past the committed offset. Before trusting the in-memory marker, ask the broker:
+ * a commit whose acknowledgement was lost must not be emitted twice. Candidates that fail a check become
+ * `unchanged` (in place); returns the stored predictions to emit, by plan index.
+ */
+export async function settleReemits(
+  ctx: PipelineContext,
+  part: PartitionContext,
+  plans: EntityPlan[],
+  only?: readonly number[],
+): Promise<Map<number, StoredPrediction>> {
+  const out = new Map<number, StoredPrediction>();
+  const candidates = (only ?? plans.map((_, i) => i)).filter((i) => plans[i]?.action === 'reemit');
+  if (candidates.length === 0) return out;
+  const marker = await part.refreshMarker();
+  const stored = await ctx.sink.storedPredictions(
+    candidates.map((i) => (plans[i] as EntityPlan).work.entityId),
+  );
+  candidates.forEach((i, j) => {
+    const p = plans[i] as EntityPlan;
+    const s = stored[j];
+    const trigger =
+      s === null || s === undefined
+        ? ''
+        : triggerText({ topic: s.trigger_topic, partition: s.trigger_partition, offset: s.trigger_offset });
+    if (s !== null && s !== undefined && s.version === p.base.pv && triggerInWindow(trigger, p.work, marker))
+      out.set(i, s);
+    else plans[i] = { ...p, action: 'unchanged' };
+  });
+  return out;
+}
+
+const WRITES = new Set(['score', 'delete', 'state']);
+
+/**
+ * Writes the window's states and predictions: features and one ONNX run for the entities to score, then
+ * one compare-and-set round trip. An entity another writer changed meanwhile (the other input partition's
+ * window of the same entity, another instance) is planned again from the state Redis returned and written
+ * in another round; its action may change (its records may already be applied).
+ */
+export async function writeStates(
+  ctx: PipelineContext,
+  part: PartitionContext,
+  plans: EntityPlan[],
+  stored: Map<number, StoredPrediction>,
+  batchId: string,
+  timer: StageTimer,
+): Promise<WindowWrites> {
+  const { config, metrics } = ctx;
+  const written: Written[] = [];
+  const quarantined: Quarantined[] = [];
+  let quarantineReason: string | null = null;
+  let pending = plans.flatMap((p, i) => (WRITES.has(p.action) ? [i] : []));
+  for (let round = 0; pending.length > 0; round++) {
+    if (round >= MAX_WRITE_ROUNDS)
+      throw new StreamscoreError(
+        'SS_COMMIT_FAILED',
+        `window ${batchId}: ${pending.length} entities changed concurrently in ${MAX_WRITE_ROUNDS} rounds; the window is retried`,
+        { retriable: true },
+      );
+    const toScore = pending.filter((i) => plans[i]?.action === 'score');
+    const matrix = await buildMatrixYielding(
+      ctx.featureSpec,
+      toScore.map((i) => {
+        const s = (plans[i] as EntityPlan).state;
+        return { profile: s.profile, events: s.events, asOfMs: s.clock };
+      }),
+    );
+    metrics.stageSeconds.observe({ stage: 'features' }, timer.lap('features') / 1000);
+    const scored =
+      toScore.length === 0
+        ? { scores: new Float32Array(0), tiers: [] as Array<string | null>, invalid: null }
+        : await ctx.scorer.score(matrix, toScore.length);
+    metrics.stageSeconds.observe({ stage: 'score' }, timer.lap('score') / 1000);
+    // the output guard: nothing it refuses reaches Redis's predictions or the predictions topic
+    const failure = guardScores(scored, toScore.length, ctx.scorer.model, config.guard);
+    if (failure !== null) {
+      if (config.guard.policy === 'halt')
+        throw new StreamscoreError('SS_GUARD_FAILED', `window ${batchId}: ${failure.reason}`, {
+          details: { check: failure.check },
+        });
+      quarantineReason ??= failure.reason;
+    }
+    await part.heartbeat();
+
+    const scoredAt = Date.now();
+    const width = ctx.featureSpec.features.length;
+    const row = new Map(toScore.map((i, r) => [i, r]));
+    const writes: StateWrite[] = [];
+    const predictions: Array<PredictionRecord | null> = [];
+    const held = new Map<number, PredictionRecord>();
+    for (const i of pending) {
+      const p = plans[i] as EntityPlan;
+      const trigger = p.work.records[p.work.records.length - 1] as RecordRef;
+      const r = row.get(i);
+      const prediction: PredictionRecord | null =
+        p.action === 'state'
+          ? null
+          : {
+              entityId: p.work.entityId,
+              kind: p.action === 'score' ? 'upsert' : 'delete',
+              score: r === undefined ? null : (scored.scores[r] as number),
+              tier: r === undefined ? null : (scored.tiers[r] ?? null),
+              features: r === undefined ? null : matrix.slice(r * width, (r + 1) * width),
+              asOfMs: p.state.clock,
+              scoredAtMs: scoredAt,
+              validUntilMs: r === undefined ? null : scoredAt + config.predictions.validForMs,
+              batchId,
+              trigger,
+            };
+      // a refused score: the state is written (its events count from now on), the prediction is not, so
+      // the entity stays owed one (state version above prediction version) and Redis keeps the last good
+      const refused =
+        prediction !== null && r !== undefined && (quarantineReason !== null || scored.tiers[r] === null);
+      if (refused) held.set(writes.length, prediction);
+      const published = refused ? null : prediction;
+      predictions.push(published);
+      writes.push({
+        entityId: p.work.entityId,
+        base: p.base,
+        next: { ...p.state, trigger: published === null ? '' : triggerText(trigger) },
+        storeProfile: p.change.storeProfile,
+        eventsChanged: p.change.eventsChanged,
+        prediction: published,
+      });
+    }
+    const results = await ctx.sink.write(writes, ctx.model);
+    const again: number[] = [];
+    results.forEach((res, j) => {
+      const i = pending[j] as number;
+      const p = plans[i] as EntityPlan;
+      if (res.ok) {
+        const refused = held.get(j);
+        if (refused !== undefined) quarantined.push({ plan: p, prediction: refused });
+        const prediction = predictions[j];
+        if (prediction !== null && prediction !== undefined)
+          written.push({ plan: p, prediction, version: res.version });
+        return;
+      }
+      plans[i] = planEntity(p.work, res.current, ctx.fields, part.committedMarker);
+      again.push(i);
+    });
+    if (again.length > 0) {
+      metrics.records.inc({ stage: 'state', topic: part.tp.topic, outcome: 'conflict' }, again.length);
+      for (const [i, s] of await settleReemits(ctx, part, plans, again)) stored.set(i, s);
+    }
+    pending = again.filter((i) => WRITES.has((plans[i] as EntityPlan).action));
+  }
+  if (quarantined.length > 0) {
+    metrics.quarantined.inc(quarantined.length);
+    quarantineReason ??= `${quarantined.length} scores outside the model's valid range, each quarantined alone`;
+  }
+  return { written, quarantined, quarantineReason };
+}
