@@ -3,11 +3,21 @@ import { isStreamscoreError } from '../errors/index.js';
 import { helpText, parseCommandArgs } from './args.js';
 import type { Command } from './args.js';
 import { schemasCheck, schemasRegister } from './commands/schemas.js';
+import { dlqInspect, dlqReplay } from './commands/dlq.js';
 import { lookup } from './commands/lookup.js';
 import { run } from './commands/run.js';
 import { topicsApply, topicsPlan } from './commands/topics.js';
 
-const COMMANDS: readonly Command[] = [run, lookup, topicsPlan, topicsApply, schemasCheck, schemasRegister];
+const COMMANDS: readonly Command[] = [
+  run,
+  lookup,
+  topicsPlan,
+  topicsApply,
+  schemasCheck,
+  schemasRegister,
+  dlqInspect,
+  dlqReplay,
+];
 
 export function registerCommand(cmd: Command): void {
   (COMMANDS as Command[]).push(cmd);

@@ -265,6 +265,27 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    drift: z
+      .object({
+        /** Compare the scored vectors with the model's reference distributions (model.json `reference`). */
+        enabled: z.boolean().default(true),
+        /** The rolling horizon: this instance's last this-many scored rows. */
+        horizonRows: z.number().int().positive().default(5000),
+        /** No feature is judged before the horizon holds this many rows. */
+        minRows: z.number().int().positive().default(1000),
+        /** A feature drifts when its PSI over the horizon reaches this … */
+        psiThreshold: z.number().positive().default(0.25),
+        /** … or, for continuous features, its KS statistic reaches this. */
+        ksThreshold: z.number().positive().max(1).default(0.15),
+        /**
+         * `alert`: metrics (streamscore_drift_flagged, _feature_psi, _feature_ks) and a log line when a feature
+         * starts or stops drifting. `block`: also refuse the window's scores (the output guard's policy:
+         * quarantine or halt).
+         */
+        action: z.enum(['alert', 'block']).default('alert'),
+      })
+      .strict()
+      .prefault({}),
     observe: z
       .object({
         port: z.number().int().min(0).max(65535).default(DEFAULT_PORTS.observe),
@@ -316,6 +337,13 @@ export const configSchema = z
         code: 'custom',
         path: ['consumer', 'heartbeatIntervalMs'],
         message: 'must be below consumer.sessionTimeoutMs / 3',
+      });
+    }
+    if (cfg.drift.minRows > cfg.drift.horizonRows) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drift', 'minRows'],
+        message: `must be at most drift.horizonRows (${cfg.drift.horizonRows})`,
       });
     }
     if (cfg.observe.stallAfterMs <= cfg.observe.lagIntervalMs) {

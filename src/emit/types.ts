@@ -49,6 +49,13 @@ export interface AuditEventV1 {
   outcome: 'COMMITTED' | 'QUARANTINED';
   /** Why the output guard refused the window's scores (QUARANTINED only). */
   quarantine_reason: string | null;
+  /** Drift of the scored vectors after this window (null when drift is off or nothing was scored). */
+  drift: {
+    rows: number;
+    features: Array<{ name: string; psi_window: number; psi: number; ks: number | null; flagged: boolean }>;
+    score_psi_reference: number;
+    score_psi_previous: number | null;
+  } | null;
 }
 
 /** Headers of a quarantined prediction (its value is the JSON of what would have been published). */

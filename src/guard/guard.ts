@@ -14,7 +14,7 @@ export interface GuardOptions {
 
 export interface GuardFailure {
   /** A reason code (docs/errors.md, "Output guardrails") and a readable account. */
-  readonly check: 'score_range';
+  readonly check: 'score_range' | 'drift';
   readonly reason: string;
 }
 

@@ -14,6 +14,10 @@ export class PipelineMetrics {
   readonly gateTrips: Counter<'scope' | 'policy'>;
   readonly registryOutage: Gauge;
   readonly quarantined: Counter;
+  readonly featurePsi: Gauge<'feature'>;
+  readonly featureKs: Gauge<'feature'>;
+  readonly driftFlagged: Gauge<'feature'>;
+  readonly scorePsi: Gauge<'against'>;
   readonly windows: Counter<'outcome'>;
   readonly groupMember: Gauge;
   readonly partitionStalled: Gauge<'topic' | 'partition'>;
@@ -88,6 +92,30 @@ export class PipelineMetrics {
     this.quarantined = new Counter({
       name: 'streamscore_quarantined_predictions_total',
       help: 'Predictions the output guard refused (scores outside the model valid range, NaN): sent to the quarantine topic, not to Redis or the predictions topic',
+      registers,
+    });
+    this.featurePsi = new Gauge({
+      name: 'streamscore_feature_psi',
+      help: "PSI of each feature over the drift horizon (this instance's last drift.horizonRows scored rows) against the model's reference",
+      labelNames: ['feature'],
+      registers,
+    });
+    this.featureKs = new Gauge({
+      name: 'streamscore_feature_ks',
+      help: 'Kolmogorov-Smirnov statistic of each continuous feature over the drift horizon against the reference',
+      labelNames: ['feature'],
+      registers,
+    });
+    this.driftFlagged = new Gauge({
+      name: 'streamscore_drift_flagged',
+      help: '1 while a feature drifts (PSI >= drift.psiThreshold or KS >= drift.ksThreshold over the horizon)',
+      labelNames: ['feature'],
+      registers,
+    });
+    this.scorePsi = new Gauge({
+      name: 'streamscore_score_psi',
+      help: 'PSI of the scores over the drift horizon, against the reference (against="reference") and the previous full horizon (against="previous")',
+      labelNames: ['against'],
       registers,
     });
     this.windows = new Counter({

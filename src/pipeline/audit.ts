@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RawRecord } from '../decode/types.js';
 import type { AuditCountsV1, AuditEventV1, PredictionEventV1 } from '../emit/index.js';
 import type { ModelStamp } from '../sink/index.js';
+import type { DriftReport } from '../drift/index.js';
 
 /** sha256 over the window's keys and values, length-prefixed so boundaries are unambiguous (-1: null). */
 export function inputHash(records: readonly RawRecord[]): string {
@@ -37,6 +38,8 @@ export interface AuditInput {
   readonly stageMs: Readonly<Record<string, number>>;
   /** Set when the output guard quarantined the window's scores. */
   readonly quarantineReason?: string | null;
+  /** The drift monitor's report after the window's rows (drift.enabled). */
+  readonly drift?: DriftReport | null;
 }
 
 /** The window's audit event: where its records came from, where each went, and what it emitted. */
@@ -67,5 +70,14 @@ export function buildAudit(a: AuditInput): AuditEventV1 {
     stage_ms: { ...a.stageMs },
     outcome: a.quarantineReason == null ? 'COMMITTED' : 'QUARANTINED',
     quarantine_reason: a.quarantineReason ?? null,
+    drift:
+      a.drift == null
+        ? null
+        : {
+            rows: a.drift.rows,
+            features: a.drift.features.map((f) => ({ ...f })),
+            score_psi_reference: a.drift.score_psi_reference,
+            score_psi_previous: a.drift.score_psi_previous,
+          },
   };
 }

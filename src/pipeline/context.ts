@@ -6,7 +6,8 @@ import { createRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
 import { AvroEncoder } from '../emit/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
-import { DAY_MS, eventNeeds, profileFields } from '../features/index.js';
+import { DAY_MS, eventNeeds, featureNames, profileFields } from '../features/index.js';
+import { DriftMonitor } from '../drift/index.js';
 import { loadModel } from '../models/index.js';
 import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
@@ -92,6 +93,9 @@ export async function buildPipelineContext(
     auditEncoder,
     logger,
     metrics,
+    drift: config.drift.enabled
+      ? new DriftMonitor(model.manifest.reference, featureNames(spec), config.drift)
+      : null,
     gate: new RejectionGate({
       ratio: config.dlq.floodRatio,
       minRecords: config.dlq.floodMinRecords,

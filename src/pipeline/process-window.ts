@@ -72,7 +72,7 @@ export async function processWindow(
   // its records must not touch Redis
   checkAccounting({ ...counts, ...countPlans(plans) }, batchId);
 
-  let writes: WindowWrites = { written: [], quarantined: [], quarantineReason: null };
+  let writes: WindowWrites = { written: [], quarantined: [], quarantineReason: null, drift: null };
   let events: PredictionEventV1[] = [];
   let audit: AuditEventV1 | undefined;
   const outputs = (): OutputBatch[] => {
@@ -100,6 +100,7 @@ export async function processWindow(
       closedAt: Date.now(),
       stageMs: timer.stages,
       quarantineReason,
+      drift: writes.drift,
     });
     const held = quarantined.map((q) =>
       quarantinedPrediction(q.prediction, ctx.model, q.plan.work.records, pipeline, quarantineReason ?? ''),

@@ -9,6 +9,7 @@ import type { PipelineMetrics } from '../observe/metrics.js';
 import type { Scorer } from '../score/index.js';
 import type { ModelStamp, RedisSink, StateFields } from '../sink/index.js';
 import type { RecordCheck, RejectionGate } from '../validate/index.js';
+import type { DriftMonitor } from '../drift/index.js';
 
 export interface InputRole {
   readonly kind: 'cdc' | 'events';
@@ -35,6 +36,8 @@ export interface PipelineContext {
   readonly metrics: PipelineMetrics;
   /** The data-quality gate's rolling horizons, per input partition. */
   readonly gate: RejectionGate;
+  /** Drift of the scored vectors against the model's reference; null when drift.enabled is false. */
+  readonly drift: DriftMonitor | null;
   readonly crashPoint?: (name: CrashPointName) => void;
 }
 

@@ -6,6 +6,7 @@
 import { buildMatrixYielding } from '../features/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { guardScores } from '../guard/index.js';
+import type { DriftReport } from '../drift/index.js';
 import { triggerText } from '../sink/index.js';
 import type { PredictionRecord, StateWrite, StoredPrediction } from '../sink/index.js';
 import type { RecordRef } from '../window/index.js';
@@ -32,6 +33,8 @@ export interface Quarantined {
 }
 
 export interface WindowWrites {
+  /** The drift monitor's report after this window's scored rows; null without drift or rows to score. */
+  readonly drift: DriftReport | null;
   readonly written: Written[];
   readonly quarantined: Quarantined[];
   /** Set when the guard failed the window as a whole (every score of it is quarantined). */
@@ -91,6 +94,7 @@ export async function writeStates(
   const written: Written[] = [];
   const quarantined: Quarantined[] = [];
   let quarantineReason: string | null = null;
+  let drift: DriftReport | null = null;
   let pending = plans.flatMap((p, i) => (WRITES.has(p.action) ? [i] : []));
   for (let round = 0; pending.length > 0; round++) {
     if (round >= MAX_WRITE_ROUNDS)
@@ -114,7 +118,16 @@ export async function writeStates(
         : await ctx.scorer.score(matrix, toScore.length);
     metrics.stageSeconds.observe({ stage: 'score' }, timer.lap('score') / 1000);
     // the output guard: nothing it refuses reaches Redis's predictions or the predictions topic
-    const failure = guardScores(scored, toScore.length, ctx.scorer.model, config.guard);
+    let failure = guardScores(scored, toScore.length, ctx.scorer.model, config.guard);
+    if (ctx.drift !== null && toScore.length > 0) {
+      drift = ctx.drift.observe(matrix, toScore.length, scored.scores);
+      publishDrift(ctx, drift);
+      if (failure === null && drift.flagged.length > 0 && config.drift.action === 'block')
+        failure = {
+          check: 'drift',
+          reason: `features ${drift.flagged.join(', ')} drifted from the model's reference over the last ${drift.rows} scored rows (drift.action=block)`,
+        };
+    }
     if (failure !== null) {
       if (config.guard.policy === 'halt')
         throw new StreamscoreError('SS_GUARD_FAILED', `window ${batchId}: ${failure.reason}`, {
@@ -191,5 +204,29 @@ export async function writeStates(
     metrics.quarantined.inc(quarantined.length);
     quarantineReason ??= `${quarantined.length} scores outside the model's valid range, each quarantined alone`;
   }
-  return { written, quarantined, quarantineReason };
+  return { written, quarantined, quarantineReason, drift };
+}
+
+/** Drift metrics, and a log line when a feature starts or stops drifting. */
+function publishDrift(ctx: PipelineContext, d: DriftReport): void {
+  const { metrics, logger } = ctx;
+  for (const f of d.features) {
+    metrics.featurePsi.set({ feature: f.name }, f.psi);
+    if (f.ks !== null) metrics.featureKs.set({ feature: f.name }, f.ks);
+    metrics.driftFlagged.set({ feature: f.name }, f.flagged ? 1 : 0);
+  }
+  metrics.scorePsi.set({ against: 'reference' }, d.score_psi_reference);
+  if (d.score_psi_previous !== null) metrics.scorePsi.set({ against: 'previous' }, d.score_psi_previous);
+  const stats = (names: string[]) =>
+    d.features.filter((f) => names.includes(f.name)).map((f) => ({ feature: f.name, psi: f.psi, ks: f.ks }));
+  if (d.started.length > 0)
+    logger.warn(
+      { drift: stats(d.started), rows: d.rows },
+      `features drift from the model's reference: ${d.started.join(', ')}`,
+    );
+  if (d.stopped.length > 0)
+    logger.info(
+      { drift: stats(d.stopped), rows: d.rows },
+      `features no longer drift: ${d.stopped.join(', ')}`,
+    );
 }

@@ -45,9 +45,8 @@ function kafkaLib(version: string): string {
 }
 
 /**
- * Whether the broker answers a describe. Bounded by a timer of its own: a broker that accepts connections
- * while still starting can leave a request unanswered, and kafkajs's own timers do not keep the test
- * process's event loop alive (node:test then cancels the test with "the event loop has already resolved").
+ * Whether the broker answers a describe, within 5 s: a broker that accepts connections while it is still
+ * starting must not hold the probe loop past its deadline.
  */
 async function answers(brokers: string[]): Promise<boolean> {
   const admin = createKafkaClient({

@@ -1,0 +1,183 @@
+/**
+ * Per-feature drift of the scored vectors against the model's reference distributions, per window and over
+ * a rolling horizon of the last `horizonRows` scored rows of this instance: PSI for every feature, KS for
+ * the continuous ones, and the score's PSI against its reference and against the previous full horizon.
+ * A feature is flagged once the horizon holds `minRows` rows and its PSI or KS crosses the threshold; what a
+ * flag does (alert, or block the window) is the caller's. A window retried after a failed commit is
+ * observed again (its rows count twice in the horizon); drift is a statistic, not an accounting.
+ */
+import type { ReferenceDistributions } from '../models/index.js';
+import { binOf, binsFromQuantiles, isContinuous, ks, psi } from './stats.js';
+import type { Bins } from './stats.js';
+
+export interface DriftOptions {
+  readonly horizonRows: number;
+  readonly minRows: number;
+  readonly psiThreshold: number;
+  readonly ksThreshold: number;
+}
+
+export interface FeatureDrift {
+  readonly name: string;
+  /** PSI of this window's rows alone (noisy for small windows). */
+  readonly psi_window: number;
+  /** PSI over the horizon. */
+  readonly psi: number;
+  /** KS over the horizon; null for discrete features. */
+  readonly ks: number | null;
+  readonly flagged: boolean;
+}
+
+export interface DriftReport {
+  /** Rows in the horizon. */
+  readonly rows: number;
+  readonly features: FeatureDrift[];
+  readonly score_psi_reference: number;
+  /** Against the previous full horizon; null until one has passed. */
+  readonly score_psi_previous: number | null;
+  /** Names of the flagged features. */
+  readonly flagged: string[];
+  /** Flagged now, not at the previous observation … */
+  readonly started: string[];
+  /** … and the other way round. */
+  readonly stopped: string[];
+}
+
+interface Column {
+  readonly name: string;
+  readonly bins: Bins;
+  readonly continuous: boolean;
+  readonly probs: readonly number[];
+  readonly qs: readonly number[];
+  readonly counts: number[];
+}
+
+export class DriftMonitor {
+  readonly #opts: DriftOptions;
+  readonly #columns: Column[];
+  readonly #width: number;
+  /** The horizon: row-major [horizonRows, width] vectors and their scores, as a ring. */
+  readonly #values: Float32Array;
+  readonly #scores: Float32Array;
+  #next = 0;
+  #size = 0;
+  readonly #scoreBins: Bins;
+  readonly #scoreCounts: number[];
+  #previousScores: number[] | null = null;
+  #sinceSnapshot = 0;
+  #flagged = new Set<string>();
+
+  constructor(reference: ReferenceDistributions, featureNames: readonly string[], opts: DriftOptions) {
+    this.#opts = opts;
+    this.#width = featureNames.length;
+    const probs = reference.quantile_probs;
+    this.#columns = featureNames.map((name) => {
+      const d = reference.features[name];
+      const qs = d?.quantiles ?? [];
+      const bins = binsFromQuantiles(probs, qs);
+      return {
+        name,
+        bins,
+        continuous: isContinuous(qs),
+        probs,
+        qs,
+        counts: new Array<number>(bins.expected.length).fill(0),
+      };
+    });
+    this.#values = new Float32Array(opts.horizonRows * this.#width);
+    this.#scores = new Float32Array(opts.horizonRows);
+    this.#scoreBins = binsFromQuantiles(probs, reference.score.quantiles);
+    this.#scoreCounts = new Array<number>(this.#scoreBins.expected.length).fill(0);
+  }
+
+  /** Adds a window's scored rows (row-major matrix, one score per row) and reports the drift. */
+  observe(matrix: Float32Array, rows: number, scores: Float32Array): DriftReport {
+    const w = this.#width;
+    const windowCounts = this.#columns.map((c) => new Array<number>(c.bins.expected.length).fill(0));
+    for (let r = 0; r < rows; r++) {
+      const slot = this.#next;
+      if (this.#size === this.#opts.horizonRows) this.#evict(slot);
+      else this.#size += 1;
+      for (let f = 0; f < w; f++) {
+        const v = matrix[r * w + f] as number;
+        this.#values[slot * w + f] = v;
+        const col = this.#columns[f] as Column;
+        const b = binOf(col.bins, v);
+        col.counts[b] = (col.counts[b] as number) + 1;
+        const wc = windowCounts[f] as number[];
+        wc[b] = (wc[b] as number) + 1;
+      }
+      const s = scores[r] as number;
+      this.#scores[slot] = s;
+      const sb = binOf(this.#scoreBins, s);
+      this.#scoreCounts[sb] = (this.#scoreCounts[sb] as number) + 1;
+      this.#next = (slot + 1) % this.#opts.horizonRows;
+      if (++this.#sinceSnapshot >= this.#opts.horizonRows) {
+        this.#previousScores = [...this.#scoreCounts];
+        this.#sinceSnapshot = 0;
+      }
+    }
+    return this.#report(windowCounts);
+  }
+
+  #evict(slot: number): void {
+    const w = this.#width;
+    for (let f = 0; f < w; f++) {
+      const col = this.#columns[f] as Column;
+      const b = binOf(col.bins, this.#values[slot * w + f] as number);
+      col.counts[b] = (col.counts[b] as number) - 1;
+    }
+    const sb = binOf(this.#scoreBins, this.#scores[slot] as number);
+    this.#scoreCounts[sb] = (this.#scoreCounts[sb] as number) - 1;
+  }
+
+  #report(windowCounts: number[][]): DriftReport {
+    const { minRows, psiThreshold, ksThreshold } = this.#opts;
+    const judged = this.#size >= minRows;
+    const features = this.#columns.map((col, f): FeatureDrift => {
+      const p = psi(col.bins.expected, col.counts);
+      let k: number | null = null;
+      if (col.continuous && judged) {
+        const sample = new Float64Array(this.#size);
+        for (let r = 0; r < this.#size; r++) sample[r] = this.#values[r * this.#width + f] as number;
+        k = ks(sample, col.probs, col.qs);
+      }
+      const flagged = judged && (p >= psiThreshold || (k !== null && k >= ksThreshold));
+      return {
+        name: col.name,
+        psi_window: psi(col.bins.expected, windowCounts[f] as number[]),
+        psi: p,
+        ks: k,
+        flagged,
+      };
+    });
+    const previous = this.#previousScores;
+    const flagged = features.filter((x) => x.flagged).map((x) => x.name);
+    const now = new Set(flagged);
+    const started = flagged.filter((n) => !this.#flagged.has(n));
+    const stopped = [...this.#flagged].filter((n) => !now.has(n));
+    this.#flagged = now;
+    return {
+      rows: this.#size,
+      features,
+      score_psi_reference: psi(this.#scoreBins.expected, this.#scoreCounts),
+      score_psi_previous:
+        previous === null
+          ? null
+          : psi(
+              previous.map(
+                (c) =>
+                  c /
+                  Math.max(
+                    1,
+                    previous.reduce((a, b) => a + b, 0),
+                  ),
+              ),
+              this.#scoreCounts,
+            ),
+      flagged,
+      started,
+      stopped,
+    };
+  }
+}
