@@ -20,7 +20,7 @@ export const STATUS_PAGE = `<!doctype html>
   th, td { border-bottom: 1px solid #e4e7ec; padding: .3rem .7rem; text-align: right; }
   th:first-child, td:first-child { text-align: left; }
   th { background: #f2f4f7; font-weight: 600; }
-  tr.stalled td { background: #fef3f2; }
+  tr.stalled td, tr.quarantined td, tr.drifting td { background: #fef3f2; }
   ul#problems { margin: .4rem 0; color: #912018; }
   code { font-size: 12px; }
 </style>
@@ -37,6 +37,8 @@ export const STATUS_PAGE = `<!doctype html>
 <table id="windows"><thead><tr><th>closed</th><th>partition</th><th>offsets</th><th>records</th><th>scored</th><th>emitted</th><th>DLQ</th><th>open ms</th><th>slowest stages</th></tr></thead><tbody></tbody></table>
 <h2>Dead-letter records since start</h2>
 <table id="dlq"><thead><tr><th>input topic</th><th>records</th></tr></thead><tbody></tbody></table>
+<h2>Drift <span class="muted" id="drift-note"></span></h2>
+<table id="drift"><thead><tr><th>feature</th><th>PSI (horizon)</th><th>PSI (last window)</th><th>KS</th><th>drifting</th></tr></thead><tbody></tbody></table>
 <script>
   const $ = (id) => document.getElementById(id);
   const ago = (t, now) => (t === null ? '–' : Math.max(0, Math.round((now - t) / 1000)) + ' s ago');
@@ -53,7 +55,7 @@ export const STATUS_PAGE = `<!doctype html>
     $('state').className = 'badge ' + (s.ready ? 'ok' : 'bad');
     $('instance').textContent = s.instance;
     $('uptime').textContent = Math.round((s.now - s.startedAt) / 1000) + ' s';
-    $('committed').textContent = String(s.committedWindows);
+    $('committed').textContent = String(s.committedWindows) + (s.quarantinedWindows > 0 ? ' (' + s.quarantinedWindows + ' quarantined)' : '');
     $('updated').textContent = new Date(s.now).toLocaleTimeString();
     $('problems').replaceChildren(...s.problems.map((p) => { const li = document.createElement('li'); li.textContent = p; return li; }));
     $('model').textContent = Object.entries(s.model).map(([k, v]) => k + ' ' + v).join(' · ');
@@ -64,10 +66,15 @@ export const STATUS_PAGE = `<!doctype html>
       const slow = Object.entries(w.stageMs).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => k + ' ' + Math.round(v)).join(', ');
       return row([new Date(w.closedAt).toLocaleTimeString(), w.topic + '/' + w.partition,
         w.firstOffset + '–' + w.lastOffset, w.counts.received, w.counts.entities_scored, w.counts.emitted,
-        w.counts.invalid, w.openMs, slow], { 'data-batch': w.batchId, title: w.batchId });
+        w.counts.invalid, w.openMs, slow], { 'data-batch': w.batchId, title: w.batchId + ' ' + w.outcome, class: w.outcome === 'QUARANTINED' ? 'quarantined' : '' });
     }));
     const dlq = Object.entries(s.dlq);
     fill('dlq', dlq.length === 0 ? [row(['none', 0])] : dlq.map(([t, n]) => row([t, n], { 'data-dlq': t })));
+    const d = s.drift;
+    $('drift-note').textContent = d === null ? '(no scored rows yet, or drift off)' : 'over the last ' + d.rows + ' scored rows; score PSI ' + d.score_psi_reference.toFixed(3);
+    const f3 = (x) => (x === null ? '–' : x.toFixed(3));
+    fill('drift', d === null ? [] : d.features.map((f) => row([f.name, f3(f.psi), f3(f.psi_window), f3(f.ks), f.flagged ? 'yes' : 'no'],
+      { 'data-feature': f.name, class: f.flagged ? 'drifting' : '' })));
   }
   async function refresh() {
     try {

@@ -11,6 +11,8 @@ export interface WindowSummary {
   readonly openMs: number;
   readonly counts: Readonly<Record<string, number>>;
   readonly stageMs: Readonly<Record<string, number>>;
+  /** COMMITTED, or QUARANTINED when the output guard refused its scores. */
+  readonly outcome: string;
 }
 
 export interface PartitionStatus {
@@ -34,6 +36,10 @@ export interface StatusReport {
   /** Records sent to the DLQ since start, per input topic. */
   readonly dlq: Readonly<Record<string, number>>;
   readonly committedWindows: number;
+  /** Windows the output guard quarantined since start. */
+  readonly quarantinedWindows: number;
+  /** The drift monitor's last report (from the last audit event that carried one). */
+  readonly drift: AuditEventV1['drift'];
 }
 
 /** The recent windows and DLQ totals of this process (bounded: the last `keep` windows). */
@@ -41,12 +47,16 @@ export class StatusBoard {
   readonly #windows: WindowSummary[] = [];
   readonly #dlq = new Map<string, number>();
   #committed = 0;
+  #quarantined = 0;
+  #drift: AuditEventV1['drift'] = null;
 
   constructor(private readonly keep = 25) {}
 
   window(audit: AuditEventV1): void {
     const input = audit.inputs[0];
     this.#committed += 1;
+    if (audit.outcome === 'QUARANTINED') this.#quarantined += 1;
+    if (audit.drift !== null) this.#drift = audit.drift;
     if (input === undefined) return;
     if (audit.counts.invalid > 0)
       this.#dlq.set(input.topic, (this.#dlq.get(input.topic) ?? 0) + audit.counts.invalid);
@@ -60,6 +70,7 @@ export class StatusBoard {
       openMs: audit.closed_at - audit.opened_at,
       counts: { ...audit.counts },
       stageMs: { ...audit.stage_ms },
+      outcome: audit.outcome,
     });
     if (this.#windows.length > this.keep) this.#windows.length = this.keep;
   }
@@ -74,5 +85,13 @@ export class StatusBoard {
 
   get committed(): number {
     return this.#committed;
+  }
+
+  get quarantined(): number {
+    return this.#quarantined;
+  }
+
+  get drift(): AuditEventV1['drift'] {
+    return this.#drift;
   }
 }

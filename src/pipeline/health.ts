@@ -100,6 +100,8 @@ export class PipelineHealth {
       windows: this.board.windows,
       dlq: this.board.dlq,
       committedWindows: this.board.committed,
+      quarantinedWindows: this.board.quarantined,
+      drift: this.board.drift,
     };
   }
 

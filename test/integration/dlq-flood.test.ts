@@ -4,14 +4,12 @@
  * says why, and after the fix the same records are read again and nothing is lost.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
 import { generateStream } from '../../src/sample/index.js';
 import { readTopic, waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { freePort } from '../helpers/redis-server.js';
+import { TransactionsContract } from '../helpers/contracts.js';
 import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
@@ -35,19 +33,12 @@ async function until<T>(
 
 test('halt: a window over the rejected-share threshold commits nothing and holds the pipeline (/readyz, metric); resume re-judges it; after the fix nothing is lost', async () => {
   // the "broken upstream" is a wrong contract: amounts above 10 refused, which most transactions are
-  const dir = mkdtempSync(join(tmpdir(), 'dq-halt-'));
-  const contractFile = join(dir, 'transactions-contract.yaml');
-  const good = readFileSync('schemas/transactions-contract.yaml', 'utf8');
-  const broken = good.replace('amount: { min: 0, max: 1000000 }', 'amount: { min: 0, max: 10 }');
-  assert.notEqual(broken, good);
-  writeFileSync(contractFile, broken);
+  const contract = new TransactionsContract();
+  contract.limitAmount(10);
   const base = await createTestEnv('dq-halt', { dlq: { floodRatio: 0.5, floodMinRecords: 20 } });
   const [cdcTopic, txTopic] = inputTopics(base.config);
   const port = await freePort();
-  const config = base.configWith({
-    inputs: { events: [{ ...base.config.inputs.events[0], topic: txTopic, contractFile }] },
-    observe: { port, adminToken: TOKEN },
-  });
+  const config = contract.configOf(base, { observe: { port, adminToken: TOKEN } });
   const stream = generateStream({
     seed: 91,
     customers: 40,
@@ -108,7 +99,7 @@ test('halt: a window over the rejected-share threshold commits nothing and holds
   assert.equal(r.code, 0, a.output().slice(-2000));
 
   // the fix: the contract corrected, the pipeline restarted; every record is read again and scored
-  writeFileSync(contractFile, good);
+  contract.restore();
   const b = spawnPipeline(config);
   await waitCaughtUp(base.kafka, config.consumer.groupId, [cdcTopic, txTopic], 120000);
   const rb = await stopPipeline(b);
@@ -118,22 +109,13 @@ test('halt: a window over the rejected-share threshold commits nothing and holds
 });
 
 test('policy dlq: the same broken upstream is let through, every rejected record in the DLQ once with its reason', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dq-dlq-'));
-  const contractFile = join(dir, 'transactions-contract.yaml');
-  writeFileSync(
-    contractFile,
-    readFileSync('schemas/transactions-contract.yaml', 'utf8').replace(
-      'amount: { min: 0, max: 1000000 }',
-      'amount: { min: 0, max: 10 }',
-    ),
-  );
+  const contract = new TransactionsContract();
+  contract.limitAmount(10);
   const base = await createTestEnv('dq-dlq', {
     dlq: { floodRatio: 0.5, floodMinRecords: 20, policy: 'dlq' },
   });
   const [cdcTopic, txTopic] = inputTopics(base.config);
-  const config = base.configWith({
-    inputs: { events: [{ ...base.config.inputs.events[0], topic: txTopic, contractFile }] },
-  });
+  const config = contract.configOf(base);
   const stream = generateStream({
     seed: 92,
     customers: 30,

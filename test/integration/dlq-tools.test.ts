@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { generateStream } from '../../src/sample/index.js';
 import { readTopic, topicSize, waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
+import { TransactionsContract } from '../helpers/contracts.js';
 import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
@@ -31,17 +32,11 @@ function cli(args: string[]): Promise<{ code: number | null; out: string; err: s
 
 test('dlq inspect counts by reason and source; dlq replay after the fix loses nothing and never sends a record twice unless forced', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dlq-tools-'));
-  const contractFile = join(dir, 'transactions-contract.yaml');
-  const good = readFileSync('schemas/transactions-contract.yaml', 'utf8');
-  writeFileSync(
-    contractFile,
-    good.replace('amount: { min: 0, max: 1000000 }', 'amount: { min: 0, max: 10 }'),
-  );
+  const contract = new TransactionsContract();
+  contract.limitAmount(10);
   const base = await createTestEnv('dlq-tools', { dlq: { policy: 'dlq' } });
   const [, txTopic] = inputTopics(base.config);
-  const config = base.configWith({
-    inputs: { events: [{ ...base.config.inputs.events[0], topic: txTopic, contractFile }] },
-  });
+  const config = contract.configOf(base);
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config));
   const stream = generateStream({
@@ -80,7 +75,7 @@ test('dlq inspect counts by reason and source; dlq replay after the fix loses no
   assert.match(text.out, new RegExp(`${refused}\\s+SS_FIELD_RANGE`));
 
   // the fix, then a dry run (nothing sent), the replay, and a second replay (nothing sent)
-  writeFileSync(contractFile, good);
+  contract.restore();
   const before = await topicSize(base.kafka, txTopic);
   const dry = await cli(['dlq', 'replay', '--config', configFile, '--dry-run']);
   assert.equal(dry.code, 0, dry.err);

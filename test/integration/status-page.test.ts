@@ -67,6 +67,12 @@ test('status page: a headless browser shows the state, model, partitions with la
   const windows = [...dom.matchAll(/<tr data-batch="([^"]+)"/g)];
   assert.ok(windows.length > 0, 'recent windows are listed');
   assert.match(dom, /<td>none<\/td><td>0<\/td>/); // no DLQ records in this stream
+  // the drift table: one row per feature of the model, with its PSI over the horizon
+  const driftRows = [
+    ...dom.matchAll(/<tr data-feature="([a-z0-9_]+)"[^>]*><td>[^<]+<\/td><td>(\d\.\d{3})<\/td>/g),
+  ];
+  assert.equal(driftRows.length, 19, 'the drift table lists the 19 features of churn/2');
+  assert.match(dom, /over the last \d+ scored rows/);
 
   const shot = join(mkdtempSync(join(tmpdir(), 'streamscore-status-')), 'status.png');
   renderedDom(`http://127.0.0.1:${port}/status`, shot);
