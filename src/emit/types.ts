@@ -30,6 +30,8 @@ export interface AuditCountsV1 {
   entities_scored: number;
   written_redis: number;
   emitted: number;
+  /** Not a bucket: redeliveries among the decoded records (dropped; counted in unchanged or coalesced). */
+  duplicates: number;
 }
 
 /** The audit event, as in schemas/audit-value.avsc (v1). */

@@ -14,6 +14,7 @@ export function emptyCounts(): AuditCountsV1 {
     entities_scored: 0,
     written_redis: 0,
     emitted: 0,
+    duplicates: 0,
   };
 }
 

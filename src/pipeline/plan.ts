@@ -57,6 +57,7 @@ export interface PlanCounts {
   deleted: number;
   unchanged: number;
   no_profile: number;
+  duplicates: number;
 }
 
 /**
@@ -64,9 +65,10 @@ export interface PlanCounts {
  * deleted, unchanged or no_profile), the others of the same entity in the window are coalesced into it.
  */
 export function countPlans(plans: readonly EntityPlan[]): PlanCounts {
-  const c: PlanCounts = { coalesced: 0, scored: 0, deleted: 0, unchanged: 0, no_profile: 0 };
+  const c: PlanCounts = { coalesced: 0, scored: 0, deleted: 0, unchanged: 0, no_profile: 0, duplicates: 0 };
   for (const p of plans) {
     c.coalesced += p.work.records.length - 1;
+    c.duplicates += p.work.duplicateCdc + p.change.duplicates;
     switch (p.action) {
       case 'score':
       case 'reemit':

@@ -52,6 +52,11 @@ export interface StateChange {
   readonly cdc: 'none' | 'applied' | 'stale';
   readonly eventsApplied: number;
   readonly eventsUnchanged: number;
+  /**
+   * Redeliveries this window brought: events whose id the state (or an earlier record of the window) already
+   * holds, and a change at the CDC position the state is already at. Counted, never applied twice.
+   */
+  readonly duplicates: number;
   /** The next state (sv still the base's: the store assigns the new version), or null when nothing changed. */
   readonly next: EntityState | null;
   /** The full profile row to store ('' keep the stored one, '-' remove it). */
@@ -92,6 +97,7 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
   let changed = false;
   let cdc: StateChange['cdc'] = 'none';
   let storeProfile = '';
+  let duplicates = 0;
   const c = w.cdc;
   if (c !== null && c.op !== 'tombstone') {
     // a delete at the stored LSN still applies: an unwrapped stream's tombstone deletes the row it follows
@@ -110,7 +116,10 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
       changed = true;
       cdc = 'applied';
       if (c.timeMs > clock) clock = c.timeMs;
-    } else cdc = 'stale';
+    } else {
+      cdc = 'stale';
+      if (c.version === lsn) duplicates += 1;
+    }
   } else if (c !== null) {
     if (profile !== null && !deleted) {
       profile = null;
@@ -130,7 +139,12 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     let added: EventForFeatures[] | undefined;
     for (const e of w.events) {
       // the clock as it stands when the event is reached, as events of the window apply in offset order
-      if (e.eventTimeMs <= clock - fields.lookbackMs || ids.has(e.eventId)) {
+      if (ids.has(e.eventId)) {
+        unchanged += 1;
+        duplicates += 1;
+        continue;
+      }
+      if (e.eventTimeMs <= clock - fields.lookbackMs) {
         unchanged += 1;
         continue;
       }
@@ -153,6 +167,7 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
       cdc,
       eventsApplied: 0,
       eventsUnchanged: unchanged,
+      duplicates,
       next: null,
       storeProfile: '',
       eventsChanged: false,
@@ -166,6 +181,7 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     cdc,
     eventsApplied: applied,
     eventsUnchanged: unchanged,
+    duplicates,
     next: { sv: base.sv, pv: base.pv, lsn, deleted, clock, trigger: '', profile, events },
     storeProfile,
     eventsChanged: events !== base.events,

@@ -33,5 +33,7 @@ export interface EntityWork {
   readonly records: readonly RecordRef[];
   /** CDC records superseded by a later CDC record of the entity in this window. */
   readonly coalescedCdc: number;
+  /** Of those, the ones at the same CDC position (version) as another of the window: redeliveries. */
+  readonly duplicateCdc: number;
   readonly tombstones: number;
 }

@@ -65,6 +65,7 @@ interface MutableWork {
   events: EventWork[];
   records: RecordRef[];
   coalescedCdc: number;
+  duplicateCdc: number;
   tombstones: number;
 }
 
@@ -81,7 +82,15 @@ export function groupByEntity(records: ReadonlyArray<{ ref: RecordRef; decoded: 
   const get = (id: string): MutableWork => {
     let w = byId.get(id);
     if (w === undefined) {
-      w = { entityId: id, cdc: null, events: [], records: [], coalescedCdc: 0, tombstones: 0 };
+      w = {
+        entityId: id,
+        cdc: null,
+        events: [],
+        records: [],
+        coalescedCdc: 0,
+        duplicateCdc: 0,
+        tombstones: 0,
+      };
       byId.set(id, w);
     }
     return w;
@@ -116,7 +125,8 @@ export function groupByEntity(records: ReadonlyArray<{ ref: RecordRef; decoded: 
       continue;
     }
     w.coalescedCdc += 1;
-    if (versionGreater(next.version, current.version)) w.cdc = next;
+    if (next.version === current.version) w.duplicateCdc += 1;
+    else if (versionGreater(next.version, current.version)) w.cdc = next;
   }
   return [...byId.values()];
 }

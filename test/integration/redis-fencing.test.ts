@@ -33,6 +33,7 @@ function upsert(id: string, lsn: string, age: number, timeMs = 1000): EntityWork
     events: [],
     records: [{ topic: 't', partition: 0, offset: lsn }],
     coalescedCdc: 0,
+    duplicateCdc: 0,
     tombstones: 0,
   };
 }
@@ -43,6 +44,7 @@ function del(id: string, lsn: string): EntityWork {
     events: [],
     records: [{ topic: 't', partition: 0, offset: lsn }],
     coalescedCdc: 0,
+    duplicateCdc: 0,
     tombstones: 0,
   };
 }
@@ -129,7 +131,15 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
   await t.test('a tombstone alone deletes at the stored LSN; an older update stays fenced', async () => {
     await step(upsert('2', '500', 30), 0.5);
     let r = await step(
-      { entityId: '2', cdc: { op: 'tombstone' }, events: [], records: [], coalescedCdc: 0, tombstones: 1 },
+      {
+        entityId: '2',
+        cdc: { op: 'tombstone' },
+        events: [],
+        records: [],
+        coalescedCdc: 0,
+        duplicateCdc: 0,
+        tombstones: 1,
+      },
       0,
     );
     assert.equal(r.state.deleted, true);
@@ -207,6 +217,7 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
         events,
         records: [],
         coalescedCdc: 0,
+        duplicateCdc: 0,
         tombstones: 0,
       });
       let r = await step(work([ev('a', 100 * DAY), ev('b', 101 * DAY)]));

@@ -166,7 +166,7 @@ test('state cache and compare-and-set never lose, double or resurrect an update,
         : r < 0.3
           ? { op: 'delete' as const, version: v, timeMs: clock }
           : null;
-    return { entityId: id, cdc, events, records: [], coalescedCdc: 0, tombstones: 0 };
+    return { entityId: id, cdc, events, records: [], coalescedCdc: 0, duplicateCdc: 0, tombstones: 0 };
   }
 
   let checks = 0;
@@ -181,6 +181,7 @@ test('state cache and compare-and-set never lose, double or resurrect an update,
           events: [],
           records: [],
           coalescedCdc: 0,
+          duplicateCdc: 0,
           tombstones: 0,
         };
         const [base] = await w.load(['e0']);

@@ -13,6 +13,7 @@ const up = (lsn: string, offsets: number[]): EntityWork => ({
   events: [],
   records: offsets.map(rec),
   coalescedCdc: offsets.length - 1,
+  duplicateCdc: 0,
   tombstones: 0,
 });
 const events = (ids: string[], offsets: number[]): EntityWork => ({
@@ -21,6 +22,7 @@ const events = (ids: string[], offsets: number[]): EntityWork => ({
   events: ids.map((id) => ({ eventId: id, eventTimeMs: 1000, fields: { amount: 1 } })),
   records: offsets.map(rec),
   coalescedCdc: 0,
+  duplicateCdc: 0,
   tombstones: 0,
 });
 
@@ -61,5 +63,13 @@ test('plan counts: every record in exactly one bucket', () => {
     planEntity(events(['a', 'b'], [4, 5]), EMPTY_STATE, FIELDS, -1n),
     planEntity(up('10', [8]), applied, FIELDS, 5n),
   ];
-  assert.deepEqual(countPlans(plans), { coalesced: 3, scored: 1, deleted: 0, unchanged: 1, no_profile: 1 });
+  // the third is a redelivery of the change the state already holds (same CDC position): a duplicate too
+  assert.deepEqual(countPlans(plans), {
+    coalesced: 3,
+    scored: 1,
+    deleted: 0,
+    unchanged: 1,
+    no_profile: 1,
+    duplicates: 1,
+  });
 });

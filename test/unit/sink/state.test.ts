@@ -22,7 +22,16 @@ const FIELDS: StateFields = {
 };
 
 function work(over: Partial<EntityWork> = {}): EntityWork {
-  return { entityId: '1', cdc: null, events: [], records: [], coalescedCdc: 0, tombstones: 0, ...over };
+  return {
+    entityId: '1',
+    cdc: null,
+    events: [],
+    records: [],
+    coalescedCdc: 0,
+    duplicateCdc: 0,
+    tombstones: 0,
+    ...over,
+  };
 }
 const ev = (id: string, t: number, amount = 1): EventWork => ({
   eventId: id,
@@ -176,4 +185,37 @@ test('state cache: bounded by bytes, least recently used out first, never replac
   cache.set('e19', s(3));
   assert.equal(cache.get('e19')?.sv, 5);
   assert.equal(new StateCache(0).get('x'), undefined);
+});
+
+test('redeliveries are counted as duplicates, never applied twice: an event id held, a change at the held CDC position', () => {
+  const first = applyWork(
+    EMPTY_STATE,
+    work({
+      cdc: { op: 'upsert', version: '100', profile: { age: 40 }, timeMs: 1000 },
+      events: [
+        { eventId: 'a', eventTimeMs: 900, fields: { amount: 1 } },
+        { eventId: 'a', eventTimeMs: 900, fields: { amount: 1 } },
+      ],
+    }),
+    FIELDS,
+  );
+  assert.equal(first.eventsApplied, 1);
+  assert.equal(first.duplicates, 1, 'the same event twice in one window');
+  const held = { ...(first.next as NonNullable<typeof first.next>), sv: 1, pv: 1 };
+  const again = applyWork(
+    held,
+    work({
+      cdc: { op: 'upsert', version: '100', profile: { age: 40 }, timeMs: 1000 },
+      events: [{ eventId: 'a', eventTimeMs: 900, fields: { amount: 1 } }],
+    }),
+    FIELDS,
+  );
+  assert.equal(again.next, null, 'nothing changes');
+  assert.equal(again.duplicates, 2);
+  const older = applyWork(
+    held,
+    work({ cdc: { op: 'upsert', version: '050', profile: { age: 1 }, timeMs: 500 } }),
+    FIELDS,
+  );
+  assert.equal(older.duplicates, 0, 'an older change is stale, not a duplicate');
 });

@@ -55,6 +55,7 @@ test('an entity touched many times in a window is applied once, on its latest CD
   assert.ok(one);
   assert.deepEqual(one.cdc, { op: 'upsert', version: '12', profile: { id: '1', age: 31 }, timeMs: 12 });
   assert.equal(one.coalescedCdc, 1);
+  assert.equal(one.duplicateCdc, 0);
   assert.equal(one.events.length, 1);
   assert.deepEqual(
     one.records.map((r) => r.offset),
@@ -113,4 +114,15 @@ test('adaptive windows: larger only when the fetched batch holds more than maxRe
     ),
     [4000, 4000, 4000],
   );
+});
+
+test('a change delivered twice in one window is coalesced and counted as a duplicate', () => {
+  const [w] = groupByEntity([
+    { ref: ref(1), decoded: cdc('5', 'u', 40, { age: 50 }) },
+    { ref: ref(2), decoded: cdc('5', 'u', 40, { age: 50 }) },
+    { ref: ref(3), decoded: cdc('5', 'u', 41, { age: 51 }) },
+  ]);
+  assert.equal(w?.coalescedCdc, 2);
+  assert.equal(w?.duplicateCdc, 1);
+  assert.deepEqual(w?.cdc, { op: 'upsert', version: '41', profile: { id: '5', age: 51 }, timeMs: 41 });
 });
