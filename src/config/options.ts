@@ -262,6 +262,10 @@ export const configSchema = z
         policy: z.enum(['quarantine', 'halt']).default('quarantine'),
         /** Share of a window's scores that may be invalid (each quarantined alone) before the window fails. */
         maxInvalidShare: z.number().min(0).max(1).default(0),
+        /** A published score this far from the entity's previous one counts as a jump (streamscore_score_jumps_total). */
+        jumpThreshold: z.number().positive().default(0.5),
+        /** Entities whose last score is remembered for the jump count (about 100 bytes each). */
+        jumpMemoryEntities: z.number().int().min(0).default(100000),
       })
       .strict()
       .prefault({}),

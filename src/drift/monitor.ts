@@ -7,7 +7,7 @@
  * observed again (its rows count twice in the horizon); drift is a statistic, not an accounting.
  */
 import type { ReferenceDistributions } from '../models/index.js';
-import { binOf, binsFromQuantiles, isContinuous, ks, psi } from './stats.js';
+import { binOf, binsFromQuantiles, isContinuous, ks, psi, refCdf } from './stats.js';
 import type { Bins } from './stats.js';
 
 export interface DriftOptions {
@@ -35,6 +35,11 @@ export interface DriftReport {
   readonly score_psi_reference: number;
   /** Against the previous full horizon; null until one has passed. */
   readonly score_psi_previous: number | null;
+  /**
+   * PSI of the horizon's tier mix (the share of scores in each tier of model.json's thresholds) against the
+   * mix the reference score distribution implies; judged like a feature, reported as `(tier mix)` when flagged.
+   */
+  readonly tier_mix_psi: number;
   /** Names of the flagged features. */
   readonly flagged: string[];
   /** Flagged now, not at the previous observation … */
@@ -66,8 +71,17 @@ export class DriftMonitor {
   #previousScores: number[] | null = null;
   #sinceSnapshot = 0;
   #flagged = new Set<string>();
+  /** Tier thresholds, highest `min` first, and the reference's share of each. */
+  readonly #tiers: ReadonlyArray<{ readonly min: number }>;
+  readonly #tierExpected: number[];
+  readonly #tierCounts: number[];
 
-  constructor(reference: ReferenceDistributions, featureNames: readonly string[], opts: DriftOptions) {
+  constructor(
+    reference: ReferenceDistributions,
+    featureNames: readonly string[],
+    opts: DriftOptions,
+    thresholds: ReadonlyArray<{ readonly min: number }> = [],
+  ) {
     this.#opts = opts;
     this.#width = featureNames.length;
     const probs = reference.quantile_probs;
@@ -88,6 +102,20 @@ export class DriftMonitor {
     this.#scores = new Float32Array(opts.horizonRows);
     this.#scoreBins = binsFromQuantiles(probs, reference.score.quantiles);
     this.#scoreCounts = new Array<number>(this.#scoreBins.expected.length).fill(0);
+    this.#tiers = [...thresholds].sort((a, b) => b.min - a.min);
+    const sq = reference.score.quantiles;
+    // P(tier) = F(next higher min) - F(own min), F the reference score CDF (below every min: no tier)
+    this.#tierExpected = this.#tiers.map((t, i) => {
+      const upper = i === 0 ? 1 : refCdf((this.#tiers[i - 1] as { min: number }).min, probs, sq);
+      return Math.max(0, upper - refCdf(t.min, probs, sq));
+    });
+    this.#tierCounts = new Array<number>(this.#tiers.length).fill(0);
+  }
+
+  /** Index of the score's tier (highest min not above it); -1 for none (NaN, below every tier). */
+  #tierOf(s: number): number {
+    for (let i = 0; i < this.#tiers.length; i++) if (s >= (this.#tiers[i] as { min: number }).min) return i;
+    return -1;
   }
 
   /** Adds a window's scored rows (row-major matrix, one score per row) and reports the drift. */
@@ -111,6 +139,8 @@ export class DriftMonitor {
       this.#scores[slot] = s;
       const sb = binOf(this.#scoreBins, s);
       this.#scoreCounts[sb] = (this.#scoreCounts[sb] as number) + 1;
+      const tier = this.#tierOf(s);
+      if (tier >= 0) this.#tierCounts[tier] = (this.#tierCounts[tier] as number) + 1;
       this.#next = (slot + 1) % this.#opts.horizonRows;
       if (++this.#sinceSnapshot >= this.#opts.horizonRows) {
         this.#previousScores = [...this.#scoreCounts];
@@ -129,6 +159,8 @@ export class DriftMonitor {
     }
     const sb = binOf(this.#scoreBins, this.#scores[slot] as number);
     this.#scoreCounts[sb] = (this.#scoreCounts[sb] as number) - 1;
+    const tier = this.#tierOf(this.#scores[slot] as number);
+    if (tier >= 0) this.#tierCounts[tier] = (this.#tierCounts[tier] as number) - 1;
   }
 
   #report(windowCounts: number[][]): DriftReport {
@@ -152,7 +184,9 @@ export class DriftMonitor {
       };
     });
     const previous = this.#previousScores;
+    const tierMix = this.#tiers.length > 1 ? psi(this.#tierExpected, this.#tierCounts) : 0;
     const flagged = features.filter((x) => x.flagged).map((x) => x.name);
+    if (judged && tierMix >= psiThreshold) flagged.push('(tier mix)');
     const now = new Set(flagged);
     const started = flagged.filter((n) => !this.#flagged.has(n));
     const stopped = [...this.#flagged].filter((n) => !now.has(n));
@@ -175,6 +209,7 @@ export class DriftMonitor {
               ),
               this.#scoreCounts,
             ),
+      tier_mix_psi: tierMix,
       flagged,
       started,
       stopped,

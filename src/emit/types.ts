@@ -57,6 +57,7 @@ export interface AuditEventV1 {
     features: Array<{ name: string; psi_window: number; psi: number; ks: number | null; flagged: boolean }>;
     score_psi_reference: number;
     score_psi_previous: number | null;
+    tier_mix_psi: number;
   } | null;
 }
 

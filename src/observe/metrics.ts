@@ -18,6 +18,8 @@ export class PipelineMetrics {
   readonly featureKs: Gauge<'feature'>;
   readonly driftFlagged: Gauge<'feature'>;
   readonly scorePsi: Gauge<'against'>;
+  readonly tierMixPsi: Gauge;
+  readonly scoreJumps: Counter;
   readonly windows: Counter<'outcome'>;
   readonly groupMember: Gauge;
   readonly partitionStalled: Gauge<'topic' | 'partition'>;
@@ -116,6 +118,16 @@ export class PipelineMetrics {
       name: 'streamscore_score_psi',
       help: 'PSI of the scores over the drift horizon, against the reference (against="reference") and the previous full horizon (against="previous")',
       labelNames: ['against'],
+      registers,
+    });
+    this.tierMixPsi = new Gauge({
+      name: 'streamscore_tier_mix_psi',
+      help: "PSI of the drift horizon's tier mix against the mix the model's reference scores imply; flagged as (tier mix) at drift.psiThreshold",
+      registers,
+    });
+    this.scoreJumps = new Counter({
+      name: 'streamscore_score_jumps_total',
+      help: "Published predictions whose score moved more than guard.jumpThreshold from the entity's previous one (seen by this instance)",
       registers,
     });
     this.windows = new Counter({

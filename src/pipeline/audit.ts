@@ -78,6 +78,7 @@ export function buildAudit(a: AuditInput): AuditEventV1 {
             features: a.drift.features.map((f) => ({ ...f })),
             score_psi_reference: a.drift.score_psi_reference,
             score_psi_previous: a.drift.score_psi_previous,
+            tier_mix_psi: a.drift.tier_mix_psi,
           },
   };
 }

@@ -8,6 +8,7 @@ import { AvroEncoder } from '../emit/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
 import { DAY_MS, eventNeeds, featureNames, profileFields } from '../features/index.js';
 import { DriftMonitor } from '../drift/index.js';
+import { ScoreJumps } from '../guard/index.js';
 import { loadModel } from '../models/index.js';
 import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
@@ -94,8 +95,14 @@ export async function buildPipelineContext(
     logger,
     metrics,
     drift: config.drift.enabled
-      ? new DriftMonitor(model.manifest.reference, featureNames(spec), config.drift)
+      ? new DriftMonitor(
+          model.manifest.reference,
+          featureNames(spec),
+          config.drift,
+          model.manifest.thresholds,
+        )
       : null,
+    jumps: new ScoreJumps(config.guard.jumpThreshold, config.guard.jumpMemoryEntities),
     gate: new RejectionGate({
       ratio: config.dlq.floodRatio,
       minRecords: config.dlq.floodMinRecords,

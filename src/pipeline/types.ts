@@ -10,6 +10,7 @@ import type { Scorer } from '../score/index.js';
 import type { ModelStamp, RedisSink, StateFields } from '../sink/index.js';
 import type { RecordCheck, RejectionGate } from '../validate/index.js';
 import type { DriftMonitor } from '../drift/index.js';
+import type { ScoreJumps } from '../guard/index.js';
 
 export interface InputRole {
   readonly kind: 'cdc' | 'events';
@@ -38,6 +39,8 @@ export interface PipelineContext {
   readonly gate: RejectionGate;
   /** Drift of the scored vectors against the model's reference; null when drift.enabled is false. */
   readonly drift: DriftMonitor | null;
+  /** The last published score per recently scored entity, for the jump count. */
+  readonly jumps: ScoreJumps;
   readonly crashPoint?: (name: CrashPointName) => void;
 }
 

@@ -187,8 +187,11 @@ export async function writeStates(
         const refused = held.get(j);
         if (refused !== undefined) quarantined.push({ plan: p, prediction: refused });
         const prediction = predictions[j];
-        if (prediction !== null && prediction !== undefined)
+        if (prediction !== null && prediction !== undefined) {
           written.push({ plan: p, prediction, version: res.version });
+          if (prediction.score !== null && ctx.jumps.record(prediction.entityId, prediction.score))
+            metrics.scoreJumps.inc();
+        }
         return;
       }
       plans[i] = planEntity(p.work, res.current, ctx.fields, part.committedMarker);
@@ -217,6 +220,7 @@ function publishDrift(ctx: PipelineContext, d: DriftReport): void {
   }
   metrics.scorePsi.set({ against: 'reference' }, d.score_psi_reference);
   if (d.score_psi_previous !== null) metrics.scorePsi.set({ against: 'previous' }, d.score_psi_previous);
+  metrics.tierMixPsi.set(d.tier_mix_psi);
   const stats = (names: string[]) =>
     d.features.filter((f) => names.includes(f.name)).map((f) => ({ feature: f.name, psi: f.psi, ks: f.ks }));
   if (d.started.length > 0)

@@ -107,3 +107,29 @@ test('drift monitor: a shifted feature is flagged over the horizon, the others a
   assert.equal(report.rows, 3000);
   assert.notEqual(report.score_psi_previous, null);
 });
+
+test('tier mix: the horizon tier shares against those the reference scores imply', () => {
+  const rng = new Random(12);
+  const ref = normalReference(rng, ['a']);
+  const tiers = [{ min: 0 }, { min: 0.3 }, { min: 0.6 }];
+  const monitor = new DriftMonitor(
+    ref,
+    ['a', 'flag'],
+    { horizonRows: 2000, minRows: 500, psiThreshold: 0.25, ksThreshold: 0.15 },
+    tiers,
+  );
+  const rows = (n: number, score: () => number) => {
+    const m = new Float32Array(n * 2);
+    for (let r = 0; r < n; r++) {
+      m[r * 2] = rng.normal();
+      m[r * 2 + 1] = rng.bernoulli(0.3) ? 1 : 0;
+    }
+    return monitor.observe(m, n, Float32Array.from({ length: n }, score));
+  };
+  let report = rows(1000, () => rng.next());
+  assert.ok(report.tier_mix_psi < 0.02, `uniform scores match a uniform reference: ${report.tier_mix_psi}`);
+  assert.deepEqual(report.flagged, []);
+  for (let i = 0; i < 2; i++) report = rows(1000, () => 0.6 + 0.4 * rng.next());
+  assert.ok(report.tier_mix_psi > 1);
+  assert.deepEqual(report.flagged, ['(tier mix)']);
+});

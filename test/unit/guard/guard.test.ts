@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { guardScores } from '../../../src/guard/index.js';
+import { guardScores, ScoreJumps } from '../../../src/guard/index.js';
 import type { ScoreBatch, ScorerModelInfo } from '../../../src/score/index.js';
 
 const MODEL = { name: 'churn', version: '9', validRange: [0, 1] } as unknown as ScorerModelInfo;
@@ -29,4 +29,15 @@ test('a share of invalid scores may be allowed (each still quarantined alone); a
     guardScores(batch({ count: 2, firstRow: 0, firstValue: 1.5 }), 4, MODEL, { maxInvalidShare: 0.25 }),
     null,
   );
+});
+
+test("score jumps: counted against the entity's previous published score, within a bounded memory", () => {
+  const jumps = new ScoreJumps(0.5, 2);
+  assert.equal(jumps.record('a', 0.1), false, 'nothing to compare with yet');
+  assert.equal(jumps.record('a', 0.7), true);
+  assert.equal(jumps.record('a', 0.9), false);
+  jumps.record('b', 0.1);
+  jumps.record('c', 0.1); // a is the least recent: forgotten
+  assert.equal(jumps.record('a', 0.1), false, 'a forgotten entity is not compared');
+  assert.equal(jumps.record('c', 0.9), true);
 });
