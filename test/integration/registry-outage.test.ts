@@ -6,11 +6,14 @@
  * the group finishes the stream. Redis equals the oracle; Kafka's console consumer sees no duplicate.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import test from 'node:test';
+import avro from 'avsc';
+import { frame } from '../../src/adapters/confluent-frame.js';
 import { createRegistryClient } from '../../src/adapters/registry.js';
 import type { SchemaRegistryClient } from '../../src/adapters/registry.js';
-import { generateStream } from '../../src/sample/index.js';
-import { waitCaughtUp } from '../helpers/kafka.js';
+import { generateStream, produceSample } from '../../src/sample/index.js';
+import { readTopic, waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { startPrivateRegistry } from '../helpers/registry-server.js';
 import { createTestEnv, inputTopics } from '../helpers/services.js';
@@ -81,4 +84,88 @@ test('registry stopped mid-stream and restarted: the running instance keeps comm
   t.diagnostic(
     `registry outage: ${stream.cdc.length + stream.transactions.length} input records, half of them produced and committed while the registry was down (${Math.round(downMs / 1000)} s); one instance start refused meanwhile (exit 1); lost 0, duplicates 0`,
   );
+});
+
+test('registry outage with a schema id not seen yet: its windows wait (nothing dead-lettered or committed), and past registry.maxOutageMs the instance halts naming the registry; after the restart the backlog drains, nothing lost', async () => {
+  const registry = await startPrivateRegistry();
+  const env = await createTestEnv('registry-unknown-id', {
+    registry: { url: registry.url, maxOutageMs: 8000 },
+  });
+  const config = env.config;
+  const [cdcTopic, txTopic] = inputTopics(config);
+  const stream = generateStream({ seed: 6, customers: 60, transactionsPerCustomer: 4, partitions: 3 });
+  const client = cachingRegistry(createRegistryClient(config.registry));
+  const half = <T>(xs: readonly T[], second: boolean) =>
+    second ? xs.slice(Math.floor(xs.length / 2)) : xs.slice(0, Math.floor(xs.length / 2));
+  await produceSample(
+    env.kafka,
+    client,
+    { cdc: half(stream.cdc, false), transactions: half(stream.transactions, false) },
+    {
+      format: 'avro',
+      cdcTopic,
+      transactionsTopic: txTopic,
+    },
+  );
+  const a = spawnPipeline(config);
+  await waitCaughtUp(env.kafka, config.consumer.groupId, [cdcTopic, txTopic], 120000);
+
+  // the transactions service rolls out a new schema version (a field with a default): an id the running
+  // instance has never fetched; then the registry goes away
+  const v1 = JSON.parse(readFileSync('schemas/transactions-value.avsc', 'utf8')) as { fields: unknown[] };
+  const v2 = { ...v1, fields: [...v1.fields, { name: 'note', type: ['null', 'string'], default: null }] };
+  const v2Id = await client.register(`${txTopic}-value`, JSON.stringify(v2), 'BACKWARD');
+  const v2Type = avro.Type.forSchema(v2 as avro.Schema);
+  await registry.kill();
+  await produceSample(
+    env.kafka,
+    client,
+    { cdc: half(stream.cdc, true), transactions: [] },
+    {
+      format: 'avro',
+      cdcTopic,
+      transactionsTopic: txTopic,
+    },
+  );
+  const producer = env.kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic: txTopic,
+    messages: half(stream.transactions, true).map((t) => ({
+      partition: t.partition,
+      key: t.key,
+      value: frame(v2Id, v2Type.toBuffer({ ...t.value, note: null })),
+    })),
+  });
+  await producer.disconnect();
+
+  const exit = await Promise.race([a.exited, sleep(90000).then(() => null)]);
+  assert.ok(exit !== null, `the instance did not halt\n${a.output().slice(-3000)}`);
+  assert.equal(exit.code, 1, a.output().slice(-3000));
+  assert.match(a.output(), /SS_REGISTRY/);
+  assert.match(a.output(), /windows have failed on the schema registry for \d+ s \(registry\.maxOutageMs\)/);
+  assert.equal(
+    (await readTopic(env.kafka, config.outputs.dlq, { idleMs: 1000 })).length,
+    0,
+    'nothing dead-lettered',
+  );
+  const admin = env.kafka.admin();
+  await admin.connect();
+  const [committed] = await admin.fetchOffsets({ groupId: config.consumer.groupId, topics: [txTopic] });
+  const ends = await admin.fetchTopicOffsets(txTopic);
+  await admin.disconnect();
+  const behind =
+    ends.reduce((n, e) => n + Number(e.high), 0) -
+    (committed?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  assert.ok(
+    behind >= half(stream.transactions, true).length,
+    `the new-schema records were not committed (${behind} behind)`,
+  );
+
+  await registry.start();
+  const b = spawnPipeline(config);
+  await waitCaughtUp(env.kafka, config.consumer.groupId, [cdcTopic, txTopic], 120000);
+  assert.equal((await stopPipeline(b)).code, 0, b.output().slice(-3000));
+  assert.equal((await readTopic(env.kafka, config.outputs.dlq, { idleMs: 1000 })).length, 0);
+  await assertEndStateMatchesOracle(env.kafka, config, stream, { a, b });
 });
