@@ -12,7 +12,7 @@ import avro from 'avsc';
 import { frame } from '../../src/adapters/confluent-frame.js';
 import { createRegistryClient } from '../../src/adapters/registry.js';
 import type { SchemaRegistryClient } from '../../src/adapters/registry.js';
-import { generateStream, produceSample } from '../../src/sample/index.js';
+import { generateStream, produceSample, registerSampleSchemas } from '../../src/sample/index.js';
 import { readTopic, waitCaughtUp } from '../helpers/kafka.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { startPrivateRegistry } from '../helpers/registry-server.js';
@@ -95,6 +95,14 @@ test('registry outage with a schema id not seen yet: its windows wait (nothing d
   const [cdcTopic, txTopic] = inputTopics(config);
   const stream = generateStream({ seed: 6, customers: 60, transactionsPerCustomer: 4, partitions: 3 });
   const client = cachingRegistry(createRegistryClient(config.registry));
+  // the transactions service has a new schema version (a field with a default) registered: an id the
+  // instance has not fetched when the registry goes away, since no record uses it until then. Registered
+  // well before the kill: a registration a SIGKILL follows within moments may not be on disk yet.
+  const v1 = JSON.parse(readFileSync('schemas/transactions-value.avsc', 'utf8')) as { fields: unknown[] };
+  const v2 = { ...v1, fields: [...v1.fields, { name: 'note', type: ['null', 'string'], default: null }] };
+  await registerSampleSchemas(client, cdcTopic, txTopic);
+  const v2Id = await client.register(`${txTopic}-value`, JSON.stringify(v2), 'BACKWARD');
+  const v2Type = avro.Type.forSchema(v2 as avro.Schema);
   const half = <T>(xs: readonly T[], second: boolean) =>
     second ? xs.slice(Math.floor(xs.length / 2)) : xs.slice(0, Math.floor(xs.length / 2));
   await produceSample(
@@ -110,12 +118,7 @@ test('registry outage with a schema id not seen yet: its windows wait (nothing d
   const a = spawnPipeline(config);
   await waitCaughtUp(env.kafka, config.consumer.groupId, [cdcTopic, txTopic], 120000);
 
-  // the transactions service rolls out a new schema version (a field with a default): an id the running
-  // instance has never fetched; then the registry goes away
-  const v1 = JSON.parse(readFileSync('schemas/transactions-value.avsc', 'utf8')) as { fields: unknown[] };
-  const v2 = { ...v1, fields: [...v1.fields, { name: 'note', type: ['null', 'string'], default: null }] };
-  const v2Id = await client.register(`${txTopic}-value`, JSON.stringify(v2), 'BACKWARD');
-  const v2Type = avro.Type.forSchema(v2 as avro.Schema);
+  // then the registry goes away
   await registry.kill();
   await produceSample(
     env.kafka,
