@@ -48,8 +48,8 @@ export interface AuditEventV1 {
   closed_at: number;
   as_of: number | null;
   stage_ms: Record<string, number>;
-  outcome: 'COMMITTED' | 'QUARANTINED';
-  /** Why the output guard refused the window's scores (QUARANTINED only). */
+  outcome: 'COMMITTED';
+  /** Set when the output guard refused the window's scores (the window is quarantined); else null. */
   quarantine_reason: string | null;
   /** Drift of the scored vectors after this window (null when drift is off or nothing was scored). */
   drift: {

@@ -11,7 +11,7 @@ export interface WindowSummary {
   readonly openMs: number;
   readonly counts: Readonly<Record<string, number>>;
   readonly stageMs: Readonly<Record<string, number>>;
-  /** COMMITTED, or QUARANTINED when the output guard refused its scores. */
+  /** COMMITTED, or QUARANTINED when the output guard refused its scores (quarantine_reason set). */
   readonly outcome: string;
 }
 
@@ -55,7 +55,7 @@ export class StatusBoard {
   window(audit: AuditEventV1): void {
     const input = audit.inputs[0];
     this.#committed += 1;
-    if (audit.outcome === 'QUARANTINED') this.#quarantined += 1;
+    if (audit.quarantine_reason !== null) this.#quarantined += 1;
     if (audit.drift !== null) this.#drift = audit.drift;
     if (input === undefined) return;
     if (audit.counts.invalid > 0)
@@ -70,7 +70,7 @@ export class StatusBoard {
       openMs: audit.closed_at - audit.opened_at,
       counts: { ...audit.counts },
       stageMs: { ...audit.stage_ms },
-      outcome: audit.outcome,
+      outcome: audit.quarantine_reason !== null ? 'QUARANTINED' : audit.outcome,
     });
     if (this.#windows.length > this.keep) this.#windows.length = this.keep;
   }

@@ -68,7 +68,7 @@ export function buildAudit(a: AuditInput): AuditEventV1 {
     closed_at: a.closedAt,
     as_of: asOf,
     stage_ms: { ...a.stageMs },
-    outcome: a.quarantineReason == null ? 'COMMITTED' : 'QUARANTINED',
+    outcome: 'COMMITTED',
     quarantine_reason: a.quarantineReason ?? null,
     drift:
       a.drift == null

@@ -137,8 +137,9 @@ export async function processWindow(
     Math.max(0, Date.now() - Number(first.timestamp)) / 1000,
   );
   metrics.windowBytes.observe(records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0));
-  metrics.windows.inc({ outcome: finalAudit.outcome === 'QUARANTINED' ? 'quarantined' : 'committed' });
-  if (finalAudit.outcome === 'QUARANTINED')
+  const quarantined = finalAudit.quarantine_reason !== null;
+  metrics.windows.inc({ outcome: quarantined ? 'quarantined' : 'committed' });
+  if (quarantined)
     ctx.logger.warn(
       { batchId, reason: finalAudit.quarantine_reason, quarantined: writes.quarantined.length },
       'window quarantined by the output guard: its predictions went to the quarantine topic, Redis keeps the last good ones',
