@@ -93,6 +93,25 @@ const auditType = avro.Type.forSchema(
 );
 
 /**
+ * Audit events are read with the schema they were written with (the Confluent frame's id), resolved to
+ * this build's: a build compared with this one (--compare-ref) may write an older audit schema.
+ */
+function auditReader(env: BenchEnv): (value: Buffer) => Promise<AuditEventV1> {
+  const resolvers = new Map<number, Promise<avro.Resolver>>();
+  return async (value) => {
+    const id = value.readUInt32BE(1);
+    let r = resolvers.get(id);
+    if (r === undefined) {
+      r = env.registry
+        .avroSchema(id)
+        .then((schema) => auditType.createResolver(avro.Type.forSchema(schema as avro.Schema)));
+      resolvers.set(id, r);
+    }
+    return auditType.fromBuffer(value.subarray(5), await r) as AuditEventV1;
+  };
+}
+
+/**
  * The audit events one process committed (read_committed), until they account for `records` input records
  * or nothing new arrived for `idleMs`.
  */
@@ -109,6 +128,7 @@ export async function readAudits(
     groupId: `${env.runId}-audit-reader-${Date.now()}`,
     maxWaitTimeInMs: 200,
   });
+  const decode = auditReader(env);
   await consumer.connect();
   await consumer.subscribe({ topics: [env.topics.audit], fromBeginning: true });
   await consumer.run({
@@ -117,7 +137,7 @@ export async function readAudits(
       lastAt = Date.now();
       for (const m of batch.messages) {
         if (m.value === null) continue;
-        const a = auditType.fromBuffer(m.value.subarray(5)) as AuditEventV1;
+        const a = await decode(m.value);
         if (a.instance !== instance) continue;
         out.push(a);
         received += a.counts.received;
