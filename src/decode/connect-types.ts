@@ -202,3 +202,25 @@ export function semanticConverter(
       return null;
   }
 }
+
+const TIME_CONVERTERS: ReadonlySet<Convert> = new Set([
+  epochDays,
+  millis,
+  fromMicros,
+  fromNanos,
+  zonedTimestamp,
+]);
+
+/**
+ * What a semantic type decodes to, for the validate stage's type checks: epoch millis ('time'), a number
+ * (decimals), or null when the type has no semantic converter. Derived from `semanticConverter`, so the
+ * list of Debezium/Connect/Avro names lives in one place.
+ */
+export function semanticKind(
+  name: string | undefined,
+  logicalType: string | undefined,
+): 'time' | 'number' | null {
+  const c = semanticConverter(name, logicalType, 0);
+  if (c === null) return null;
+  return TIME_CONVERTERS.has(c) ? 'time' : 'number';
+}

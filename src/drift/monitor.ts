@@ -64,6 +64,8 @@ export class DriftMonitor {
   /** The horizon: row-major [horizonRows, width] vectors and their scores, as a ring. */
   readonly #values: Float32Array;
   readonly #scores: Float32Array;
+  /** One column of the horizon at a time, for KS (sorted in place): allocated once, not per window. */
+  readonly #sample: Float64Array;
   #next = 0;
   #size = 0;
   readonly #scoreBins: Bins;
@@ -100,6 +102,7 @@ export class DriftMonitor {
     });
     this.#values = new Float32Array(opts.horizonRows * this.#width);
     this.#scores = new Float32Array(opts.horizonRows);
+    this.#sample = new Float64Array(opts.horizonRows);
     this.#scoreBins = binsFromQuantiles(probs, reference.score.quantiles);
     this.#scoreCounts = new Array<number>(this.#scoreBins.expected.length).fill(0);
     this.#tiers = [...thresholds].sort((a, b) => b.min - a.min);
@@ -170,7 +173,7 @@ export class DriftMonitor {
       const p = psi(col.bins.expected, col.counts);
       let k: number | null = null;
       if (col.continuous && judged) {
-        const sample = new Float64Array(this.#size);
+        const sample = this.#sample.subarray(0, this.#size);
         for (let r = 0; r < this.#size; r++) sample[r] = this.#values[r * this.#width + f] as number;
         k = ks(sample, col.probs, col.qs);
       }

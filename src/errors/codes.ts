@@ -1,6 +1,28 @@
 /**
- * The closed list of streamscore error codes. Every code is documented in docs/errors.md; a unit test
- * pins this list against that file so a new code cannot ship undocumented.
+ * The closed list of dead-letter reasons: the only codes a rejected record (RecordRejected) can carry in
+ * its `ss.error.code` header. docs/errors.md lists them under "Dead-letter reasons"; a unit test keeps both
+ * in step.
+ */
+export const DLQ_REASONS = [
+  'SS_DECODE_FAILED',
+  'SS_UNKNOWN_SCHEMA',
+  'SS_MISSING_ENTITY_ID',
+  'SS_ENTITY_ID_INVALID',
+  'SS_CONTRACT_VIOLATION',
+  'SS_FIELD_MISSING',
+  'SS_FIELD_TYPE',
+  'SS_FIELD_RANGE',
+  'SS_TIME_RANGE',
+  'SS_TIME_UNIT',
+  'SS_CDC_UNKNOWN_OP',
+  'SS_CDC_TRUNCATE',
+] as const;
+
+export type DlqReason = (typeof DLQ_REASONS)[number];
+
+/**
+ * The closed list of streamscore error codes (the dead-letter reasons among them). Every code is documented
+ * in docs/errors.md; a unit test pins this list against that file so a new code cannot ship undocumented.
  */
 export const ERROR_CODES = [
   // configuration and CLI
@@ -21,18 +43,7 @@ export const ERROR_CODES = [
   'SS_SCHEMA_INVALID',
   'SS_SCHEMA_INCOMPATIBLE',
   // decoding and validation of input records (signals: the record goes to the DLQ)
-  'SS_DECODE_FAILED',
-  'SS_UNKNOWN_SCHEMA',
-  'SS_MISSING_ENTITY_ID',
-  'SS_CONTRACT_VIOLATION',
-  'SS_FIELD_MISSING',
-  'SS_FIELD_TYPE',
-  'SS_FIELD_RANGE',
-  'SS_TIME_RANGE',
-  'SS_TIME_UNIT',
-  'SS_ENTITY_ID_INVALID',
-  'SS_CDC_UNKNOWN_OP',
-  'SS_CDC_TRUNCATE',
+  ...DLQ_REASONS,
   'SS_CONTRACT_INVALID',
   // features and models
   'SS_FEATURE_SPEC_INVALID',
@@ -51,25 +62,3 @@ export const ERROR_CODES = [
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/**
- * The closed list of dead-letter reasons: the only codes a rejected record (RecordRejected) can carry in
- * its `ss.error.code` header. docs/errors.md lists them under "Dead-letter reasons"; a unit test keeps both
- * in step.
- */
-export const DLQ_REASONS = [
-  'SS_DECODE_FAILED',
-  'SS_UNKNOWN_SCHEMA',
-  'SS_MISSING_ENTITY_ID',
-  'SS_ENTITY_ID_INVALID',
-  'SS_CONTRACT_VIOLATION',
-  'SS_FIELD_MISSING',
-  'SS_FIELD_TYPE',
-  'SS_FIELD_RANGE',
-  'SS_TIME_RANGE',
-  'SS_TIME_UNIT',
-  'SS_CDC_UNKNOWN_OP',
-  'SS_CDC_TRUNCATE',
-] as const satisfies readonly ErrorCode[];
-
-export type DlqReason = (typeof DLQ_REASONS)[number];

@@ -4,7 +4,7 @@
  * of the record-level codes of docs/errors.md, naming the field and the value.
  */
 import type { Decoded, RawRecord, Row } from '../decode/types.js';
-import { RecordRejected } from '../errors/index.js';
+import { rejected } from '../decode/index.js';
 import type { Contract, FieldRule } from './contract.js';
 import type { DeclaredField, ValueKind } from './shape.js';
 import { referenceMs, timeProblem, type Problem, type TimeRule } from './time.js';
@@ -145,12 +145,6 @@ function compileFields(spec: CheckSpec): FieldCheck[] {
   return out;
 }
 
-function reject(code: Problem['code'], message: string, raw: RawRecord): RecordRejected {
-  return new RecordRejected(code, `${raw.topic}/${raw.partition}@${raw.offset}: ${message}`, {
-    position: { topic: raw.topic, partition: raw.partition, offset: raw.offset },
-  });
-}
-
 /** U+FFFD: what invalid UTF-8 in a key decodes to; a real id never holds it. */
 const REPLACEMENT = '\uFFFD';
 
@@ -166,7 +160,7 @@ export function compileCheck(spec: CheckSpec): RecordCheck {
       const v = row[f.name];
       if (v === undefined || v === null) {
         if (f.required)
-          throw reject(
+          throw rejected(
             'SS_FIELD_MISSING',
             `required field "${f.name}" is ${v === null ? 'null' : 'missing'}`,
             raw,
@@ -175,25 +169,25 @@ export function compileCheck(spec: CheckSpec): RecordCheck {
       }
       const expected = typeProblem(f, v);
       if (expected !== null)
-        throw reject('SS_FIELD_TYPE', `"${f.name}" is ${show(v)} (${typeof v}); expected ${expected}`, raw);
+        throw rejected('SS_FIELD_TYPE', `"${f.name}" is ${show(v)} (${typeof v}); expected ${expected}`, raw);
       const p = ruleProblem(f, v, refMs);
-      if (p !== null) throw reject(p.code, p.message, raw);
+      if (p !== null) throw rejected(p.code, p.message, raw);
     }
   };
 
   return (d, raw, nowMs) => {
-    const id = d.kind === 'cdc' ? d.entityId : d.entityId;
+    const id = d.entityId;
     if (id !== null) {
       if (id.length > contract.entityId.maxLength)
-        throw reject(
+        throw rejected(
           'SS_ENTITY_ID_INVALID',
           `entity id is ${id.length} characters long; at most ${contract.entityId.maxLength}`,
           raw,
         );
       if (id.includes(REPLACEMENT))
-        throw reject('SS_ENTITY_ID_INVALID', `entity id ${show(id)} is not valid UTF-8`, raw);
+        throw rejected('SS_ENTITY_ID_INVALID', `entity id ${show(id)} is not valid UTF-8`, raw);
       if (idPattern !== null && !idPattern.test(id))
-        throw reject(
+        throw rejected(
           'SS_ENTITY_ID_INVALID',
           `entity id ${show(id)} does not match ${String(idPattern)}`,
           raw,
@@ -204,7 +198,7 @@ export function compileCheck(spec: CheckSpec): RecordCheck {
     const timeMs = d.kind === 'event' ? d.eventTimeMs : d.op === 't' || d.op === 'm' ? null : d.sourceTsMs;
     if (timeMs !== null) {
       const p = timeProblem(timeMs, refMs, contract.time, timeWhat);
-      if (p !== null) throw reject(p.code, p.message, raw);
+      if (p !== null) throw rejected(p.code, p.message, raw);
     }
     if (d.kind === 'event') checkRow(d.fields, raw, refMs);
     else if (d.after !== null && d.op !== 'd') checkRow(d.after, raw, refMs);

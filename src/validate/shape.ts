@@ -4,7 +4,7 @@
  * written with the declared schema always meets them; JSON input, and Avro written with some other schema,
  * may not, and the validate stage checks them.
  */
-import { envelopeRowSchema } from '../decode/index.js';
+import { envelopeRowSchema, semanticKind } from '../decode/index.js';
 
 export type ValueKind =
   | { readonly type: 'integer' }
@@ -27,28 +27,6 @@ export interface DeclaredField {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const TIME_NAMES = new Set([
-  'io.debezium.time.Timestamp',
-  'io.debezium.time.MicroTimestamp',
-  'io.debezium.time.NanoTimestamp',
-  'io.debezium.time.ZonedTimestamp',
-  'io.debezium.time.Date',
-  'org.apache.kafka.connect.data.Timestamp',
-  'org.apache.kafka.connect.data.Date',
-]);
-const TIME_LOGICAL = new Set([
-  'timestamp-millis',
-  'timestamp-micros',
-  'timestamp-nanos',
-  'local-timestamp-millis',
-  'local-timestamp-micros',
-  'date',
-]);
-const DECIMAL_NAMES = new Set([
-  'org.apache.kafka.connect.data.Decimal',
-  'io.debezium.data.VariableScaleDecimal',
-]);
-
 function kindOf(s: unknown, named: Map<string, ValueKind>): ValueKind {
   if (typeof s === 'string') {
     switch (s) {
@@ -68,13 +46,12 @@ function kindOf(s: unknown, named: Map<string, ValueKind>): ValueKind {
     }
   }
   if (!isObject(s)) return { type: 'any' };
-  const connectName = typeof s['connect.name'] === 'string' ? s['connect.name'] : undefined;
-  const logical = typeof s.logicalType === 'string' ? s.logicalType : undefined;
+  const semantic = semanticKind(
+    typeof s['connect.name'] === 'string' ? s['connect.name'] : undefined,
+    typeof s.logicalType === 'string' ? s.logicalType : undefined,
+  );
   let kind: ValueKind;
-  if ((connectName !== undefined && TIME_NAMES.has(connectName)) || (logical && TIME_LOGICAL.has(logical)))
-    kind = { type: 'time' };
-  else if ((connectName !== undefined && DECIMAL_NAMES.has(connectName)) || logical === 'decimal')
-    kind = { type: 'number' };
+  if (semantic !== null) kind = { type: semantic };
   else if (s.type === 'enum' && Array.isArray(s.symbols))
     kind = { type: 'enum', symbols: new Set(s.symbols.map(String)) };
   else if (typeof s.type === 'string' && s.type !== 'record' && s.type !== 'array' && s.type !== 'map')

@@ -1,5 +1,5 @@
 import type { Decoded, RawRecord } from '../decode/types.js';
-import { RecordRejected } from '../errors/index.js';
+import { rejected } from '../decode/index.js';
 import type { RecordCheck } from './check.js';
 
 export type Verdict = 'keep' | 'skip';
@@ -20,16 +20,17 @@ export function validate(d: Decoded, raw: RawRecord, opts: ValidateOptions, nowM
     if (d.op === 'm') return 'skip';
     if (d.op === 't') {
       if (opts.onTruncate === 'skip') return 'skip';
-      throw new RecordRejected(
+      throw rejected(
         'SS_CDC_TRUNCATE',
         `truncate of ${d.table ?? 'the table'}: an operator must decide what it means for predictions`,
+        raw,
       );
     }
     if (d.op !== 'd' && d.after === null) {
-      throw new RecordRejected('SS_CONTRACT_VIOLATION', `op=${d.op} change without an "after" row`);
+      throw rejected('SS_CONTRACT_VIOLATION', `op=${d.op} change without an "after" row`, raw);
     }
     if (d.entityId === null) {
-      throw new RecordRejected('SS_MISSING_ENTITY_ID', `op=${d.op} change without an entity id`);
+      throw rejected('SS_MISSING_ENTITY_ID', `op=${d.op} change without an entity id`, raw);
     }
   }
   opts.check?.(d, raw, nowMs);
