@@ -25,6 +25,7 @@ export class PipelineMetrics {
   readonly partitionStalled: Gauge<'topic' | 'partition'>;
   readonly inputAge: Gauge<'topic' | 'partition'>;
   readonly consumerCrashes: Counter<'restart'>;
+  readonly groupAssignments: Counter;
   readonly redisEpoch: Gauge;
   readonly rebuilds: Counter<'outcome'>;
   readonly rebuildRecords: Counter;
@@ -157,6 +158,11 @@ export class PipelineMetrics {
       name: 'streamscore_consumer_crashes_total',
       help: 'Consumer crashes; restart="true" when the consumer restarts and rejoins, "false" when the pipeline halts',
       labelNames: ['restart'],
+      registers,
+    });
+    this.groupAssignments = new Counter({
+      name: 'streamscore_group_assignments_total',
+      help: 'Partition assignments this instance received (one per group join: the first, then one per rebalance it took part in)',
       registers,
     });
     // every outcome exists from the start at 0, so rate() and increase() see the first one (a series that

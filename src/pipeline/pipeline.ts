@@ -1,3 +1,4 @@
+import { classifyKafkaError } from '../adapters/kafka-errors.js';
 import { checkTopics, createInputConsumer } from '../adapters/kafka-io.js';
 import type { InputBatch, InputConsumer, TopicPartition } from '../adapters/kafka-io.js';
 import { createKafkaClient } from '../adapters/kafka.js';
@@ -15,6 +16,7 @@ import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
 import { buildPipelineContext } from './context.js';
 import { openPartitionContext } from './partition-context.js';
+import { PartitionBackoff, waitOut } from './backoff.js';
 import { PartitionLifecycle, tpKey } from './partitions.js';
 import { PipelineHealth } from './health.js';
 import { runShutdown } from './shutdown.js';
@@ -67,6 +69,8 @@ export class Pipeline {
   #ctx: PipelineContext | undefined;
   #observe: ObserveServer | undefined;
   readonly #partitions: PartitionLifecycle;
+  /** Per partition: consecutive windows that failed on something transient (see backoff.ts). */
+  readonly #backoff = new PartitionBackoff();
   /** Output topic -> most bytes per produce call, from the topics' max.message.bytes. */
   #sendLimits = new Map<string, number>();
   #inFlight = 0;
@@ -181,6 +185,7 @@ export class Pipeline {
     // meanwhile, and the partition's owner in between fenced the producer it still holds
     this.#partitions.assign(assigned);
     this.#setMember(true);
+    this.metrics.groupAssignments.inc();
     this.#opts.logger.info(
       { assigned: assigned.map(tpKey), generation: this.#partitions.generation },
       'partitions assigned',
@@ -328,6 +333,7 @@ export class Pipeline {
           return;
         }
         const result = await processWindow(ctx, part, window);
+        this.#backoff.succeeded(key);
         if (this.#registryDownSince !== undefined) {
           this.#registryDownSince = undefined;
           this.metrics.registryOutage.set(0);
@@ -346,9 +352,19 @@ export class Pipeline {
       }
       watch.idle(key);
     } catch (err) {
-      // handled here: a fence or a halt is not a consumer failure; anything else goes back to kafkajs,
-      // which fetches the partition again from the last resolved offset, with backoff
-      if (this.#onWindowError(err, tp, generation, batchId) === 'rethrow') throw err;
+      // handled here: a fence, a hold or a halt is not a consumer failure; a transient failure waits out
+      // this partition's backoff and returns without resolving, so kafkajs fetches the records again; only
+      // the consumer's own troubles (a rebalance, a lost membership) go back to kafkajs
+      const verdict = this.#onWindowError(err, tp, generation, batchId);
+      if (verdict === 'rethrow') throw err;
+      if (verdict !== 'handled') {
+        watch.idle(key);
+        await waitOut(
+          verdict.retryInMs,
+          () => batch.isRunning() && !batch.isStale() && this.#stopping === undefined,
+          batch.heartbeat,
+        );
+      }
     } finally {
       this.#track(-pending);
     }
@@ -403,7 +419,7 @@ export class Pipeline {
     tp: TopicPartition,
     generation: number,
     batchId: string | undefined,
-  ): 'handled' | 'rethrow' {
+  ): 'handled' | 'rethrow' | { readonly retryInMs: number } {
     const logger = this.#opts.logger.child({ batchId });
     const key = tpKey(tp);
     if (err instanceof StreamscoreError && err.code === 'SS_REDIS_LOST') {
@@ -450,11 +466,17 @@ export class Pipeline {
       return 'handled';
     }
     this.metrics.windows.inc({ outcome: 'aborted' });
+    if (!(err instanceof StreamscoreError) || classifyKafkaError(err) === 'rebalance') {
+      // the consumer's own trouble (a heartbeat that failed, a lost membership): kafkajs rejoins the group
+      logger.warn({ err, partition: key }, 'window aborted; the consumer rejoins the group');
+      return 'rethrow';
+    }
+    const retryInMs = this.#backoff.failed(key);
     logger.warn(
-      { err, partition: key },
-      'window aborted; it will be fetched again from the committed offset',
+      { err, partition: key, failures: this.#backoff.failures(key), retryInMs },
+      'window aborted; it will be fetched again from the committed offset after a backoff',
     );
-    return 'rethrow';
+    return { retryInMs };
   }
 
   /**

@@ -113,6 +113,9 @@ async function scenario(t: test.TestContext, aof: boolean): Promise<void> {
   const notReadyAfterRestart = [0, 0];
   let restarted = false;
   let polling = true;
+  t.after(() => {
+    polling = false; // also when an assertion failed: the file's process must be able to exit
+  });
   const poller = (async () => {
     while (polling) {
       for (const [i, port] of ports.entries()) {
