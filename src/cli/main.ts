@@ -5,6 +5,7 @@ import type { Command } from './args.js';
 import { schemasCheck, schemasRegister } from './commands/schemas.js';
 import { dlqInspect, dlqReplay } from './commands/dlq.js';
 import { lookup } from './commands/lookup.js';
+import { modelsList, modelsPromote, modelsRollback, modelsShow } from './commands/models.js';
 import { run } from './commands/run.js';
 import { topicsApply, topicsPlan } from './commands/topics.js';
 
@@ -17,6 +18,10 @@ const COMMANDS: readonly Command[] = [
   schemasRegister,
   dlqInspect,
   dlqReplay,
+  modelsList,
+  modelsShow,
+  modelsPromote,
+  modelsRollback,
 ];
 
 export function registerCommand(cmd: Command): void {

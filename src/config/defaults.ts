@@ -25,6 +25,7 @@ export const ENV = {
   redisPassword: 'STREAMSCORE_REDIS_PASSWORD',
   groupId: 'STREAMSCORE_GROUP_ID',
   modelVersion: 'STREAMSCORE_MODEL_VERSION',
+  modelAlias: 'STREAMSCORE_MODEL_ALIAS',
   observePort: 'STREAMSCORE_OBSERVE_PORT',
   observeHost: 'STREAMSCORE_OBSERVE_HOST',
   logLevel: 'STREAMSCORE_LOG_LEVEL',

@@ -51,6 +51,7 @@ export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: M
     [ENV.redisPassword, ['redis', 'password'], (v) => v],
     [ENV.groupId, ['consumer', 'groupId'], (v) => v],
     [ENV.modelVersion, ['model', 'version'], (v) => v],
+    [ENV.modelAlias, ['model', 'alias'], (v) => v],
     [ENV.observePort, ['observe', 'port'], intOrString],
     [ENV.observeHost, ['observe', 'host'], (v) => v],
     [ENV.logLevel, ['observe', 'logLevel'], (v) => v],

@@ -217,6 +217,22 @@ export const configSchema = z
         dir: z.string().min(1).default('models'),
         name: z.string().min(1).default('churn'),
         version: z.string().min(1).default('2'),
+        /**
+         * Follow an alias (champion, challenger, any name) instead of pinning `version`: the model served is
+         * the alias's latest promotion on the control topic (`streamscore models promote`), switched at each
+         * partition's next window boundary without a restart; `version` until the alias was first promoted.
+         */
+        alias: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", at most 64')
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+    control: z
+      .object({
+        /** The compacted control topic (topics/control.yaml): model promotions. */
+        topic: topicName.default('streamscore.control'),
       })
       .strict()
       .prefault({}),

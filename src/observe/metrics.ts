@@ -26,6 +26,8 @@ export class PipelineMetrics {
   readonly inputAge: Gauge<'topic' | 'partition'>;
   readonly consumerCrashes: Counter<'restart'>;
   readonly groupAssignments: Counter;
+  readonly promotions: Counter<'outcome'>;
+  readonly modelRefused: Gauge;
   readonly redisEpoch: Gauge;
   readonly rebuilds: Counter<'outcome'>;
   readonly rebuildRecords: Counter;
@@ -165,6 +167,18 @@ export class PipelineMetrics {
       help: 'Partition assignments this instance received (one per group join: the first, then one per rebalance it took part in)',
       registers,
     });
+    this.promotions = new Counter({
+      name: 'streamscore_model_promotions_total',
+      help: 'Model promotions of the followed alias: applied (switched at the next window boundary), refused (the running model stays), unchanged',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.modelRefused = new Gauge({
+      name: 'streamscore_model_refused',
+      help: "1 while the followed alias's latest promotion was refused (incompatible or unloadable) and an older version serves",
+      registers,
+    });
+    for (const outcome of ['applied', 'refused', 'unchanged']) this.promotions.inc({ outcome }, 0);
     // every outcome exists from the start at 0, so rate() and increase() see the first one (a series that
     // appears at 1 counts as no increase; alert rules in ops/prometheus depend on this)
     for (const outcome of ['committed', 'quarantined', 'aborted', 'fenced', 'halted'])
@@ -201,13 +215,18 @@ export class PipelineMetrics {
    * from it (hit) or read from Redis (miss). A low hit rate means state.cacheMb is below the working set.
    */
   /** The model scoring this pipeline's windows (an info metric: the value is always 1). */
+  #modelInfo: Gauge<'name' | 'version' | 'sha256' | 'feature_version'> | undefined;
+
+  /** The model in use; called again after a promotion (the old series goes). */
   modelInfo(model: { name: string; version: string; sha256: string; featureVersion: string }): void {
-    new Gauge({
+    this.#modelInfo ??= new Gauge({
       name: 'streamscore_model_info',
       help: 'The model in use: name, version, sha256 of model.onnx and feature spec (value 1)',
       labelNames: ['name', 'version', 'sha256', 'feature_version'],
       registers: [this.registry],
-    }).set(
+    });
+    this.#modelInfo.reset();
+    this.#modelInfo.set(
       {
         name: model.name,
         version: model.version,

@@ -6,10 +6,14 @@ import { createRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
 import { AvroEncoder } from '../emit/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
-import { DAY_MS, eventNeeds, featureNames, profileFields } from '../features/index.js';
+import { featureNames } from '../features/index.js';
 import { DriftMonitor } from '../drift/index.js';
 import { ScoreJumps } from '../guard/index.js';
+import { createKafkaClient } from '../adapters/kafka.js';
+import { keptStateFor, ModelSlot, resolveInitialModel } from '../lifecycle/index.js';
+import type { ServingModel } from '../lifecycle/index.js';
 import { loadModel } from '../models/index.js';
+import type { LoadedModel } from '../models/index.js';
 import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
 import { createScorer } from '../score/index.js';
@@ -31,19 +35,48 @@ export interface ContextOptions {
 /**
  * What every window of a pipeline shares: the model and its scorer, the output encoders (schemas
  * registered), the input roles, the Redis store and the state sink. The caller owns `redis` and
- * `ctx.scorer` and closes them.
+ * `ctx.models` and closes them.
  */
 export async function buildPipelineContext(
   opts: ContextOptions,
 ): Promise<{ readonly ctx: PipelineContext; readonly redis: RedisStore }> {
   const { config, logger, metrics, projectDir, env } = opts;
   // an absolute model.dir is taken as it is; a relative one is under the project
-  const model = await loadModel(
-    resolve(projectDir, config.model.dir),
-    config.model.name,
-    config.model.version,
-  );
-  const scorer = createScorer(model);
+  const modelDir = resolve(projectDir, config.model.dir);
+  const load = (version: string) => loadModel(modelDir, config.model.name, version);
+  const initial = await resolveInitialModel(config, () => createKafkaClient(config.kafka, logger), load);
+  for (const r of initial.refused) {
+    metrics.promotions.inc({ outcome: 'refused' });
+    metrics.modelRefused.set(1);
+    logger.error(
+      { alias: config.model.alias, version: r.version, problem: r.problem },
+      'the alias names a model version that cannot serve; falling back to the last good version',
+    );
+  }
+  const model = initial.loaded;
+  const spec = model.featureSpec;
+  const fields = keptStateFor(spec);
+  const serve = (loaded: LoadedModel): ServingModel => ({
+    loaded,
+    scorer: createScorer(loaded),
+    featureSpec: loaded.featureSpec,
+    stamp: {
+      name: loaded.manifest.name,
+      version: loaded.manifest.version,
+      sha256: loaded.sha256,
+      trainingRunId: loaded.manifest.training_run_id,
+      featureVersion: `${loaded.featureSpec.name}@${loaded.featureSpec.version}`,
+    },
+    drift: config.drift.enabled
+      ? new DriftMonitor(
+          loaded.manifest.reference,
+          featureNames(loaded.featureSpec),
+          config.drift,
+          loaded.manifest.thresholds,
+        )
+      : null,
+  });
+  const models = new ModelSlot(serve(model), { load, serve, kept: fields });
   const registry = createRegistryClient(config.registry);
   const encoders = Promise.all([
     AvroEncoder.register<PredictionEventV1>(
@@ -58,17 +91,10 @@ export async function buildPipelineContext(
     ),
   ]);
   const [predictionEncoder, auditEncoder] = await encoders.catch(async (err: unknown) => {
-    await scorer.close();
+    await models.close();
     throw err;
   });
   const redis = createRedisStore(config.redis, `streamscore:${config.pipeline.name}`);
-  const spec = model.featureSpec;
-  const needs = eventNeeds(spec, 30); // events are kept for at least 30 days, whatever the spec needs
-  const fields = {
-    profile: profileFields(spec),
-    event: needs.fields,
-    lookbackMs: needs.lookbackDays * DAY_MS,
-  };
   const crash = crashPointFromEnv(env);
   const ctx: PipelineContext = {
     config,
@@ -81,27 +107,26 @@ export async function buildPipelineContext(
       cacheBytes: config.state.cacheMb * 1024 * 1024,
     }),
     fields,
-    scorer,
-    featureSpec: spec,
-    model: {
-      name: model.manifest.name,
-      version: model.manifest.version,
-      sha256: model.sha256,
-      trainingRunId: model.manifest.training_run_id,
-      featureVersion: `${spec.name}@${spec.version}`,
+    models,
+    controlEnds: initial.controlEnds,
+    // a window reads these once, when it opens (processWindow takes a copy): a promotion applied meanwhile
+    // is for the partition's next window
+    get scorer() {
+      return models.current.scorer;
+    },
+    get featureSpec() {
+      return models.current.featureSpec;
+    },
+    get model() {
+      return models.current.stamp;
+    },
+    get drift() {
+      return models.current.drift;
     },
     predictionEncoder,
     auditEncoder,
     logger,
     metrics,
-    drift: config.drift.enabled
-      ? new DriftMonitor(
-          model.manifest.reference,
-          featureNames(spec),
-          config.drift,
-          model.manifest.thresholds,
-        )
-      : null,
     jumps: new ScoreJumps(config.guard.jumpThreshold, config.guard.jumpMemoryEntities),
     gate: new RejectionGate({
       ratio: config.dlq.floodRatio,

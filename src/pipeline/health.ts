@@ -29,7 +29,8 @@ export interface HealthOptions {
   /** For the status page. */
   readonly pipeline: string;
   readonly instance: string;
-  readonly model: Readonly<Record<string, string>>;
+  /** The model serving now (it changes with a promotion). */
+  readonly model: () => Readonly<Record<string, string>>;
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
@@ -95,7 +96,7 @@ export class PipelineHealth {
       startedAt: this.#startedAt,
       ready: problems.length === 0,
       problems,
-      model: this.#opts.model,
+      model: this.#opts.model(),
       partitions,
       windows: this.board.windows,
       dlq: this.board.dlq,

@@ -10,7 +10,8 @@ import { StreamscoreError, isProgrammingError } from '../errors/index.js';
 import { ObserveServer } from '../observe/http.js';
 import type { Logger } from '../observe/logger.js';
 import { PipelineMetrics } from '../observe/metrics.js';
-import type { Scorer } from '../score/index.js';
+import type { ControlFollower } from '../adapters/kafka-control.js';
+import { followPromotions, httpModelAdmin, promotionReporter } from '../lifecycle/index.js';
 import { RedisRecovery } from '../recover/index.js';
 import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
@@ -65,7 +66,8 @@ export class Pipeline {
   #kafka: KafkaClient | undefined;
   #consumer: InputConsumer | undefined;
   #redis: RedisStore | undefined;
-  #scorer: Scorer | undefined;
+  /** Follows promotions of model.alias on the control topic (undefined when the model is pinned). */
+  #follower: ControlFollower | undefined;
   #ctx: PipelineContext | undefined;
   #observe: ObserveServer | undefined;
   readonly #partitions: PartitionLifecycle;
@@ -113,7 +115,6 @@ export class Pipeline {
       projectDir,
       env: this.#opts.env ?? process.env,
     });
-    this.#scorer = built.ctx.scorer;
     this.#redis = built.redis;
     this.#ctx = built.ctx;
     this.#consumerCrash = consumerCrashFromEnv(this.#opts.env ?? process.env);
@@ -136,7 +137,7 @@ export class Pipeline {
       stallAfterMs: config.observe.stallAfterMs,
       pipeline: config.pipeline.name,
       instance: this.#ctx.instance,
-      model: { ...this.#ctx.model },
+      model: () => ({ ...(this.#ctx as PipelineContext).model }),
     });
     const health = this.#health;
     this.#observe = new ObserveServer(
@@ -145,7 +146,11 @@ export class Pipeline {
       () => health.report(),
       config.observe.adminToken === undefined
         ? undefined
-        : { token: config.observe.adminToken, resume: () => this.resume('POST /admin/resume') },
+        : {
+            token: config.observe.adminToken,
+            resume: () => this.resume('POST /admin/resume'),
+            models: httpModelAdmin(config, projectDir),
+          },
     );
     this.observePort = await this.#observe.start(config.observe.host, config.observe.port);
 
@@ -173,6 +178,7 @@ export class Pipeline {
     consumer.onRebalancing(() => this.#setMember(false));
     consumer.onCrash((err, willRestart) => this.#onCrash(err, willRestart));
     await consumer.start((batch) => this.#onBatch(batch));
+    if (config.model.alias !== undefined) await this.#followPromotions();
     this.#health.start(createLagProbe(this.#kafka, config.consumer.groupId, topics));
     logger.info(
       { topics, group: config.consumer.groupId, model: this.#ctx.model, observePort: this.observePort },
@@ -190,6 +196,20 @@ export class Pipeline {
       { assigned: assigned.map(tpKey), generation: this.#partitions.generation },
       'partitions assigned',
     );
+  }
+
+  /** Applies later promotions of model.alias at each partition's next window boundary (see ModelSlot). */
+  async #followPromotions(): Promise<void> {
+    const ctx = this.#ctx as PipelineContext;
+    const logger = this.#opts.logger;
+    this.#follower = await followPromotions({
+      kafka: this.#kafka as KafkaClient,
+      config: ctx.config,
+      slot: ctx.models,
+      from: ctx.controlEnds,
+      logger,
+      onOutcome: promotionReporter(this.metrics, logger, () => ctx.model),
+    });
   }
 
   #setMember(member: boolean): void {
@@ -498,9 +518,13 @@ export class Pipeline {
       [
         { name: 'windows', share: 0.4, run: () => this.#partitions.idle() },
         { name: 'producers', share: 0.2, run: () => this.#partitions.closeNow() },
-        { name: 'consumer', share: 0.25, run: () => this.#consumer?.close() },
+        {
+          name: 'consumer',
+          share: 0.25,
+          run: () => Promise.all([this.#consumer?.close(), this.#follower?.stop()]),
+        },
         { name: 'redis', share: 0.05, run: () => this.#redis?.close() },
-        { name: 'scorer', share: 0.05, run: () => this.#scorer?.close() },
+        { name: 'scorer', share: 0.05, run: () => this.#ctx?.models.close() },
         {
           name: 'observe',
           share: 0.05,

@@ -42,10 +42,13 @@ function refOf(r: RawRecord): RecordRef {
  * were and the window is fetched again.
  */
 export async function processWindow(
-  ctx: PipelineContext,
+  shared: PipelineContext,
   part: PartitionContext,
   records: readonly RawRecord[],
 ): Promise<WindowResult> {
+  // the model (scorer, spec, stamp, drift) as of now, for the whole window: a promotion applied while it
+  // runs is for the partition's next window
+  const ctx: PipelineContext = { ...shared };
   const openedAt = Date.now();
   const timer = new StageTimer();
   const first = records[0];

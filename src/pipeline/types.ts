@@ -11,6 +11,7 @@ import type { ModelStamp, RedisSink, StateFields } from '../sink/index.js';
 import type { RecordCheck, RejectionGate } from '../validate/index.js';
 import type { DriftMonitor } from '../drift/index.js';
 import type { ScoreJumps } from '../guard/index.js';
+import type { ModelSlot } from '../lifecycle/index.js';
 
 export interface InputRole {
   readonly kind: 'cdc' | 'events';
@@ -28,6 +29,10 @@ export interface PipelineContext {
   readonly sink: RedisSink;
   /** What the entity state keeps of rows and events (what the feature spec reads), and for how long. */
   readonly fields: StateFields;
+  /** The served model and its switch at a window boundary; the four fields below read its current one. */
+  readonly models: ModelSlot;
+  /** Where this instance follows the control topic from (what it read at start). */
+  readonly controlEnds: ReadonlyMap<number, bigint>;
   readonly scorer: Scorer;
   readonly featureSpec: FeatureSpec;
   readonly model: ModelStamp;

@@ -179,10 +179,11 @@ async function applyBatch(
 
 /** Phase 2 for a batch of entity ids: score the live ones, re-delete the deleted, settle the triggers. */
 async function scoreBatch(
-  ctx: PipelineContext,
+  shared: PipelineContext,
   ids: readonly string[],
   batchId: string,
 ): Promise<{ scored: number; deleted: number; owed: number }> {
+  const ctx: PipelineContext = { ...shared }; // one model for the whole batch, as for a window
   const states = await ctx.sink.load(ids);
   const live: number[] = [];
   states.forEach((s, i) => {

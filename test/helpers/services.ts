@@ -91,6 +91,7 @@ export async function createTestEnv(label: string, overrides: ConfigInput = {}):
       dlq: `${prefix}dlq`,
       quarantine: `${prefix}quarantine`,
     },
+    control: { topic: `${prefix}streamscore.control` },
     consumer: { groupId: `${id}-group`, sessionTimeoutMs: 10000, heartbeatIntervalMs: 1000 },
     redis: { keyPrefix: `${id}:` },
     window: { maxRecords: 200, maxBytes: 1024 * 1024, maxDelayMs: 100 },

@@ -20,7 +20,7 @@ describe('committed models', { concurrency: 2 }, () => {
     await rm(out, { recursive: true, force: true });
   });
 
-  for (const version of ['1', '2']) {
+  for (const version of ['1', '2', '3']) {
     it(`churn/${version} loads, and re-training with its recorded arguments reproduces it byte for byte`, async () => {
       const model = await loadModel(MODELS, 'churn', version);
       await model.close();

@@ -1,0 +1,11 @@
+export { ALIAS_PATTERN, decodePromotion, encodePromotion, promotionKey } from './control.js';
+export type { ModelPromotion } from './control.js';
+export { compatibilityProblems, keptStateFor, MIN_EVENT_DAYS } from './compat.js';
+export { ModelSlot } from './slot.js';
+export type { PromotionOutcome, ServingModel, SlotOptions } from './slot.js';
+export { followPromotions, promotionReporter, resolveInitialModel } from './serve.js';
+export type { InitialModel } from './serve.js';
+export { httpModelAdmin, modelAdmin, readAliases } from './admin.js';
+export type { AliasView, ModelAdmin, PromoteRequest } from './admin.js';
+export { byVersion, listVersions, storedVersion } from './store.js';
+export type { StoredVersion } from './store.js';
