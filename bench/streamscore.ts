@@ -3,10 +3,10 @@
  * peak RSS are its own; what it did comes from the audit events it committed (counts and stage_ms per
  * window) and its /metrics. The drain itself is in drain.ts.
  */
+import { auditReader as readerFor } from '../src/emit/audit-reader.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import avro from 'avsc';
 import { nodeFlagsOf } from '../src/cli/node-flags.js';
 import type { Config, ConfigInput } from '../src/config/index.js';
 import type { AuditEventV1 } from '../src/emit/index.js';
@@ -88,27 +88,9 @@ export async function startPipeline(config: Readonly<Config>, opts: PipelineStar
   return { child, config, observePort, instance: `${hostname()}:${child.child.pid}` };
 }
 
-const auditType = avro.Type.forSchema(
-  JSON.parse(readFileSync(new URL('../../schemas/audit-value.avsc', import.meta.url), 'utf8')) as avro.Schema,
-);
-
-/**
- * Audit events are read with the schema they were written with (the Confluent frame's id), resolved to
- * this build's: a build compared with this one (--compare-ref) may write an older audit schema.
- */
+/** Audit events read with the schema they were written with: a --compare-ref build may write an older one. */
 function auditReader(env: BenchEnv): (value: Buffer) => Promise<AuditEventV1> {
-  const resolvers = new Map<number, Promise<avro.Resolver>>();
-  return async (value) => {
-    const id = value.readUInt32BE(1);
-    let r = resolvers.get(id);
-    if (r === undefined) {
-      r = env.registry
-        .avroSchema(id)
-        .then((schema) => auditType.createResolver(avro.Type.forSchema(schema as avro.Schema)));
-      resolvers.set(id, r);
-    }
-    return auditType.fromBuffer(value.subarray(5), await r) as AuditEventV1;
-  };
+  return readerFor(env.registry);
 }
 
 /**

@@ -15,6 +15,15 @@ export interface ControlLog {
   readonly ends: ReadonlyMap<number, bigint>;
 }
 
+/** Every record of a topic up to its current end, in offset order per partition (control, audit). */
+export async function readTopicToEnd(
+  client: KafkaClient,
+  topic: string,
+  groupId: string,
+): Promise<readonly RawRecord[]> {
+  return (await readControl(client, topic, groupId)).records;
+}
+
 /** Every record of the control topic up to its current end, in offset order per partition. */
 export async function readControl(client: KafkaClient, topic: string, groupId: string): Promise<ControlLog> {
   const ranges = await logEnds(client, [topic]);

@@ -5,7 +5,7 @@ import type { Command } from './args.js';
 import { schemasCheck, schemasRegister } from './commands/schemas.js';
 import { dlqInspect, dlqReplay } from './commands/dlq.js';
 import { lookup } from './commands/lookup.js';
-import { modelsList, modelsPromote, modelsRollback, modelsShow } from './commands/models.js';
+import { modelsCompare, modelsList, modelsPromote, modelsRollback, modelsShow } from './commands/models.js';
 import { run } from './commands/run.js';
 import { topicsApply, topicsPlan } from './commands/topics.js';
 
@@ -22,6 +22,7 @@ const COMMANDS: readonly Command[] = [
   modelsShow,
   modelsPromote,
   modelsRollback,
+  modelsCompare,
 ];
 
 export function registerCommand(cmd: Command): void {

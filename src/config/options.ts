@@ -142,6 +142,8 @@ export const configSchema = z
         dlq: topicName.default('dlq'),
         /** Predictions the output guard refused, with the reason (JSON values); never read by lookups. */
         quarantine: topicName.default('quarantine'),
+        /** The challenger's predictions (model.challenger): same schema as predictions, same entity and version. */
+        shadow: topicName.default('predictions-shadow'),
       })
       .strict()
       .prefault({}),
@@ -226,6 +228,13 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", at most 64')
           .optional(),
+        /**
+         * A challenger version scored in shadow: the same entities in the same window (one more ONNX run),
+         * its predictions to outputs.shadow only, never to Redis or outputs.predictions; reconciled with the
+         * champion per window and over the last `challengerHorizonRows` rows (audit, metrics, `models compare`).
+         */
+        challenger: z.string().min(1).optional(),
+        challengerHorizonRows: z.number().int().min(10).default(5000),
       })
       .strict()
       .prefault({}),
@@ -380,6 +389,7 @@ export const configSchema = z
       cfg.outputs.audit,
       cfg.outputs.dlq,
       cfg.outputs.quarantine,
+      cfg.outputs.shadow,
     ];
     const seen = new Set<string>();
     for (const t of topics) {

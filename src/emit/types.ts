@@ -59,6 +59,21 @@ export interface AuditEventV1 {
     score_psi_previous: number | null;
     tier_mix_psi: number;
   } | null;
+  /** Champion vs challenger (model.challenger) on this window and over the horizon; null without one. */
+  challenger: {
+    version: string;
+    sha256: string;
+    window: ReconcileStatsV1;
+    horizon: ReconcileStatsV1;
+  } | null;
+}
+
+export interface ReconcileStatsV1 {
+  rows: number;
+  mean_abs_diff: number;
+  tier_agreement: number;
+  rank_correlation: number | null;
+  decision_changed: number;
 }
 
 /** Headers of a quarantined prediction (its value is the JSON of what would have been published). */

@@ -9,3 +9,7 @@ export { httpModelAdmin, modelAdmin, readAliases } from './admin.js';
 export type { AliasView, ModelAdmin, PromoteRequest } from './admin.js';
 export { byVersion, listVersions, storedVersion } from './store.js';
 export type { StoredVersion } from './store.js';
+export { Reconciler, reconcile, ranks, spearman } from './reconcile.js';
+export type { ReconcileStats, ScoredPair } from './reconcile.js';
+export { compareChallengers, formatComparison } from './compare.js';
+export type { ComparisonRow } from './compare.js';

@@ -27,6 +27,10 @@ export class PipelineMetrics {
   readonly consumerCrashes: Counter<'restart'>;
   readonly groupAssignments: Counter;
   readonly promotions: Counter<'outcome'>;
+  readonly challengerDiff: Gauge<'scope'>;
+  readonly challengerTierAgreement: Gauge<'scope'>;
+  readonly challengerRankCorrelation: Gauge<'scope'>;
+  readonly challengerDecisionChanged: Gauge<'scope'>;
   readonly modelRefused: Gauge;
   readonly redisEpoch: Gauge;
   readonly rebuilds: Counter<'outcome'>;
@@ -179,6 +183,23 @@ export class PipelineMetrics {
       registers,
     });
     for (const outcome of ['applied', 'refused', 'unchanged']) this.promotions.inc({ outcome }, 0);
+    const challenger = (name: string, help: string) =>
+      new Gauge({
+        name: `streamscore_challenger_${name}`,
+        help: `${help} (model.challenger vs the champion; scope="window": the last window, "horizon": the last model.challengerHorizonRows rows)`,
+        labelNames: ['scope'],
+        registers,
+      });
+    this.challengerDiff = challenger('mean_abs_diff', 'Mean absolute score difference');
+    this.challengerTierAgreement = challenger('tier_agreement', 'Share of entities put in the same tier');
+    this.challengerRankCorrelation = challenger(
+      'rank_correlation',
+      "Spearman's rank correlation of the scores",
+    );
+    this.challengerDecisionChanged = challenger(
+      'decision_changed',
+      'Share of entities whose decision (in the highest tier or not) would change',
+    );
     // every outcome exists from the start at 0, so rate() and increase() see the first one (a series that
     // appears at 1 counts as no increase; alert rules in ops/prometheus depend on this)
     for (const outcome of ['committed', 'quarantined', 'aborted', 'fenced', 'halted'])

@@ -40,6 +40,8 @@ export interface AuditInput {
   readonly quarantineReason?: string | null;
   /** The drift monitor's report after the window's rows (drift.enabled). */
   readonly drift?: DriftReport | null;
+  /** Champion vs challenger (model.challenger). */
+  readonly challenger?: AuditEventV1['challenger'];
 }
 
 /** The window's audit event: where its records came from, where each went, and what it emitted. */
@@ -80,5 +82,6 @@ export function buildAudit(a: AuditInput): AuditEventV1 {
             score_psi_previous: a.drift.score_psi_previous,
             tier_mix_psi: a.drift.tier_mix_psi,
           },
+    challenger: a.challenger ?? null,
   };
 }

@@ -10,7 +10,13 @@ import { featureNames } from '../features/index.js';
 import { DriftMonitor } from '../drift/index.js';
 import { ScoreJumps } from '../guard/index.js';
 import { createKafkaClient } from '../adapters/kafka.js';
-import { keptStateFor, ModelSlot, resolveInitialModel } from '../lifecycle/index.js';
+import {
+  compatibilityProblems,
+  keptStateFor,
+  ModelSlot,
+  Reconciler,
+  resolveInitialModel,
+} from '../lifecycle/index.js';
 import type { ServingModel } from '../lifecycle/index.js';
 import { loadModel } from '../models/index.js';
 import type { LoadedModel } from '../models/index.js';
@@ -18,6 +24,8 @@ import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
 import { createScorer } from '../score/index.js';
 import { RedisSink } from '../sink/index.js';
+import type { StateFields } from '../sink/index.js';
+import { StreamscoreError } from '../errors/index.js';
 import { RejectionGate } from '../validate/index.js';
 import { buildRoles } from './roles.js';
 import { crashPointFromEnv } from './test-hooks.js';
@@ -77,6 +85,8 @@ export async function buildPipelineContext(
       : null,
   });
   const models = new ModelSlot(serve(model), { load, serve, kept: fields });
+  const challenger =
+    config.model.challenger === undefined ? null : await loadChallenger(config, load, model, fields);
   const registry = createRegistryClient(config.registry);
   const encoders = Promise.all([
     AvroEncoder.register<PredictionEventV1>(
@@ -90,10 +100,21 @@ export async function buildPipelineContext(
       join(projectDir, 'schemas/audit-value.avsc'),
     ),
   ]);
-  const [predictionEncoder, auditEncoder] = await encoders.catch(async (err: unknown) => {
-    await models.close();
-    throw err;
-  });
+  const shadowEncoder =
+    challenger === null
+      ? null
+      : AvroEncoder.register<PredictionEventV1>(
+          registry,
+          `${config.outputs.shadow}-value`,
+          join(projectDir, 'schemas/predictions-value.avsc'),
+        );
+  const [predictionEncoder, auditEncoder, shadow] = await Promise.all([encoders, shadowEncoder])
+    .then(([[p, a], sh]) => [p, a, sh] as const)
+    .catch(async (err: unknown) => {
+      await models.close();
+      await challenger?.scorer.close();
+      throw err;
+    });
   const redis = createRedisStore(config.redis, `streamscore:${config.pipeline.name}`);
   const crash = crashPointFromEnv(env);
   const ctx: PipelineContext = {
@@ -125,6 +146,17 @@ export async function buildPipelineContext(
     },
     predictionEncoder,
     auditEncoder,
+    challenger:
+      challenger === null || shadow === null
+        ? null
+        : {
+            model: challenger,
+            encoder: shadow,
+            reconciler: new Reconciler(
+              config.model.challengerHorizonRows,
+              actionTier(model.manifest.thresholds),
+            ),
+          },
     logger,
     metrics,
     jumps: new ScoreJumps(config.guard.jumpThreshold, config.guard.jumpMemoryEntities),
@@ -136,4 +168,44 @@ export async function buildPipelineContext(
     ...(crash === undefined ? {} : { crashPoint: crash }),
   };
   return { ctx, redis };
+}
+
+/** The highest tier: the one a decision acts on (e.g. `high`: retention outreach). */
+function actionTier(thresholds: ReadonlyArray<{ readonly tier: string; readonly min: number }>): string {
+  return [...thresholds].sort((a, b) => b.min - a.min)[0]?.tier ?? '';
+}
+
+/**
+ * The challenger (model.challenger): loaded like the champion, and it must read nothing the state does not
+ * keep and mean the same thing, or the start fails naming why.
+ */
+async function loadChallenger(
+  config: Readonly<Config>,
+  load: (version: string) => Promise<LoadedModel>,
+  champion: LoadedModel,
+  kept: StateFields,
+): Promise<ServingModel> {
+  const loaded = await load(config.model.challenger as string);
+  const problems = compatibilityProblems(champion, loaded, kept);
+  if (problems.length > 0) {
+    await loaded.close();
+    throw new StreamscoreError(
+      'SS_MODEL_INCOMPATIBLE',
+      `model.challenger ${config.model.name}/${config.model.challenger} cannot be scored next to ${config.model.name}/${champion.manifest.version}:\n  - ${problems.join('\n  - ')}`,
+      { details: { field: 'model.challenger', problems } },
+    );
+  }
+  return {
+    loaded,
+    scorer: createScorer(loaded),
+    featureSpec: loaded.featureSpec,
+    stamp: {
+      name: loaded.manifest.name,
+      version: loaded.manifest.version,
+      sha256: loaded.sha256,
+      trainingRunId: loaded.manifest.training_run_id,
+      featureVersion: `${loaded.featureSpec.name}@${loaded.featureSpec.version}`,
+    },
+    drift: null,
+  };
 }

@@ -162,6 +162,9 @@ export class Pipeline {
       { topic: config.outputs.audit, field: 'outputs.audit', output: true },
       { topic: config.outputs.dlq, field: 'outputs.dlq', output: true },
       { topic: config.outputs.quarantine, field: 'outputs.quarantine', output: true },
+      ...(config.model.challenger === undefined
+        ? []
+        : [{ topic: config.outputs.shadow, field: 'outputs.shadow', output: true }]),
     ]);
     this.#recovery = new RedisRecovery({
       ctx: this.#ctx,
@@ -524,7 +527,11 @@ export class Pipeline {
           run: () => Promise.all([this.#consumer?.close(), this.#follower?.stop()]),
         },
         { name: 'redis', share: 0.05, run: () => this.#redis?.close() },
-        { name: 'scorer', share: 0.05, run: () => this.#ctx?.models.close() },
+        {
+          name: 'scorer',
+          share: 0.05,
+          run: () => Promise.all([this.#ctx?.models.close(), this.#ctx?.challenger?.model.scorer.close()]),
+        },
         {
           name: 'observe',
           share: 0.05,

@@ -75,7 +75,13 @@ export async function processWindow(
   // its records must not touch Redis
   checkAccounting({ ...counts, ...countPlans(plans) }, batchId);
 
-  let writes: WindowWrites = { written: [], quarantined: [], quarantineReason: null, drift: null };
+  let writes: WindowWrites = {
+    written: [],
+    quarantined: [],
+    quarantineReason: null,
+    drift: null,
+    challenger: null,
+  };
   let events: PredictionEventV1[] = [];
   let audit: AuditEventV1 | undefined;
   const outputs = (): OutputBatch[] => {
@@ -104,6 +110,14 @@ export async function processWindow(
       stageMs: timer.stages,
       quarantineReason,
       drift: writes.drift,
+      challenger:
+        ctx.challenger === null || writes.challenger === null
+          ? null
+          : {
+              version: ctx.challenger.model.stamp.version,
+              sha256: ctx.challenger.model.stamp.sha256,
+              ...writes.challenger,
+            },
     });
     const held = quarantined.map((q) =>
       quarantinedPrediction(q.prediction, ctx.model, q.plan.work.records, pipeline, quarantineReason ?? ''),
@@ -115,6 +129,7 @@ export async function processWindow(
       },
       { topic: config.outputs.dlq, messages: dlq },
       { topic: config.outputs.quarantine, messages: held },
+      ...shadowOutputs(ctx, written, pipeline),
       { topic: config.outputs.audit, messages: [{ key: batchId, value: ctx.auditEncoder.encode(audit) }] },
     ];
   };
@@ -260,4 +275,25 @@ function checkAccounting(c: ReturnType<typeof emptyCounts>, batchId: string): vo
       `window ${batchId} does not account for every record: ${JSON.stringify(c)}`,
     );
   }
+}
+
+/** The challenger's events (model.challenger): one per champion prediction, same entity and version. */
+function shadowOutputs(
+  ctx: PipelineContext,
+  written: WindowWrites['written'],
+  pipeline: string,
+): OutputBatch[] {
+  const ch = ctx.challenger;
+  if (ch === null) return [];
+  const messages = written.map((w) => {
+    const e = predictionEvent(
+      w.shadow ?? w.prediction,
+      w.version,
+      ch.model.stamp,
+      w.plan.work.records,
+      pipeline,
+    );
+    return { key: e.entity_id, value: ch.encoder.encode(e) };
+  });
+  return [{ topic: ctx.config.outputs.shadow, messages }];
 }

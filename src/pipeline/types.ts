@@ -11,7 +11,7 @@ import type { ModelStamp, RedisSink, StateFields } from '../sink/index.js';
 import type { RecordCheck, RejectionGate } from '../validate/index.js';
 import type { DriftMonitor } from '../drift/index.js';
 import type { ScoreJumps } from '../guard/index.js';
-import type { ModelSlot } from '../lifecycle/index.js';
+import type { ModelSlot, Reconciler, ServingModel } from '../lifecycle/index.js';
 
 export interface InputRole {
   readonly kind: 'cdc' | 'events';
@@ -38,6 +38,12 @@ export interface PipelineContext {
   readonly model: ModelStamp;
   readonly predictionEncoder: AvroEncoder<PredictionEventV1>;
   readonly auditEncoder: AvroEncoder<AuditEventV1>;
+  /** The shadow model (model.challenger), its topic's encoder and the reconciliation; null when none. */
+  readonly challenger: {
+    readonly model: ServingModel;
+    readonly encoder: AvroEncoder<PredictionEventV1>;
+    readonly reconciler: Reconciler;
+  } | null;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
   /** The data-quality gate's rolling horizons, per input partition. */

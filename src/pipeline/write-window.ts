@@ -7,6 +7,8 @@ import { buildMatrixYielding } from '../features/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { guardScores } from '../guard/index.js';
 import type { DriftReport } from '../drift/index.js';
+import type { ReconcileStats, ScoredPair } from '../lifecycle/index.js';
+import type { ScoreBatch } from '../score/index.js';
 import { triggerText } from '../sink/index.js';
 import type { PredictionRecord, StateWrite, StoredPrediction } from '../sink/index.js';
 import type { RecordRef } from '../window/index.js';
@@ -23,6 +25,8 @@ export interface Written {
   readonly plan: EntityPlan;
   readonly prediction: PredictionRecord;
   readonly version: number;
+  /** The challenger's prediction of the same entity (model.challenger): for the shadow topic only. */
+  readonly shadow?: PredictionRecord;
 }
 
 /** A scored entity the output guard kept from publishing: its state was written, its prediction not. */
@@ -39,6 +43,8 @@ export interface WindowWrites {
   readonly quarantined: Quarantined[];
   /** Set when the guard failed the window as a whole (every score of it is quarantined). */
   readonly quarantineReason: string | null;
+  /** Champion vs challenger on this window's published scores and over the horizon; null without one. */
+  readonly challenger: { readonly window: ReconcileStats; readonly horizon: ReconcileStats } | null;
 }
 
 /**
@@ -104,19 +110,20 @@ export async function writeStates(
         { retriable: true },
       );
     const toScore = pending.filter((i) => plans[i]?.action === 'score');
-    const matrix = await buildMatrixYielding(
-      ctx.featureSpec,
-      toScore.map((i) => {
-        const s = (plans[i] as EntityPlan).state;
-        return { profile: s.profile, events: s.events, asOfMs: s.clock };
-      }),
-    );
+    const inputs = toScore.map((i) => {
+      const s = (plans[i] as EntityPlan).state;
+      return { profile: s.profile, events: s.events, asOfMs: s.clock };
+    });
+    const matrix = await buildMatrixYielding(ctx.featureSpec, inputs);
     metrics.stageSeconds.observe({ stage: 'features' }, timer.lap('features') / 1000);
     const scored =
       toScore.length === 0
         ? { scores: new Float32Array(0), tiers: [] as Array<string | null>, invalid: null }
         : await ctx.scorer.score(matrix, toScore.length);
     metrics.stageSeconds.observe({ stage: 'score' }, timer.lap('score') / 1000);
+    const shadow = await scoreChallenger(ctx, matrix, inputs, toScore.length);
+    if (shadow !== null)
+      metrics.stageSeconds.observe({ stage: 'challenger' }, timer.lap('challenger') / 1000);
     // the output guard: nothing it refuses reaches Redis's predictions or the predictions topic
     let failure = guardScores(scored, toScore.length, ctx.scorer.model, config.guard);
     if (ctx.drift !== null && toScore.length > 0) {
@@ -188,7 +195,13 @@ export async function writeStates(
         if (refused !== undefined) quarantined.push({ plan: p, prediction: refused });
         const prediction = predictions[j];
         if (prediction !== null && prediction !== undefined) {
-          written.push({ plan: p, prediction, version: res.version });
+          const r = row.get(i);
+          written.push({
+            plan: p,
+            prediction,
+            version: res.version,
+            ...(shadow === null ? {} : { shadow: shadowPrediction(prediction, shadow, r) }),
+          });
           if (prediction.score !== null && ctx.jumps.record(prediction.entityId, prediction.score))
             metrics.scoreJumps.inc();
         }
@@ -207,7 +220,72 @@ export async function writeStates(
     metrics.quarantined.inc(quarantined.length);
     quarantineReason ??= `${quarantined.length} scores outside the model's valid range, each quarantined alone`;
   }
-  return { written, quarantined, quarantineReason, drift };
+  return { written, quarantined, quarantineReason, drift, challenger: reconcileWindow(ctx, written) };
+}
+
+interface ShadowScores {
+  readonly batch: ScoreBatch;
+  readonly matrix: Float32Array;
+  readonly width: number;
+}
+
+/** One more ONNX run: the challenger on the same entities (its own matrix only if its spec differs). */
+async function scoreChallenger(
+  ctx: PipelineContext,
+  matrix: Float32Array,
+  inputs: ReadonlyArray<{
+    profile: EntityPlan['state']['profile'];
+    events: EntityPlan['state']['events'];
+    asOfMs: number;
+  }>,
+  rows: number,
+): Promise<ShadowScores | null> {
+  const ch = ctx.challenger;
+  if (ch === null) return null;
+  const spec = ch.model.featureSpec;
+  const own =
+    JSON.stringify(spec.features) === JSON.stringify(ctx.featureSpec.features)
+      ? matrix
+      : await buildMatrixYielding(spec, inputs);
+  const batch =
+    rows === 0
+      ? { scores: new Float32Array(0), tiers: [] as Array<string | null>, invalid: null }
+      : await ch.model.scorer.score(own, rows);
+  return { batch, matrix: own, width: spec.features.length };
+}
+
+/** The champion's prediction as the challenger made it (a delete stays a delete). */
+function shadowPrediction(p: PredictionRecord, s: ShadowScores, r: number | undefined): PredictionRecord {
+  if (r === undefined) return p;
+  return {
+    ...p,
+    score: s.batch.scores[r] as number,
+    tier: s.batch.tiers[r] ?? null,
+    features: s.matrix.slice(r * s.width, (r + 1) * s.width),
+  };
+}
+
+function reconcileWindow(ctx: PipelineContext, written: readonly Written[]): WindowWrites['challenger'] {
+  const ch = ctx.challenger;
+  if (ch === null) return null;
+  const pairs: ScoredPair[] = [];
+  for (const w of written) {
+    const a = w.prediction;
+    const b = w.shadow;
+    if (a.score === null || b === undefined || b.score === null) continue;
+    pairs.push({ champion: a.score, challenger: b.score, championTier: a.tier, challengerTier: b.tier });
+  }
+  const stats = ch.reconciler.observe(pairs);
+  for (const scope of ['window', 'horizon'] as const) {
+    const st = stats[scope];
+    if (st.rows === 0) continue;
+    ctx.metrics.challengerDiff.set({ scope }, st.mean_abs_diff);
+    ctx.metrics.challengerTierAgreement.set({ scope }, st.tier_agreement);
+    ctx.metrics.challengerDecisionChanged.set({ scope }, st.decision_changed);
+    if (st.rank_correlation !== null)
+      ctx.metrics.challengerRankCorrelation.set({ scope }, st.rank_correlation);
+  }
+  return stats;
 }
 
 /** Drift metrics, and a log line when a feature starts or stops drifting. */

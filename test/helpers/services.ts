@@ -90,6 +90,7 @@ export async function createTestEnv(label: string, overrides: ConfigInput = {}):
       audit: `${prefix}audit`,
       dlq: `${prefix}dlq`,
       quarantine: `${prefix}quarantine`,
+      shadow: `${prefix}predictions-shadow`,
     },
     control: { topic: `${prefix}streamscore.control` },
     consumer: { groupId: `${id}-group`, sessionTimeoutMs: 10000, heartbeatIntervalMs: 1000 },

@@ -1,7 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { readTopicToEnd } from '../../adapters/kafka-control.js';
+import { createKafkaClient } from '../../adapters/kafka.js';
+import { createRegistryClient } from '../../adapters/registry.js';
+import { auditReader } from '../../emit/audit-reader.js';
+import { StreamscoreError } from '../../errors/index.js';
 import { loadConfig } from '../../config/index.js';
 import type { Config } from '../../config/index.js';
-import { modelAdmin } from '../../lifecycle/index.js';
+import { compareChallengers, formatComparison, modelAdmin } from '../../lifecycle/index.js';
 import type { ModelAdmin, ModelPromotion } from '../../lifecycle/index.js';
 import type { Command } from '../args.js';
 
@@ -143,5 +149,35 @@ export const modelsRollback: Command = {
       printRecord(await admin.rollback(recordRequest(values, config)), values.json === true);
       return 0;
     });
+  },
+};
+
+export const modelsCompare: Command = {
+  name: 'models compare',
+  usage: 'models compare [--since ISO-time] [--config file] [--json]',
+  summary:
+    'Champion vs challenger from the audit events: mean score difference, tier agreement, rank correlation and the share of decisions that would change, per pair of versions.',
+  options: { ...configOption, since: { type: 'string' }, json: { type: 'boolean' } },
+  optionHelp: {
+    ...configHelp,
+    since: 'only windows closed at or after this time (ISO-8601, e.g. 2026-12-01T00:00:00Z)',
+    json: 'print one JSON document',
+  },
+  async run(values) {
+    const config = loadConfig(values.config as string | undefined);
+    const sinceText = values.since as string | undefined;
+    const since = sinceText === undefined ? 0 : Date.parse(sinceText);
+    if (Number.isNaN(since))
+      throw new StreamscoreError('SS_CLI_USAGE', `--since: "${sinceText}" is not an ISO-8601 time`);
+    const read = auditReader(createRegistryClient(config.registry));
+    const raw = await readTopicToEnd(
+      createKafkaClient(config.kafka),
+      config.outputs.audit,
+      `streamscore-compare-${randomUUID()}`,
+    );
+    const audits = await Promise.all(raw.filter((r) => r.value !== null).map((r) => read(r.value as Buffer)));
+    const rows = compareChallengers(audits, since);
+    console.log(values.json === true ? JSON.stringify(rows, null, 2) : formatComparison(rows));
+    return 0;
   },
 };
