@@ -55,7 +55,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --skip-profile         no profiled run
   --bin <path>           streamscore entry to run (default bin/streamscore.js; for before/after experiments)
                          (BENCH_STREAMSCORE_NODE_ARGS="--flag ..." adds node flags to the streamscore processes;
-                         BENCH_STREAMSCORE_CONFIG='{"backpressure":{...}}' changes their configuration)
+                         BENCH_STREAMSCORE_CONFIG='{"backpressure":{...}}' changes their configuration;
+                         BENCH_CURRENT_CONFIG / BENCH_COMPARE_CONFIG change one side of a side-by-side run only)
   --order <o>            cdc-first (default): each drain reads the CDC topic to its end, then the transactions
                          (same Redis state, two groups), so which entities have a profile does not depend on how
                          the topics interleave; mixed: both topics at once, as in production (not deterministic)

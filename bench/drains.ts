@@ -4,6 +4,7 @@
  * own consumer group(s) and Redis key prefix. The first drain of this build is `main`: its groups and Redis
  * state stay for the latency phase; the others' keys are removed right after them (unless --keep).
  */
+import type { ConfigInput } from '../src/config/index.js';
 import type { BenchOptions } from './args.js';
 import type { Services } from './baselines.js';
 import { describeSettings, runSettingsOf } from './build-settings.js';
@@ -78,6 +79,7 @@ export async function throughputDrains(
         resultsDir: opts.out,
         services,
         timeoutMs: 90 * 60_000,
+        overrides: buildOverrides(current ? 'BENCH_CURRENT_CONFIG' : 'BENCH_COMPARE_CONFIG'),
       });
       drains.push(run);
       log(`   ${drainLine(run)}`);
@@ -102,4 +104,15 @@ export async function throughputDrains(
     comparison,
     settings,
   };
+}
+
+/**
+ * Configuration of one side of a side-by-side run, from BENCH_CURRENT_CONFIG / BENCH_COMPARE_CONFIG (JSON):
+ * with `--compare-bin bin/streamscore.js` the same build runs twice, and the ratio is the cost of a feature
+ * (e.g. BENCH_COMPARE_CONFIG='{"reasons":{"topK":0}}', or BENCH_CURRENT_CONFIG='{"model":{"challenger":"3"}}').
+ */
+function buildOverrides(variable: string): ConfigInput {
+  const raw = process.env[variable];
+  if (raw === undefined || raw.trim() === '') return {};
+  return JSON.parse(raw) as ConfigInput;
 }

@@ -238,6 +238,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    reasons: z
+      .object({
+        /** Reason codes per prediction: the top-k features by contribution (0: off). */
+        topK: z.number().int().min(0).max(32).default(3),
+        /** `auto`: exact for a linear-logit graph, else per-feature substitution of the reference value. */
+        method: z.enum(['auto', 'linear', 'substitution']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
     control: z
       .object({
         /** The compacted control topic (topics/control.yaml): model promotions. */

@@ -1,4 +1,5 @@
 import type { RawRecord } from '../decode/types.js';
+import type { Explanation } from '../explain/index.js';
 import type { StreamscoreError } from '../errors/index.js';
 import type { ModelStamp, PredictionRecord, StoredPrediction } from '../sink/index.js';
 import type { RecordRef } from '../window/index.js';
@@ -21,7 +22,7 @@ export function predictionEvent(
 ): PredictionEventV1 {
   const upsert = p.kind === 'upsert';
   return {
-    schema_version: 1,
+    schema_version: 2,
     event_type: upsert ? 'UPSERT' : 'DELETE',
     entity_id: p.entityId,
     score: upsert ? p.score : null,
@@ -41,7 +42,12 @@ export function predictionEvent(
     inputs: inputs.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) })),
     batch_id: p.batchId,
     pipeline,
+    reasons: upsert && p.reasons != null ? reasonsOf(p.reasons) : null,
   };
+}
+
+function reasonsOf(e: Explanation): NonNullable<PredictionEventV1['reasons']> {
+  return { method: e.method, link: e.link, base: e.base, rest: e.rest, top: e.top.map((r) => ({ ...r })) };
 }
 
 /**
@@ -55,7 +61,7 @@ export function storedPredictionEvent(
 ): PredictionEventV1 {
   const upsert = !stored.deleted;
   return {
-    schema_version: 1,
+    schema_version: 2,
     event_type: upsert ? 'UPSERT' : 'DELETE',
     entity_id: stored.entity_id,
     score: upsert ? stored.score : null,
@@ -75,6 +81,7 @@ export function storedPredictionEvent(
     inputs: inputs.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) })),
     batch_id: stored.batch_id,
     pipeline,
+    reasons: upsert && stored.reasons != null ? reasonsOf(stored.reasons) : null,
   };
 }
 

@@ -1,4 +1,4 @@
-/** The prediction event, as in schemas/predictions-value.avsc (v1). */
+/** The prediction event, as in schemas/predictions-value.avsc (schema_version 2: v1 plus `reasons`). */
 export interface PredictionEventV1 {
   schema_version: number;
   event_type: 'UPSERT' | 'DELETE';
@@ -15,6 +15,14 @@ export interface PredictionEventV1 {
   inputs: Array<{ topic: string; partition: number; offset: number }>;
   batch_id: string;
   pipeline: string;
+  /** Reason codes (schema_version 2); null for deletes, shadow events, and when off. */
+  reasons: {
+    method: string;
+    link: string;
+    base: number;
+    rest: number;
+    top: Array<{ feature: string; contribution: number; value: number }>;
+  } | null;
 }
 
 export interface AuditCountsV1 {

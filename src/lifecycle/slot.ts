@@ -7,6 +7,7 @@
  * compatibility (compat.ts) before it is swapped in; on any failure the running model stays.
  */
 import type { DriftMonitor } from '../drift/index.js';
+import type { Explainer } from '../explain/index.js';
 import { describeError } from '../errors/index.js';
 import type { FeatureSpec } from '../features/index.js';
 import type { LoadedModel } from '../models/index.js';
@@ -23,6 +24,8 @@ export interface ServingModel {
   readonly stamp: ModelStamp;
   /** Drift against this model's reference; null when drift.enabled is false. */
   readonly drift: DriftMonitor | null;
+  /** Reason codes of its predictions; null when reasons.topK is 0. */
+  readonly explainer: Explainer | null;
 }
 
 export type PromotionOutcome =
@@ -70,8 +73,15 @@ export class ModelSlot {
       await candidate.close();
       return { outcome: 'refused', to: p.to, problems };
     }
+    let next: ServingModel;
+    try {
+      next = this.#opts.serve(candidate);
+    } catch (err) {
+      await candidate.close();
+      return { outcome: 'refused', to: p.to, problems: [describeError(err)] };
+    }
     this.#retired.push(running);
-    this.#current = this.#opts.serve(candidate);
+    this.#current = next;
     return { outcome: 'applied', from: running.stamp.version, to: p.to };
   }
 

@@ -1,4 +1,5 @@
 import { createRedisStore } from '../adapters/redis.js';
+import type { Explanation } from '../explain/index.js';
 import type { RedisStore } from '../adapters/redis.js';
 import { entityKeys } from '../sink/keys.js';
 import { parseStoredPrediction } from '../sink/prediction.js';
@@ -21,6 +22,8 @@ export interface Prediction {
   readonly validUntil: Date | null;
   readonly version: number;
   readonly batchId: string;
+  /** Reason codes: the top features by contribution (docs/consumers.md); null when off or stored before. */
+  readonly reasons: Explanation | null;
   /** now > validUntil: the score is older than the pipeline's freshness limit; decide before using it. */
   readonly stale: boolean;
 }
@@ -60,6 +63,7 @@ export function parsePrediction(hash: Readonly<Record<string, string>>, nowMs: n
     validUntil: p.valid_until === null ? null : new Date(p.valid_until),
     version: p.version,
     batchId: p.batch_id,
+    reasons: p.reasons ?? null,
     stale: p.valid_until !== null && nowMs > p.valid_until,
   };
 }

@@ -6,6 +6,7 @@ import { createRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
 import { AvroEncoder } from '../emit/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
+import { explainerFor } from '../explain/index.js';
 import { featureNames } from '../features/index.js';
 import { DriftMonitor } from '../drift/index.js';
 import { ScoreJumps } from '../guard/index.js';
@@ -24,7 +25,7 @@ import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
 import { createScorer } from '../score/index.js';
 import { RedisSink } from '../sink/index.js';
-import type { StateFields } from '../sink/index.js';
+import type { ModelStamp, StateFields } from '../sink/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { RejectionGate } from '../validate/index.js';
 import { buildRoles } from './roles.js';
@@ -68,13 +69,7 @@ export async function buildPipelineContext(
     loaded,
     scorer: createScorer(loaded),
     featureSpec: loaded.featureSpec,
-    stamp: {
-      name: loaded.manifest.name,
-      version: loaded.manifest.version,
-      sha256: loaded.sha256,
-      trainingRunId: loaded.manifest.training_run_id,
-      featureVersion: `${loaded.featureSpec.name}@${loaded.featureSpec.version}`,
-    },
+    stamp: stampOf(loaded),
     drift: config.drift.enabled
       ? new DriftMonitor(
           loaded.manifest.reference,
@@ -83,6 +78,7 @@ export async function buildPipelineContext(
           loaded.manifest.thresholds,
         )
       : null,
+    explainer: explainerFor(loaded, config.reasons),
   });
   const models = new ModelSlot(serve(model), { load, serve, kept: fields });
   const challenger =
@@ -144,6 +140,9 @@ export async function buildPipelineContext(
     get drift() {
       return models.current.drift;
     },
+    get explainer() {
+      return models.current.explainer;
+    },
     predictionEncoder,
     auditEncoder,
     challenger:
@@ -199,13 +198,19 @@ async function loadChallenger(
     loaded,
     scorer: createScorer(loaded),
     featureSpec: loaded.featureSpec,
-    stamp: {
-      name: loaded.manifest.name,
-      version: loaded.manifest.version,
-      sha256: loaded.sha256,
-      trainingRunId: loaded.manifest.training_run_id,
-      featureVersion: `${loaded.featureSpec.name}@${loaded.featureSpec.version}`,
-    },
+    stamp: stampOf(loaded),
     drift: null,
+    explainer: null,
+  };
+}
+
+/** What every prediction and audit event says of the model that made it. */
+function stampOf(loaded: LoadedModel): ModelStamp {
+  return {
+    name: loaded.manifest.name,
+    version: loaded.manifest.version,
+    sha256: loaded.sha256,
+    trainingRunId: loaded.manifest.training_run_id,
+    featureVersion: `${loaded.featureSpec.name}@${loaded.featureSpec.version}`,
   };
 }

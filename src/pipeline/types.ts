@@ -12,6 +12,7 @@ import type { RecordCheck, RejectionGate } from '../validate/index.js';
 import type { DriftMonitor } from '../drift/index.js';
 import type { ScoreJumps } from '../guard/index.js';
 import type { ModelSlot, Reconciler, ServingModel } from '../lifecycle/index.js';
+import type { Explainer } from '../explain/index.js';
 
 export interface InputRole {
   readonly kind: 'cdc' | 'events';
@@ -36,6 +37,8 @@ export interface PipelineContext {
   readonly scorer: Scorer;
   readonly featureSpec: FeatureSpec;
   readonly model: ModelStamp;
+  /** Reason codes of the current model's predictions; null when reasons.topK is 0. */
+  readonly explainer: Explainer | null;
   readonly predictionEncoder: AvroEncoder<PredictionEventV1>;
   readonly auditEncoder: AvroEncoder<AuditEventV1>;
   /** The shadow model (model.challenger), its topic's encoder and the reconciliation; null when none. */

@@ -116,10 +116,19 @@ export async function writeStates(
     });
     const matrix = await buildMatrixYielding(ctx.featureSpec, inputs);
     metrics.stageSeconds.observe({ stage: 'features' }, timer.lap('features') / 1000);
-    const scored =
+    // with substitution reason codes the window's one ONNX run also scores a substituted copy of each row
+    const explainer = ctx.explainer;
+    const run =
+      explainer === null ? { matrix, rows: toScore.length } : explainer.augment(matrix, toScore.length);
+    const all =
       toScore.length === 0
         ? { scores: new Float32Array(0), tiers: [] as Array<string | null>, invalid: null }
-        : await ctx.scorer.score(matrix, toScore.length);
+        : await ctx.scorer.score(run.matrix, run.rows);
+    const scored = run.rows === toScore.length ? all : firstRows(all, toScore.length);
+    const reasons =
+      explainer === null || toScore.length === 0
+        ? null
+        : explainer.explain(matrix, toScore.length, all.scores);
     metrics.stageSeconds.observe({ stage: 'score' }, timer.lap('score') / 1000);
     const shadow = await scoreChallenger(ctx, matrix, inputs, toScore.length);
     if (shadow !== null)
@@ -168,6 +177,7 @@ export async function writeStates(
               validUntilMs: r === undefined ? null : scoredAt + config.predictions.validForMs,
               batchId,
               trigger,
+              reasons: r === undefined || reasons === null ? null : (reasons[r] ?? null),
             };
       // a refused score: the state is written (its events count from now on), the prediction is not, so
       // the entity stays owed one (state version above prediction version) and Redis keeps the last good
@@ -254,11 +264,29 @@ async function scoreChallenger(
   return { batch, matrix: own, width: spec.features.length };
 }
 
+/** The scores of the first `rows` rows of a batch (the window's own, before any substituted copies). */
+function firstRows(b: ScoreBatch, rows: number): ScoreBatch {
+  const tiers = b.tiers.slice(0, rows);
+  let count = 0;
+  let first = -1;
+  tiers.forEach((t, r) => {
+    if (t !== null) return;
+    count++;
+    if (first < 0) first = r;
+  });
+  return {
+    scores: b.scores.subarray(0, rows),
+    tiers,
+    invalid: count === 0 ? null : { count, firstRow: first, firstValue: b.scores[first] as number },
+  };
+}
+
 /** The champion's prediction as the challenger made it (a delete stays a delete). */
 function shadowPrediction(p: PredictionRecord, s: ShadowScores, r: number | undefined): PredictionRecord {
   if (r === undefined) return p;
   return {
     ...p,
+    reasons: null,
     score: s.batch.scores[r] as number,
     tier: s.batch.tiers[r] ?? null,
     features: s.matrix.slice(r * s.width, (r + 1) * s.width),

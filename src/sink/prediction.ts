@@ -3,6 +3,7 @@
  * any language can parse (docs/redis.md), next to `version` and `deleted` for fencing and quick checks.
  * Built as text in one pass (no intermediate objects); the store appends the version it assigns.
  */
+import type { Explanation } from '../explain/index.js';
 import type { ModelStamp, PredictionRecord } from './types.js';
 
 /** The stored prediction, parsed (what `json` holds). */
@@ -24,6 +25,8 @@ export interface StoredPrediction {
   readonly trigger_topic: string;
   readonly trigger_partition: number;
   readonly trigger_offset: string;
+  /** Reason codes (absent in predictions stored before they existed). */
+  readonly reasons?: Explanation | null;
   readonly version: number;
 }
 
@@ -67,8 +70,13 @@ export function predictionJsonHead(p: PredictionRecord, model: ModelStamp): stri
     `"features":${upsert ? featuresJson(p.features) : '[]'},"as_of":${p.asOfMs},"scored_at":${p.scoredAtMs},` +
     `"valid_until":${upsert && p.validUntilMs !== null ? p.validUntilMs : 'null'},` +
     `"batch_id":${JSON.stringify(p.batchId)},"trigger_topic":${JSON.stringify(p.trigger.topic)},` +
-    `"trigger_partition":${p.trigger.partition},"trigger_offset":${JSON.stringify(p.trigger.offset)},"version":`
+    `"trigger_partition":${p.trigger.partition},"trigger_offset":${JSON.stringify(p.trigger.offset)},` +
+    `"reasons":${upsert && p.reasons != null ? reasonsJson(p.reasons) : 'null'},"version":`
   );
+}
+
+function reasonsJson(e: Explanation): string {
+  return JSON.stringify({ method: e.method, link: e.link, base: e.base, rest: e.rest, top: e.top });
 }
 
 /** Parses the `json` field of a prediction hash; null when absent or not a prediction. */

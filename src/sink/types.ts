@@ -1,3 +1,4 @@
+import type { Explanation } from '../explain/index.js';
 /** A prediction as stored in Redis and emitted on the predictions topic (the store assigns its version). */
 export interface PredictionRecord {
   readonly entityId: string;
@@ -10,6 +11,8 @@ export interface PredictionRecord {
   readonly validUntilMs: number | null;
   readonly batchId: string;
   readonly trigger: { readonly topic: string; readonly partition: number; readonly offset: string };
+  /** Reason codes (reasons.topK > 0); null for deletes, when off, and for the challenger. */
+  readonly reasons?: Explanation | null;
 }
 
 export interface ModelStamp {

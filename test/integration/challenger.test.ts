@@ -9,8 +9,8 @@
  *  - the reconciliation the audit carries and `models compare` reports agrees with one computed here from
  *    the two topics.
  */
+import { cli } from '../helpers/cli.js';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,21 +27,14 @@ import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services
 import type { TestEnv } from '../helpers/services.js';
 import { readAudits, readPredictions } from '../helpers/verify.js';
 
+const cliAll = async (args: string[]) => {
+  const r = await cli(args);
+  return { code: r.code, out: r.all };
+};
+
 const predictionType = avro.Type.forSchema(
   JSON.parse(readFileSync('schemas/predictions-value.avsc', 'utf8')) as avro.Schema,
 );
-
-function cli(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/streamscore.js', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => resolve({ code, out }));
-  });
-}
 
 const stream = generateStream({ seed: 89, customers: 200, transactionsPerCustomer: 8, deleteRate: 0.1 });
 
@@ -171,7 +164,7 @@ test('challenger: one shadow event per champion prediction (same entity and vers
   const dir = mkdtempSync(join(tmpdir(), 'challenger-'));
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(shadowed.config));
-  const report = await cli(['models', 'compare', '--json', '--config', configFile]);
+  const report = await cliAll(['models', 'compare', '--json', '--config', configFile]);
   assert.equal(report.code, 0, report.out);
   const [row] = JSON.parse(report.out) as Array<{
     champion: string;
@@ -191,7 +184,7 @@ test('challenger: one shadow event per champion prediction (same entity and vers
     Math.abs((row?.tierAgreement ?? -1) - sameTier / n) < 1e-9,
     `tier agreement ${row?.tierAgreement} vs ${sameTier / n}`,
   );
-  const text = await cli(['models', 'compare', '--config', configFile]);
+  const text = await cliAll(['models', 'compare', '--config', configFile]);
   assert.match(text.out, /champion 2 vs challenger 3: \d+ windows/);
   t.diagnostic(text.out.trim());
 });

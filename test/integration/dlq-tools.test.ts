@@ -4,8 +4,8 @@
  * equals the clean stream's oracle. A second replay sends nothing (the ledger), `--dry-run` sends nothing,
  * and `--force` sends a record again (its event is deduplicated by id: nothing changes).
  */
+import { cli } from '../helpers/cli.js';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,19 +16,6 @@ import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { TransactionsContract } from '../helpers/contracts.js';
 import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
 import { assertEndStateMatchesOracle } from '../helpers/verify.js';
-
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/streamscore.js', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => resolve({ code, out, err }));
-  });
-}
 
 test('dlq inspect counts by reason and source; dlq replay after the fix loses nothing and never sends a record twice unless forced', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dlq-tools-'));

@@ -12,8 +12,8 @@
  * churn/3, and churn/4: churn/3 with another score meaning). Promotions are given by the CLI (`models
  * promote`, `models rollback`) and by the admin HTTP endpoint, while input keeps arriving.
  */
+import { cli } from '../helpers/cli.js';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,20 +36,13 @@ import {
   readPredictions,
 } from '../helpers/verify.js';
 
+const cliAll = async (args: string[]) => {
+  const r = await cli(args);
+  return { code: r.code, out: r.all };
+};
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TOKEN = 'promotion-test-token';
-
-function cli(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/streamscore.js', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => resolve({ code, out }));
-  });
-}
 
 async function storeDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'streamscore-promotion-'));
@@ -144,7 +137,7 @@ test('model promotion: each partition switches at a window boundary, no window m
 
   // 1. CLI promote → churn/3 (a retrained version with the same features)
   await switchTo('3', 1, async () => {
-    const r = await cli([
+    const r = await cliAll([
       'models',
       'promote',
       '3',
@@ -160,7 +153,7 @@ test('model promotion: each partition switches at a window boundary, no window m
   });
   // 2. CLI rollback → back to churn/2
   await switchTo('2', 2, async () => {
-    const r = await cli(['models', 'rollback', '--reason', 'AUC dropped', '--config', configFile]);
+    const r = await cliAll(['models', 'rollback', '--reason', 'AUC dropped', '--config', configFile]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /champion: 3 → 2/);
   });
@@ -173,14 +166,23 @@ test('model promotion: each partition switches at a window boundary, no window m
     assert.equal(res.status, 200, await res.clone().text());
     assert.equal(((await res.json()) as { to: string }).to, '3');
   });
-  const listed = await cli(['models', 'list', '--config', configFile]);
+  const listed = await cliAll(['models', 'list', '--config', configFile]);
   assert.match(listed.out, /alias champion → 3 \(from 2/, listed.out);
 
   // 4. an incompatible version: the CLI refuses it; forced on the topic, both instances refuse it
-  const refused = await cli(['models', 'promote', '4', '--reason', 'try', '--config', configFile]);
+  const refused = await cliAll(['models', 'promote', '4', '--reason', 'try', '--config', configFile]);
   assert.equal(refused.code, 1, refused.out);
   assert.match(refused.out, /SS_MODEL_INCOMPATIBLE[\s\S]*its score means "probability of default/);
-  const forced = await cli(['models', 'promote', '4', '--reason', 'try', '--force', '--config', configFile]);
+  const forced = await cliAll([
+    'models',
+    'promote',
+    '4',
+    '--reason',
+    'try',
+    '--force',
+    '--config',
+    configFile,
+  ]);
   assert.equal(forced.code, 0, forced.out);
   const refusedMetric = /^streamscore_model_refused\{?[^}\n]*\}? (\d+)/m;
   await until('both instances refuse churn/4', 30000, async () =>

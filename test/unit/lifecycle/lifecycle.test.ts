@@ -114,6 +114,7 @@ describe('model lifecycle', () => {
         featureVersion: `${m.featureSpec.name}@${m.featureSpec.version}`,
       },
       drift: null,
+      explainer: null,
     });
     const first = await load('2');
     const slot = new ModelSlot(serve(first), { load, serve, kept: keptStateFor(first.featureSpec) });
