@@ -131,6 +131,11 @@ export class BenchEnv {
     const named: ConfigInput = {
       consumer: { groupId: this.group(label) },
       redis: { keyPrefix: this.keyPrefix(label) },
+      // the challenger's shadow topic is the run's own (only named when a challenger is configured: an
+      // older build's strict config does not know the option)
+      ...(over.model?.challenger === undefined
+        ? {}
+        : { outputs: { shadow: `${this.prefix}predictions-shadow` } }),
     };
     return merge(
       merge(this.#base as Record<string, unknown>, named as Record<string, unknown>),
