@@ -17,13 +17,20 @@ import type { LoadedModel } from '../models/index.js';
 import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
 import type { ModelStamp } from '../sink/index.js';
-import { readAliases } from './admin.js';
+import type { AliasView } from './admin.js';
+import { compatibilityProblems, keptStateFor } from './compat.js';
+import type { StateFields } from '../sink/index.js';
 import { decodePromotion } from './control.js';
 import type { ModelPromotion } from './control.js';
 import type { ModelSlot, PromotionOutcome } from './slot.js';
 
 export interface InitialModel {
   readonly loaded: LoadedModel;
+  /**
+   * What the instance's state keeps: the needs of `model.version` (the deployment's baseline) when it
+   * loads, else of the served model. Every later promotion must fit it.
+   */
+  readonly kept: StateFields;
   /** The alias's promotion the instance started from (undefined: pinned, or never promoted). */
   readonly promotion: ModelPromotion | undefined;
   /** Versions tried first and refused, with why. */
@@ -32,42 +39,69 @@ export interface InitialModel {
   readonly controlEnds: ReadonlyMap<number, bigint>;
 }
 
+/**
+ * The model to start with. `model.version` is the deployment's baseline: it fixes the state the instance
+ * keeps, and an alias target must fit it like a promotion must fit a running model (compat.ts). Following
+ * an alias: its target (with the recorded sha256), else the version it replaced, else the baseline.
+ * An instance starting while the alias names a refused version may so serve an older version than
+ * instances that were running before the refusal (they keep what they had); the refusal alert is firing
+ * meanwhile, and the next compatible promotion brings them together.
+ */
 export async function resolveInitialModel(
   config: Readonly<Config>,
-  kafka: () => KafkaClient,
+  view: Pick<AliasView, 'aliases' | 'ends'> | undefined,
   load: (version: string) => Promise<LoadedModel>,
 ): Promise<InitialModel> {
   const alias = config.model.alias;
-  if (alias === undefined)
+  const baseline = await load(config.model.version).catch((err: unknown) => err as Error);
+  if (alias === undefined || view === undefined) {
+    if (baseline instanceof Error) throw baseline;
     return {
-      loaded: await load(config.model.version),
+      loaded: baseline,
+      kept: keptStateFor(baseline.featureSpec),
       promotion: undefined,
       refused: [],
       controlEnds: new Map(),
     };
-  const view = await readAliases(kafka(), config);
+  }
   const promotion = view.aliases.get(alias);
   const tries: Array<{ version: string; sha256?: string }> = [];
   if (promotion !== undefined) {
     tries.push({ version: promotion.to, sha256: promotion.sha256 });
-    if (promotion.from !== null) tries.push({ version: promotion.from });
+    if (promotion.from !== null && promotion.from !== config.model.version)
+      tries.push({ version: promotion.from });
   }
-  if (!tries.some((t) => t.version === config.model.version)) tries.push({ version: config.model.version });
   const refused: Array<{ version: string; problem: string }> = [];
-  for (const [i, t] of tries.entries()) {
+  const kept = baseline instanceof Error ? undefined : keptStateFor(baseline.featureSpec);
+  for (const t of tries) {
+    let loaded: LoadedModel;
     try {
-      const loaded = await load(t.version);
-      if (t.sha256 !== undefined && loaded.sha256 !== t.sha256) {
-        await loaded.close();
-        throw new Error(`model.onnx has sha256 ${loaded.sha256}, the promotion recorded ${t.sha256}`);
-      }
-      return { loaded, promotion, refused, controlEnds: view.ends };
+      loaded = await load(t.version);
     } catch (err) {
-      if (i === tries.length - 1) throw err;
       refused.push({ version: t.version, problem: describeError(err) });
+      continue;
     }
+    const problems =
+      baseline instanceof Error
+        ? t.sha256 !== undefined && loaded.sha256 !== t.sha256
+          ? [`model.onnx has sha256 ${loaded.sha256}, the promotion recorded ${t.sha256}`]
+          : []
+        : compatibilityProblems(baseline, loaded, kept as StateFields, t.sha256);
+    if (problems.length === 0) {
+      if (!(baseline instanceof Error) && baseline !== loaded) await baseline.close();
+      return {
+        loaded,
+        kept: kept ?? keptStateFor(loaded.featureSpec),
+        promotion,
+        refused,
+        controlEnds: view.ends,
+      };
+    }
+    await loaded.close();
+    refused.push({ version: t.version, problem: problems.join('; ') });
   }
-  throw new Error('unreachable');
+  if (baseline instanceof Error) throw baseline;
+  return { loaded: baseline, kept: kept as StateFields, promotion, refused, controlEnds: view.ends };
 }
 
 export interface FollowOptions {

@@ -13,8 +13,8 @@ import { ScoreJumps } from '../guard/index.js';
 import { createKafkaClient } from '../adapters/kafka.js';
 import {
   compatibilityProblems,
-  keptStateFor,
   ModelSlot,
+  readAliases,
   Reconciler,
   resolveInitialModel,
 } from '../lifecycle/index.js';
@@ -53,7 +53,11 @@ export async function buildPipelineContext(
   // an absolute model.dir is taken as it is; a relative one is under the project
   const modelDir = resolve(projectDir, config.model.dir);
   const load = (version: string) => loadModel(modelDir, config.model.name, version);
-  const initial = await resolveInitialModel(config, () => createKafkaClient(config.kafka, logger), load);
+  const aliases =
+    config.model.alias === undefined
+      ? undefined
+      : await readAliases(createKafkaClient(config.kafka, logger), config);
+  const initial = await resolveInitialModel(config, aliases, load);
   for (const r of initial.refused) {
     metrics.promotions.inc({ outcome: 'refused' });
     metrics.modelRefused.set(1);
@@ -63,8 +67,7 @@ export async function buildPipelineContext(
     );
   }
   const model = initial.loaded;
-  const spec = model.featureSpec;
-  const fields = keptStateFor(spec);
+  const fields = initial.kept;
   const serve = (loaded: LoadedModel): ServingModel => ({
     loaded,
     scorer: createScorer(loaded),

@@ -13,7 +13,9 @@ import {
   listVersions,
   ModelSlot,
   promotionKey,
+  resolveInitialModel,
 } from '../../../src/lifecycle/index.js';
+import { parseConfig } from '../../../src/config/index.js';
 import type { ModelPromotion, ServingModel } from '../../../src/lifecycle/index.js';
 import { loadModel } from '../../../src/models/index.js';
 import type { LoadedModel } from '../../../src/models/index.js';
@@ -135,6 +137,36 @@ describe('model lifecycle', () => {
     assert.equal((await held.scorer.score(row, 1)).scores.length, 1);
     assert.equal((await slot.apply(promotion('3', v3sha, '3'))).outcome, 'unchanged');
     await slot.close();
+  });
+
+  it('at start an alias target serves when it loads with its sha256 and fits model.version; else the version it replaced, else model.version', async () => {
+    const config = (version: string, alias?: string) =>
+      parseConfig({ model: { dir, version, ...(alias === undefined ? {} : { alias }) } }, {});
+    const v3sha = (await listVersions(dir, 'churn')).find((v) => v.version === '3')?.sha256 as string;
+    const v1sha = (await listVersions(dir, 'churn')).find((v) => v.version === '1')?.sha256 as string;
+    const view = (p?: ModelPromotion) => ({
+      aliases: new Map(p === undefined ? [] : [['champion', p]]),
+      ends: new Map([[0, 7n]]),
+    });
+    const served = async (version: string, p?: ModelPromotion, alias: string | null = 'champion') => {
+      const a = alias ?? undefined;
+      const r = await resolveInitialModel(config(version, a), a === undefined ? undefined : view(p), load);
+      return { version: r.loaded.manifest.version, refused: r.refused.map((x) => x.version), kept: r.kept };
+    };
+    assert.deepEqual((await served('2', promotion('3', v3sha), null)).version, '2', 'pinned');
+    assert.deepEqual((await served('2')).version, '2', 'never promoted');
+    assert.deepEqual((await served('2', promotion('3', v3sha))).version, '3');
+    const badSha = await served('2', promotion('3', 'f'.repeat(64)));
+    assert.deepEqual([badSha.version, badSha.refused], ['2', ['3']]);
+    const meaning = await served('2', promotion('4', v3sha, '3'));
+    assert.deepEqual([meaning.version, meaning.refused], ['3', ['4']], 'the version it replaced');
+    // churn/1 reads less than churn/2 keeps: it serves, and the state stays churn/2's, so 2 can come back
+    const down = await served('2', promotion('1', v1sha));
+    assert.equal(down.version, '1');
+    assert.ok(down.kept.event.includes('amount'), 'the state keeps what model.version reads');
+    // a baseline that does not load: the alias target is taken on its sha256 alone
+    assert.equal((await served('9', promotion('3', v3sha, '9'))).version, '3');
+    await assert.rejects(served('9', promotion('5', v3sha, '9')), /churn\/9|cannot load/);
   });
 
   it('the store lists versions in version order with what their model.json says', async () => {
