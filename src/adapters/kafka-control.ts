@@ -1,46 +1,12 @@
 /**
- * The control topic (topics/control.yaml): read to its end at start, then followed for new records.
- * Both read outside any consumer group of the pipeline (a throwaway group that commits nothing), so
- * every instance sees every record.
+ * Following the control topic (topics/control.yaml) for new records, outside any consumer group of the
+ * pipeline (a throwaway group that commits nothing), so every instance sees every record. Reading it to
+ * its end at start is kafka-replay.ts's readToEnd.
  */
 import type { RawRecord } from '../decode/types.js';
 import { kafkaError } from './kafka-errors.js';
 import { rawRecord } from './kafka-io.js';
-import { logEnds, replayLog } from './kafka-replay.js';
 import type { KafkaClient } from './kafka.js';
-
-export interface ControlLog {
-  readonly records: readonly RawRecord[];
-  /** Per partition: the offset after the last record read (where a follower picks up). */
-  readonly ends: ReadonlyMap<number, bigint>;
-}
-
-/** Every record of a topic up to its current end, in offset order per partition (control, audit). */
-export async function readTopicToEnd(
-  client: KafkaClient,
-  topic: string,
-  groupId: string,
-): Promise<readonly RawRecord[]> {
-  return (await readControl(client, topic, groupId)).records;
-}
-
-/** Every record of the control topic up to its current end, in offset order per partition. */
-export async function readControl(client: KafkaClient, topic: string, groupId: string): Promise<ControlLog> {
-  const ranges = await logEnds(client, [topic]);
-  const records: RawRecord[] = [];
-  await replayLog(client, {
-    topics: [topic],
-    ends: ranges,
-    groupId,
-    fetchMaxBytes: 1 << 20,
-    onBatch: async (b) => {
-      records.push(...b.records);
-    },
-  });
-  const ends = new Map<number, bigint>();
-  for (const [k, e] of ranges) ends.set(Number(k.slice(k.lastIndexOf('/') + 1)), e.high);
-  return { records, ends };
-}
 
 export interface ControlFollower {
   stop(): Promise<void>;

@@ -150,3 +150,33 @@ export async function replayLog(client: KafkaClient, opts: ReplayOptions): Promi
       .finally(() => admin.disconnect());
   }
 }
+
+export interface TopicLog {
+  /** In offset order within each partition. */
+  readonly records: readonly RawRecord[];
+  /** Per partition: the offset after the last record read (where a follower picks up). */
+  readonly ends: ReadonlyMap<number, bigint>;
+}
+
+/** Every committed record of a topic up to its end when the read started (control, DLQ, audit topics). */
+export async function readToEnd(
+  client: KafkaClient,
+  topic: string,
+  groupId: string,
+  fetchMaxBytes = 16 << 20,
+): Promise<TopicLog> {
+  const ranges = await logEnds(client, [topic]);
+  const records: RawRecord[] = [];
+  await replayLog(client, {
+    topics: [topic],
+    ends: ranges,
+    groupId,
+    fetchMaxBytes,
+    onBatch: async (b) => {
+      records.push(...b.records);
+    },
+  });
+  const ends = new Map<number, bigint>();
+  for (const [k, e] of ranges) ends.set(Number(k.slice(k.lastIndexOf('/') + 1)), e.high);
+  return { records, ends };
+}

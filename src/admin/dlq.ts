@@ -5,7 +5,7 @@
  * a record is claimed in the ledger before it is sent and confirmed after the broker acknowledged it; one
  * claimed but never confirmed (the tool died in between) is reported, not sent again.
  */
-import { logEnds, replayLog } from '../adapters/kafka-replay.js';
+import { readToEnd } from '../adapters/kafka-replay.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import type { PlainProducer } from '../adapters/kafka-produce.js';
 import type { RedisStore, ScriptSource } from '../adapters/redis.js';
@@ -49,18 +49,10 @@ export function entryOf(raw: RawRecord): DlqEntry {
 
 /** Every committed record of the dead-letter topic, up to its end when the read started. */
 export async function readDlq(kafka: KafkaClient, topic: string, groupId: string): Promise<DlqEntry[]> {
-  const ends = await logEnds(kafka, [topic]);
-  const out: DlqEntry[] = [];
-  await replayLog(kafka, {
-    topics: [topic],
-    ends,
-    groupId,
-    fetchMaxBytes: 16 << 20,
-    onBatch: async (b) => {
-      for (const r of b.records) out.push(entryOf(r));
-    },
-  });
-  return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+  const { records } = await readToEnd(kafka, topic, groupId);
+  return records
+    .map(entryOf)
+    .sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
 export interface DlqFilter {

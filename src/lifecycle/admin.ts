@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { readControl } from '../adapters/kafka-control.js';
+import { readToEnd } from '../adapters/kafka-replay.js';
 import { createKafkaClient } from '../adapters/kafka.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import { createPlainProducer } from '../adapters/kafka-produce.js';
@@ -31,7 +31,12 @@ export interface AliasView {
 
 /** The latest promotion of each alias of the pipeline's model, from the whole control topic. */
 export async function readAliases(kafka: KafkaClient, config: Readonly<Config>): Promise<AliasView> {
-  const log = await readControl(kafka, config.control.topic, `streamscore-control-read-${randomUUID()}`);
+  const log = await readToEnd(
+    kafka,
+    config.control.topic,
+    `streamscore-control-read-${randomUUID()}`,
+    1 << 20,
+  );
   const aliases = new Map<string, ModelPromotion>();
   const invalid: string[] = [];
   for (const r of log.records) {

@@ -4,6 +4,7 @@
  * window that never committed) is settled here too.
  */
 import { buildMatrixYielding } from '../features/index.js';
+import type { FeatureSpec } from '../features/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { guardScores } from '../guard/index.js';
 import type { DriftReport } from '../drift/index.js';
@@ -239,6 +240,20 @@ interface ShadowScores {
   readonly width: number;
 }
 
+/** Champion spec → challenger spec → whether their vectors are the same (decided once per pair of specs). */
+const sameVectors = new WeakMap<FeatureSpec, WeakMap<FeatureSpec, boolean>>();
+
+function sharesMatrix(champion: FeatureSpec, challenger: FeatureSpec): boolean {
+  let known = sameVectors.get(champion);
+  if (known === undefined) sameVectors.set(champion, (known = new WeakMap()));
+  let same = known.get(challenger);
+  if (same === undefined) {
+    same = JSON.stringify(champion.features) === JSON.stringify(challenger.features);
+    known.set(challenger, same);
+  }
+  return same;
+}
+
 /** One more ONNX run: the challenger on the same entities (its own matrix only if its spec differs). */
 async function scoreChallenger(
   ctx: PipelineContext,
@@ -253,10 +268,7 @@ async function scoreChallenger(
   const ch = ctx.challenger;
   if (ch === null) return null;
   const spec = ch.model.featureSpec;
-  const own =
-    JSON.stringify(spec.features) === JSON.stringify(ctx.featureSpec.features)
-      ? matrix
-      : await buildMatrixYielding(spec, inputs);
+  const own = sharesMatrix(ctx.featureSpec, spec) ? matrix : await buildMatrixYielding(spec, inputs);
   const batch =
     rows === 0
       ? { scores: new Float32Array(0), tiers: [] as Array<string | null>, invalid: null }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { readTopicToEnd } from '../../adapters/kafka-control.js';
+import { readToEnd } from '../../adapters/kafka-replay.js';
 import { createKafkaClient } from '../../adapters/kafka.js';
 import { createRegistryClient } from '../../adapters/registry.js';
 import { auditReader } from '../../emit/audit-reader.js';
@@ -170,7 +170,7 @@ export const modelsCompare: Command = {
     if (Number.isNaN(since))
       throw new StreamscoreError('SS_CLI_USAGE', `--since: "${sinceText}" is not an ISO-8601 time`);
     const read = auditReader(createRegistryClient(config.registry));
-    const raw = await readTopicToEnd(
+    const { records: raw } = await readToEnd(
       createKafkaClient(config.kafka),
       config.outputs.audit,
       `streamscore-compare-${randomUUID()}`,
