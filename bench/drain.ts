@@ -108,6 +108,7 @@ async function runStage(
   try {
     await env.waitCaughtUp(stage.group, stage.read, {
       timeoutMs: opts.timeoutMs,
+      progress: `   ${stage.name} stage committed`,
       alive: () => p.child.running(),
       stopAt: (n) => {
         committed = n;

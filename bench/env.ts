@@ -14,6 +14,7 @@ import { loadTopicSpecs } from '../src/admin/topic-spec.js';
 import type { TopicSpec } from '../src/admin/topic-spec.js';
 import { applyTopics } from '../src/admin/topics.js';
 import { parseConfig } from '../src/config/index.js';
+import { ProgressLine } from '../src/observe/progress-line.js';
 import { epochKey, newEpochId } from '../src/sink/index.js';
 import type { Config, ConfigInput } from '../src/config/index.js';
 
@@ -206,16 +207,26 @@ export class BenchEnv {
       stallMs?: number;
       alive?: () => boolean;
       stopAt?: (committed: number) => boolean;
+      /** Shows committed / total on the bench's output while waiting (a line every 10 s). */
+      progress?: string;
     },
   ): Promise<number> {
     const deadline = Date.now() + opts.timeoutMs;
     let total = 0;
     for (const t of topics) total += await this.topicSize(t);
+    const shown =
+      opts.progress === undefined
+        ? undefined
+        : new ProgressLine(opts.progress, total, { out: process.stdout, logEveryMs: 10_000 });
     let lastBehind = -1;
     let progressAt = Date.now();
     while (Date.now() < deadline) {
       const behind = await this.lag(group, topics);
-      if (behind === 0 || opts.stopAt?.(total - behind) === true) return Date.now();
+      if (behind === 0 || opts.stopAt?.(total - behind) === true) {
+        shown?.finish(total - behind);
+        return Date.now();
+      }
+      shown?.update(total - behind);
       if (opts.alive !== undefined && !opts.alive()) throw new Error(`group ${group}: the consumer exited`);
       if (behind !== lastBehind) {
         lastBehind = behind;

@@ -69,13 +69,22 @@ export interface ReplayOptions {
   readonly onBatch: (batch: LogBatch) => Promise<void>;
   /** Called between batches; throw from it to stop the replay. */
   readonly check?: () => void;
+  /** After each batch: offsets passed so far and in all (records, aborted records and markers alike). */
+  readonly onProgress?: (passed: bigint, total: bigint) => void;
 }
 
 /** Reads every listed partition from its start up to its end offset, batch by batch, in offset order. */
 export async function replayLog(client: KafkaClient, opts: ReplayOptions): Promise<void> {
   const pending = new Map<string, bigint>();
-  for (const [k, e] of opts.ends) if (e.high > e.low) pending.set(k, e.high);
+  let total = 0n;
+  for (const [k, e] of opts.ends) {
+    if (e.high <= e.low) continue;
+    pending.set(k, e.high);
+    total += e.high - e.low;
+  }
   if (pending.size === 0) return;
+  const passedAt = new Map<string, bigint>();
+  let passed = 0n;
   const consumer = client.consumer({
     groupId: opts.groupId,
     sessionTimeout: 30000,
@@ -101,7 +110,18 @@ export async function replayLog(client: KafkaClient, opts: ReplayOptions): Promi
   const progressed = (topic: string, partition: number, lastOffset: string) => {
     const k = tpKey(topic, partition);
     const end = pending.get(k);
-    if (end === undefined || BigInt(lastOffset) < end - 1n) return;
+    if (end === undefined) return;
+    const range = opts.ends.get(k);
+    if (opts.onProgress !== undefined && range !== undefined) {
+      const at = BigInt(lastOffset) + 1n < end ? BigInt(lastOffset) + 1n : end;
+      const before = passedAt.get(k) ?? range.low;
+      if (at > before) {
+        passed += at - before;
+        passedAt.set(k, at);
+        opts.onProgress(passed, total);
+      }
+    }
+    if (BigInt(lastOffset) < end - 1n) return;
     pending.delete(k);
     consumer.pause([{ topic, partitions: [partition] }]);
     if (pending.size === 0) settle?.resolve();
@@ -163,7 +183,7 @@ export async function readToEnd(
   client: KafkaClient,
   topic: string,
   groupId: string,
-  fetchMaxBytes = 16 << 20,
+  opts: { readonly fetchMaxBytes?: number; readonly onProgress?: ReplayOptions['onProgress'] } = {},
 ): Promise<TopicLog> {
   const ranges = await logEnds(client, [topic]);
   const records: RawRecord[] = [];
@@ -171,10 +191,11 @@ export async function readToEnd(
     topics: [topic],
     ends: ranges,
     groupId,
-    fetchMaxBytes,
+    fetchMaxBytes: opts.fetchMaxBytes ?? 16 << 20,
     onBatch: async (b) => {
       records.push(...b.records);
     },
+    ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
   });
   const ends = new Map<number, bigint>();
   for (const [k, e] of ranges) ends.set(Number(k.slice(k.lastIndexOf('/') + 1)), e.high);

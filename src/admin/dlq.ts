@@ -48,8 +48,13 @@ export function entryOf(raw: RawRecord): DlqEntry {
 }
 
 /** Every committed record of the dead-letter topic, up to its end when the read started. */
-export async function readDlq(kafka: KafkaClient, topic: string, groupId: string): Promise<DlqEntry[]> {
-  const { records } = await readToEnd(kafka, topic, groupId);
+export async function readDlq(
+  kafka: KafkaClient,
+  topic: string,
+  groupId: string,
+  onProgress?: (passed: bigint, total: bigint) => void,
+): Promise<DlqEntry[]> {
+  const { records } = await readToEnd(kafka, topic, groupId, onProgress === undefined ? {} : { onProgress });
   return records
     .map(entryOf)
     .sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));

@@ -164,8 +164,10 @@ test('challenger: one shadow event per champion prediction (same entity and vers
   const dir = mkdtempSync(join(tmpdir(), 'challenger-'));
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(shadowed.config));
-  const report = await cliAll(['models', 'compare', '--json', '--config', configFile]);
-  assert.equal(report.code, 0, report.out);
+  // the result on stdout (a script parses it), the progress of reading the audit topic on stderr
+  const report = await cli(['models', 'compare', '--json', '--config', configFile]);
+  assert.equal(report.code, 0, report.all);
+  assert.match(report.err, /reading .*audit.*: [\d,]+ \/ [\d,]+ offsets \(100\.0%\)/, 'progress on stderr');
   const [row] = JSON.parse(report.out) as Array<{
     champion: string;
     challenger: string;

@@ -6,6 +6,7 @@ import { createRegistryClient } from '../../adapters/registry.js';
 import { coordOf, readDlq, replayEntries, selectEntries, summarise } from '../../admin/dlq.js';
 import type { DlqEntry, DlqFilter } from '../../admin/dlq.js';
 import { loadConfig } from '../../config/index.js';
+import { ProgressLine } from '../../observe/progress-line.js';
 import type { Config } from '../../config/index.js';
 import { describeError, StreamscoreError } from '../../errors/index.js';
 import { buildRoles } from '../../pipeline/roles.js';
@@ -40,7 +41,15 @@ function filterOf(values: Record<string, unknown>): DlqFilter {
 
 async function entries(config: Readonly<Config>): Promise<DlqEntry[]> {
   const kafka = createKafkaClient(config.kafka);
-  return readDlq(kafka, config.outputs.dlq, `streamscore-dlq-tool-${randomUUID()}`);
+  const progress = new ProgressLine(`reading ${config.outputs.dlq}`, undefined, { unit: 'offsets' });
+  const read = await readDlq(
+    kafka,
+    config.outputs.dlq,
+    `streamscore-dlq-tool-${randomUUID()}`,
+    (passed, total) => progress.update(Number(passed), Number(total)),
+  );
+  progress.finish();
+  return read;
 }
 
 const preview = (b: Buffer | null, n = 160): string => {

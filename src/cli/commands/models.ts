@@ -7,6 +7,7 @@ import { auditReader } from '../../emit/audit-reader.js';
 import { StreamscoreError } from '../../errors/index.js';
 import { loadConfig } from '../../config/index.js';
 import type { Config } from '../../config/index.js';
+import { ProgressLine } from '../../observe/progress-line.js';
 import { compareChallengers, formatComparison, modelAdmin } from '../../lifecycle/index.js';
 import type { ModelAdmin, ModelPromotion } from '../../lifecycle/index.js';
 import type { Command } from '../args.js';
@@ -170,11 +171,14 @@ export const modelsCompare: Command = {
     if (Number.isNaN(since))
       throw new StreamscoreError('SS_CLI_USAGE', `--since: "${sinceText}" is not an ISO-8601 time`);
     const read = auditReader(createRegistryClient(config.registry));
+    const progress = new ProgressLine(`reading ${config.outputs.audit}`, undefined, { unit: 'offsets' });
     const { records: raw } = await readToEnd(
       createKafkaClient(config.kafka),
       config.outputs.audit,
       `streamscore-compare-${randomUUID()}`,
+      { onProgress: (passed, total) => progress.update(Number(passed), Number(total)) },
     );
+    progress.finish();
     const audits = await Promise.all(raw.filter((r) => r.value !== null).map((r) => read(r.value as Buffer)));
     const rows = compareChallengers(audits, since);
     console.log(values.json === true ? JSON.stringify(rows, null, 2) : formatComparison(rows));

@@ -16,6 +16,9 @@ import { assertEndStateMatchesOracle } from '../helpers/verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TXN_TIMEOUT_MS = 10000;
+/** What the instance logs when a fault meets a window in flight (ours, or kafkajs's producer retrying). */
+const IN_FLIGHT_FAULT =
+  /window aborted|fenced|consumer crashed|Failed to send messages|Response (Produce|AddPartitionsToTxn|AddOffsetsToTxn|TxnOffsetCommit|EndTxn)\b/;
 
 test('broker SIGKILLed and restarted, then SIGSTOPped past the transaction timeout: the same instance resumes by itself each time; no loss, no duplicate (console consumer), Redis equals the oracle', async (t) => {
   const kafka = await startPrivateKafka();
@@ -30,7 +33,7 @@ test('broker SIGKILLed and restarted, then SIGSTOPped past the transaction timeo
   const slices = sliceProducer(env, stream, 3);
   const a = spawnPipeline(config);
   await slices.next();
-  // failed 1 of 3 fresh-clone CI runs here, before any fault, without its output: keep it for a diagnosis
+  // a failure before any fault keeps the instance's output for a diagnosis
   await waitCaughtUp(env.kafka, config.consumer.groupId, inputs, 120000).catch((err: Error) => {
     err.message += `\nexit ${String(a.child.exitCode)}; instance output:\n${a.output().slice(-6000)}`;
     throw err;
@@ -46,8 +49,10 @@ test('broker SIGKILLed and restarted, then SIGSTOPped past the transaction timeo
   await waitCaughtUp(env.kafka, config.consumer.groupId, inputs, 180000);
   const recovered1 = Date.now() - back1;
   assert.equal(a.child.exitCode, null, `the instance survives a broker restart\n${a.output().slice(-3000)}`);
-  // the fault hit windows in flight (they were aborted and fetched again), not an idle instance
-  assert.match(a.output().slice(before1), /window aborted|fenced|consumer crashed/);
+  // the fault hit windows in flight, not an idle instance: they were aborted and fetched again, or their
+  // sends met the dead broker and the producer's own retries carried them through once it was back (both
+  // are right; the end state below proves neither lost nor duplicated anything)
+  assert.match(a.output().slice(before1), IN_FLIGHT_FAULT);
 
   // 2. pause the broker past the transaction timeout while windows are in flight
   await slices.next();
@@ -59,7 +64,7 @@ test('broker SIGKILLed and restarted, then SIGSTOPped past the transaction timeo
   await waitCaughtUp(env.kafka, config.consumer.groupId, inputs, 180000);
   const recovered2 = Date.now() - back2;
   assert.equal(a.child.exitCode, null, `the instance survives a paused broker\n${a.output().slice(-3000)}`);
-  assert.match(a.output().slice(before2), /window aborted|fenced|consumer crashed/);
+  assert.match(a.output().slice(before2), IN_FLIGHT_FAULT);
 
   const r = await stopPipeline(a);
   assert.equal(r.code, 0, a.output().slice(-3000));
