@@ -4,7 +4,10 @@
  * run until it has caught up, and a summary printed. Each run uses its own topic prefix, consumer group and
  * Redis key prefix, so it can be repeated and never mixes with an earlier run.
  *
- *   npm run demo -- [--customers 2000] [--seed 42] [--keep-running]
+ *   npm run demo -- [--customers 2000] [--seed 42] [--keep-running] [--source sample|postgres]
+ *
+ * `--source postgres`: the customers stream comes from real SQL on the project's own PostgreSQL, captured by
+ * Debezium (bash scripts/cdc.sh up starts both), instead of the generated Debezium records.
  */
 import { parseArgs } from 'node:util';
 import { connectTopicAdmin, createKafkaClient } from '../src/adapters/kafka.js';
@@ -18,6 +21,8 @@ import { LookupClient } from '../src/lookup/index.js';
 import { createLogger } from '../src/observe/logger.js';
 import { Pipeline } from '../src/pipeline/index.js';
 import { generateStream, produceSample } from '../src/sample/index.js';
+import { startPostgresSource } from './cdc/demo-source.js';
+import type { PostgresSource } from './cdc/demo-source.js';
 
 function args() {
   try {
@@ -26,6 +31,7 @@ function args() {
         customers: { type: 'string', default: '2000' },
         seed: { type: 'string', default: '42' },
         'keep-running': { type: 'boolean', default: false },
+        source: { type: 'string', default: 'sample' },
       },
       strict: true,
     });
@@ -34,10 +40,12 @@ function args() {
     if (!Number.isInteger(customers) || customers < 1)
       throw new Error(`--customers must be a whole number >= 1, got "${values.customers}"`);
     if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got "${values.seed}"`);
-    return { customers, seed, keepRunning: values['keep-running'] === true };
+    if (values.source !== 'sample' && values.source !== 'postgres')
+      throw new Error(`--source must be sample or postgres, got "${values.source}"`);
+    return { customers, seed, keepRunning: values['keep-running'] === true, source: values.source };
   } catch (err) {
     console.error(
-      `demo: ${(err as Error).message}\nusage: npm run demo -- [--customers 2000] [--seed 42] [--keep-running]`,
+      `demo: ${(err as Error).message}\nusage: npm run demo -- [--customers 2000] [--seed 42] [--keep-running] [--source sample|postgres]`,
     );
     process.exit(2);
   }
@@ -51,17 +59,21 @@ async function main(): Promise<void> {
     .slice(0, 14)}`;
   const prefix = `${run}.`;
   const base = loadConfig('config/streamscore.yaml');
+  // Debezium's JsonConverter (schemas on) for the captured table; the card transactions as JSON too
+  const format = opts.source === 'postgres' ? 'json' : 'avro';
   const config = parseConfig(
     {
       ...structuredClone(base),
       inputs: {
         cdc: base.inputs.cdc.map((i) => ({
           ...i,
+          format,
           topic: prefix + i.topic,
           schemaFile: 'schemas/cdc.bank.customers-value.avsc',
         })),
         events: base.inputs.events.map((i) => ({
           ...i,
+          format,
           topic: prefix + i.topic,
           schemaFile: 'schemas/transactions-value.avsc',
         })),
@@ -95,18 +107,25 @@ async function main(): Promise<void> {
     `   ${registered.length} schemas registered: ${registered.map((r) => `${r.entry.subject}=${r.id}`).join(', ')}`,
   );
 
-  console.log(`== producing a sample stream: ${opts.customers} customers, seed ${opts.seed}`);
-  const stream = generateStream({ seed: opts.seed, customers: opts.customers, partitions: 6 });
-  const s = stream.summary;
-  const produced = await produceSample(kafka, registry, stream, {
-    cdcTopic: config.inputs.cdc[0]?.topic as string,
-    transactionsTopic: config.inputs.events[0]?.topic as string,
-    format: 'avro',
-  });
-  const total = produced.cdc + produced.transactions;
-  console.log(
-    `   ${produced.cdc} CDC records (snapshot ${s.cdc.snapshot}, inserts ${s.cdc.inserts}, updates ${s.cdc.updates}, deletes ${s.cdc.deletes} + tombstones, ${s.cdc.duplicates} redelivered, ${s.cdc.stale} stale) and ${produced.transactions} transactions (${s.transactions.duplicates} duplicates, ${s.transactions.late} late) in ${(produced.elapsedMs / 1000).toFixed(1)} s`,
-  );
+  let total: number;
+  let pg: PostgresSource | undefined;
+  if (opts.source === 'postgres') {
+    pg = await startPostgresSource(kafka, config, run, opts.customers, opts.seed);
+    total = await pg.expectedRecords();
+  } else {
+    console.log(`== producing a sample stream: ${opts.customers} customers, seed ${opts.seed}`);
+    const stream = generateStream({ seed: opts.seed, customers: opts.customers, partitions: 6 });
+    const s = stream.summary;
+    const produced = await produceSample(kafka, registry, stream, {
+      cdcTopic: config.inputs.cdc[0]?.topic as string,
+      transactionsTopic: config.inputs.events[0]?.topic as string,
+      format: 'avro',
+    });
+    total = produced.cdc + produced.transactions;
+    console.log(
+      `   ${produced.cdc} CDC records (snapshot ${s.cdc.snapshot}, inserts ${s.cdc.inserts}, updates ${s.cdc.updates}, deletes ${s.cdc.deletes} + tombstones, ${s.cdc.duplicates} redelivered, ${s.cdc.stale} stale) and ${produced.transactions} transactions (${s.transactions.duplicates} duplicates, ${s.transactions.late} late) in ${(produced.elapsedMs / 1000).toFixed(1)} s`,
+    );
+  }
 
   console.log('== running the pipeline (Ctrl-C stops it)');
   const audits: AuditEventV1[] = [];
@@ -163,6 +182,10 @@ async function main(): Promise<void> {
       `   ${JSON.stringify({ score: p?.score, tier: p?.tier, model: p?.model.version, version: p?.version, scoredAt: p?.scoredAt, validUntil: p?.validUntil, stale: p?.stale })}`,
     );
     console.log(`   redis-cli HGETALL '${config.redis.keyPrefix}{${config.pipeline.name}:${id}}'`);
+  }
+  if (pg !== undefined) {
+    await pg.showLookupAfterUpdate(config);
+    await pg.close();
   }
   if (opts.keepRunning) {
     console.log(

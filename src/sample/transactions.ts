@@ -86,7 +86,8 @@ export interface GeneratedTransactions {
   };
 }
 
-function event(rng: Random, id: number, t: number, latent: Latent): TransactionValue {
+/** One card or account transaction of customer `id` at `t`, drawn from its latent traits. */
+export function drawTransaction(rng: Random, id: number, t: number, latent: Latent): TransactionValue {
   const type = rng.bernoulli(0.85) ? 'debit' : 'credit';
   const channel = rng.weighted(CHANNELS);
   const mcc =
@@ -111,7 +112,7 @@ export function generateTransactions(o: TransactionOptions): GeneratedTransactio
   const drafts: { value: TransactionValue; arrival: number }[] = [];
   const counts = { beforeInsert: 0, afterDelete: 0, unknownCustomer: 0 };
   const add = (id: number, t: number, latent: Latent) => {
-    const value = event(rng, id, t, latent);
+    const value = drawTransaction(rng, id, t, latent);
     const delay = rng.bernoulli(o.lateRate)
       ? rng.int(10 * 60_000, 3 * DAY_MS)
       : Math.round(rng.exponential(1500));

@@ -87,6 +87,14 @@ export async function expectedPredictions(
   stream: SampleStream,
   model: ModelFiles,
 ): Promise<Map<string, ExpectedPrediction>> {
+  return expectedFromInputs(entityInputs(stream), model);
+}
+
+/** The oracle's predictions for entity inputs gathered some other way (e.g. from a real database). */
+export async function expectedFromInputs(
+  inputs: readonly EntityInput[],
+  model: ModelFiles,
+): Promise<Map<string, ExpectedPrediction>> {
   const at = join(model.dir, model.name, model.version);
   const manifest = JSON.parse(await readFile(join(at, 'model.json'), 'utf8')) as ModelJson;
   const weights = readLogisticOnnx(
@@ -94,7 +102,6 @@ export async function expectedPredictions(
     manifest.input_name,
     manifest.output_name,
   );
-  const inputs = entityInputs(stream);
   const vectors = inputs.map((e) =>
     e.deleted ? null : oracleVector(manifest.feature_spec, e.profile, e.events, e.asOfMs),
   );
