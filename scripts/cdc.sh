@@ -67,6 +67,14 @@ APICURIO_PLUGIN="$APICURIO_HOME/apicurio-converter"
 
 PG_DATA="$CDC_RUN/pg"
 PG_LOG="$LOG_DIR/cdc-postgres.log"
+# As root, PostgreSQL runs as the postgres user, who must be able to enter its data folder. A checkout
+# inside a private folder (mktemp -d makes them 0700) is out of its reach: the cluster and its log then
+# live in a folder of their own under /var/tmp, named after the checkout (so up, status and down agree).
+if [[ "$(id -u)" == 0 ]] && getent passwd postgres >/dev/null && ! runuser -u postgres -- test -x "$ROOT"; then
+  PG_HOME="/var/tmp/streamscore-cdc-$(printf '%s' "$ROOT" | sha256sum | cut -c 1-12)"
+  PG_DATA="$PG_HOME/pg"
+  PG_LOG="$PG_HOME/postgres.log"
+fi
 PG_PID_FILE="$RUN_DIR/cdc-postgres.pid"
 PG_PORT_FILE="$RUN_DIR/cdc-postgres.port"
 CONNECT_RUN="$CDC_RUN/connect"
@@ -79,14 +87,10 @@ CONNECT_MAIN=org.apache.kafka.connect.cli.ConnectDistributed
 # class it tells our worker apart from anything else. Our postgres is told apart by its data directory.
 OWNER_FLAG="-Dstreamscore.services.root=$ROOT"
 
-say() { printf 'cdc: %s\n' "$*"; }
-warn() { printf 'cdc: warning: %s\n' "$*" >&2; }
-fail() {
-  printf 'cdc: error: %s\n' "$*" >&2
-  exit 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-rel() { printf '%s' "${1#"$ROOT"/}"; }
+SCRIPT_NAME=cdc
+# shellcheck source=services/common.sh
+source "$ROOT/scripts/services/common.sh"
+MAVEN_LOG="$LOG_DIR/cdc-maven.log"
 
 usage() {
   echo "usage: bash scripts/cdc.sh up|down|status" >&2
@@ -127,65 +131,13 @@ pg_pid() {
   printf '%s' "$pid"
 }
 
-listening() {
-  if have ss; then
-    [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null || true)" ]]
-  else
-    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-  fi
-}
 
-port_holder() {
-  local pid=''
-  if have ss; then
-    pid="$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true)"
-  fi
-  if [[ -z "$pid" ]] && have lsof; then
-    pid="$(lsof -nP -t -iTCP:"$1" -sTCP:LISTEN 2>/dev/null | head -n 1 || true)"
-  fi
-  printf '%s' "$pid"
-}
 
-describe_pid() {
-  local cmd
-  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | cut -c 1-100 || true)"
-  printf 'pid %s (%s)' "$1" "${cmd% }"
-}
 
-port_taken_message() {
-  local holder
-  holder="$(port_holder "$1")"
-  if [[ -n "$holder" ]]; then
-    printf 'port %s is taken by %s; stop it or set %s to a free port' "$1" "$(describe_pid "$holder")" "$2"
-  else
-    printf 'port %s is taken by another process (run `ss -ltnp` as root to see which); stop it or set %s to a free port' "$1" "$2"
-  fi
-}
 
 # stop_pid NAME PID: SIGTERM, then SIGKILL after 60 s
-stop_pid() {
-  local name=$1 pid=$2 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 600; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  warn "$name (pid $pid) did not stop within 60 s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-}
 
-rotate_log() {
-  if [[ -f "$1" ]] && (($(stat -c %s "$1" 2>/dev/null || echo 0) > 20971520)); then mv -f "$1" "$1.1"; fi
-}
 
-show_log_tail() {
-  local file
-  for file in "$@"; do
-    [[ -s "$file" ]] || continue
-    printf -- '----- last lines of %s -----\n' "$(rel "$file")" >&2
-    tail -n 40 "$file" >&2
-  done
-}
 
 http_get() { curl -s -m 5 "http://$HOST:$CONNECT_PORT$1" 2>/dev/null; }
 http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$HOST:$CONNECT_PORT$1" 2>/dev/null || true; }
@@ -193,38 +145,12 @@ http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$HOST:$CONNECT
 # ---------------------------------------------------------------------------------------------------
 # prerequisites
 
-need_java() {
-  local version major
-  have java || fail "java is not installed (needed to run Kafka Connect). Install a JDK/JRE 17 or newer, e.g. \`apt-get install openjdk-17-jre-headless\` (Debian/Ubuntu) or \`brew install openjdk@17\`, and put java on PATH."
-  version="$(java -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n 1)"
-  major="${version%%.*}"
-  [[ "$major" == 1 ]] && major="$(cut -d. -f2 <<<"$version")"
-  [[ "$major" =~ ^[0-9]+$ ]] || {
-    warn "cannot tell the java version ('$version'); Kafka Connect $KAFKA_VERSION and Debezium $DEBEZIUM_VERSION need 17 or newer"
-    return 0
-  }
-  ((major >= 17)) || fail "java on PATH is version $version; Kafka Connect $KAFKA_VERSION and Debezium $DEBEZIUM_VERSION need Java 17 or newer. Install e.g. openjdk-17-jre-headless and put it first on PATH."
-}
 
 need_curl() {
   have curl || fail "curl is not installed (used to talk to the Kafka Connect REST API); install it (\`apt-get install curl\`)"
 }
 
-need_mvn() {
-  have mvn || fail "mvn (Apache Maven) is not installed; it is needed once to download the Kafka Connect and Debezium jars from Maven Central into .cache/. Install it (\`apt-get install maven\` on Debian/Ubuntu, \`brew install maven\` on macOS) or copy a populated .cache/ from another checkout."
-}
 
-run_mvn() {
-  local what=$1 log="$LOG_DIR/cdc-maven.log"
-  shift
-  local extra=()
-  read -r -a extra <<<"${STREAMSCORE_MAVEN_ARGS:-}"
-  printf '\n===== %s: mvn %s\n' "$(date '+%F %T')" "$*" >>"$log"
-  if ! mvn -B -q -ntp -Dstyle.color=never -f "$POM" ${extra[@]+"${extra[@]}"} "$@" >>"$log" 2>&1; then
-    show_log_tail "$log"
-    fail "Maven could not resolve $what (see $(rel "$log")). It needs access to Maven Central (or a mirror configured in ~/.m2/settings.xml; extra flags via STREAMSCORE_MAVEN_ARGS)."
-  fi
-}
 
 pom_hash() { cat "$POM" "$SERVICES_POM" | sha256sum | cut -c 1-64; }
 
@@ -233,7 +159,7 @@ pom_hash() { cat "$POM" "$SERVICES_POM" | sha256sum | cut -c 1-64; }
 ensure_jars() {
   local what=$1 profile=$2 dir=$3 check=$4 marker="$3/.complete" partial="$3.partial" started=$SECONDS
   if [[ -f "$marker" && "$(cat "$marker")" == "$(pom_hash)" ]]; then return 0; fi
-  need_mvn
+  need_mvn "Kafka Connect and Debezium"
   say "resolving $what from Maven Central into $(rel "$dir") (first run only)"
   rm -rf "$partial"
   mkdir -p "$partial"
@@ -328,14 +254,17 @@ psql_app() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$HOST" -p "$PG_PORT" -U
 pg_ready() { "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -d postgres -U "$PG_SUPERUSER" -t 2 2>/dev/null; }
 
 prepare_pg_dirs() {
-  mkdir -p "$CDC_RUN" "$LOG_DIR"
+  mkdir -p "$CDC_RUN" "$LOG_DIR" "$(dirname "$PG_DATA")" "$(dirname "$PG_LOG")"
   touch "$PG_LOG"
   if [[ "$(id -u)" == 0 ]]; then
+    [[ "$(dirname "$PG_DATA")" == "$CDC_RUN" ]] || chmod 755 "$(dirname "$PG_DATA")"
     getent passwd postgres >/dev/null ||
       fail "running as root, but there is no \`postgres\` system user to run PostgreSQL as (initdb refuses root). Install Debian's postgresql package (it creates the user), or run this script as a normal user."
     # the postgres user must reach the data dir and write its log
-    if ! runuser -u postgres -- test -x "$CDC_RUN"; then
-      fail "the postgres system user cannot enter $CDC_RUN (a parent folder is not world-executable: $(namei -m "$CDC_RUN" 2>/dev/null | awk 'NR>1 && $1 !~ /x$/ {print $2}' | tr '\n' ' ')); make the checkout's folders a+x, or run this script as a normal user"
+    local home
+    home="$(dirname "$PG_DATA")"
+    if ! runuser -u postgres -- test -x "$home"; then
+      fail "the postgres system user cannot enter $home (a parent folder is not world-executable: $(namei -m "$home" 2>/dev/null | awk 'NR>1 && $1 !~ /x$/ {print $2}' | tr '\n' ' ')); make those folders a+x, or run this script as a normal user"
     fi
     chown postgres "$PG_LOG"
   fi
@@ -553,13 +482,6 @@ wait_connect() {
 # ---------------------------------------------------------------------------------------------------
 # commands
 
-lock() {
-  mkdir -p "$RUN_DIR" "$LOG_DIR"
-  if have flock; then
-    exec 9>"$RUN_DIR/cdc.lock"
-    flock -w 900 9 || fail "another scripts/cdc.sh is still running (lock $(rel "$RUN_DIR/cdc.lock"))"
-  fi
-}
 
 cmd_up() {
   local started=$SECONDS ppid='' cpid='' ports
@@ -593,7 +515,7 @@ cmd_up() {
     say "postgres: already running (pid $ppid)"
   fi
   if [[ -z "$cpid" ]]; then
-    need_java
+    need_java "Kafka Connect $KAFKA_VERSION and Debezium $DEBEZIUM_VERSION"
     ensure_all_jars
     start_connect
     cpid="$(cat "$CONNECT_PID_FILE")"

@@ -63,14 +63,9 @@ REDIS_PID_FILE="$RUN_DIR/redis.pid"
 # anything else (another checkout's services, a recycled pid).
 OWNER_FLAG="-Dstreamscore.services.root=$ROOT"
 
-say() { printf 'services: %s\n' "$*"; }
-warn() { printf 'services: warning: %s\n' "$*" >&2; }
-fail() {
-  printf 'services: error: %s\n' "$*" >&2
-  exit 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-rel() { printf '%s' "${1#"$ROOT"/}"; }
+SCRIPT_NAME=services
+# shellcheck source=services/common.sh
+source "$ROOT/scripts/services/common.sh"
 
 usage() {
   echo "usage: bash scripts/services.sh up|down|status|kafka-jars <version>" >&2
@@ -105,108 +100,29 @@ kafka_pid() { pid_of "$KAFKA_PID_FILE" "$OWNER_FLAG"; }
 registry_pid() { pid_of "$REGISTRY_PID_FILE" "$OWNER_FLAG"; }
 redis_pid() { pid_of "$REDIS_PID_FILE" redis; }
 
-listening() {
-  if have ss; then
-    [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null || true)" ]]
-  else
-    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-  fi
-}
 
 # port_holder PORT: pid of the process listening on PORT (empty if unknown or none)
-port_holder() {
-  local pid=''
-  if have ss; then
-    pid="$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true)"
-  fi
-  if [[ -z "$pid" ]] && have lsof; then
-    pid="$(lsof -nP -t -iTCP:"$1" -sTCP:LISTEN 2>/dev/null | head -n 1 || true)"
-  fi
-  printf '%s' "$pid"
-}
 
-describe_pid() {
-  local cmd
-  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | cut -c 1-100 || true)"
-  printf 'pid %s (%s)' "$1" "${cmd% }"
-}
 
 # port_taken_message PORT ENVVAR: the reason PORT cannot be used, for an error message
-port_taken_message() {
-  local holder
-  holder="$(port_holder "$1")"
-  if [[ -n "$holder" ]]; then
-    printf 'port %s is taken by %s; stop it or set %s to a free port' "$1" "$(describe_pid "$holder")" "$2"
-  else
-    printf 'port %s is taken by another process (run `ss -ltnp` as root to see which); stop it or set %s to a free port' "$1" "$2"
-  fi
-}
 
 # stop_pid NAME PID: SIGTERM, then SIGKILL after 60 s
-stop_pid() {
-  local name=$1 pid=$2 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 600; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  warn "$name (pid $pid) did not stop within 60 s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-}
 
 # rotate_log FILE: keep one previous generation once FILE passes 20 MB (checked at each start)
-rotate_log() {
-  if [[ -f "$1" ]] && (($(stat -c %s "$1" 2>/dev/null || echo 0) > 20971520)); then mv -f "$1" "$1.1"; fi
-}
 
-show_log_tail() {
-  local file
-  for file in "$@"; do
-    [[ -s "$file" ]] || continue
-    printf -- '----- last lines of %s -----\n' "$(rel "$file")" >&2
-    tail -n 40 "$file" >&2
-  done
-}
 
 # ---------------------------------------------------------------------------------------------------
 # prerequisites
 
-need_java() {
-  local version major
-  have java || fail "java is not installed (needed to run Kafka and Apicurio Registry). Install a JDK/JRE 17 or newer, e.g. \`apt-get install openjdk-17-jre-headless\` (Debian/Ubuntu) or \`brew install openjdk@17\`, and put java on PATH."
-  version="$(java -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n 1)"
-  major="${version%%.*}"
-  [[ "$major" == 1 ]] && major="$(cut -d. -f2 <<<"$version")"
-  [[ "$major" =~ ^[0-9]+$ ]] || {
-    warn "cannot tell the java version ('$version'); Kafka $KAFKA_VERSION needs 17 or newer"
-    return 0
-  }
-  ((major >= 17)) || fail "java on PATH is version $version; Kafka $KAFKA_VERSION and Apicurio Registry $APICURIO_VERSION need Java 17 or newer. Install e.g. openjdk-17-jre-headless and put it first on PATH (or set JAVA_HOME/PATH)."
-}
 
-need_mvn() {
-  have mvn || fail "mvn (Apache Maven) is not installed; it is needed once to download the Kafka and Apicurio Registry jars from Maven Central into .cache/. Install it (\`apt-get install maven\` on Debian/Ubuntu, \`brew install maven\` on macOS) or copy a populated .cache/ from another checkout."
-}
 
-run_mvn() {
-  local what=$1 log="$LOG_DIR/maven.log"
-  shift
-  local extra=()
-  # word splitting is intended: STREAMSCORE_MAVEN_ARGS holds several flags
-  read -r -a extra <<<"${STREAMSCORE_MAVEN_ARGS:-}"
-  printf '\n===== %s: mvn %s\n' "$(date '+%F %T')" "$*" >>"$log"
-  if ! mvn -B -q -ntp -Dstyle.color=never -f "$POM" ${extra[@]+"${extra[@]}"} "$@" >>"$log" 2>&1; then
-    show_log_tail "$log"
-    fail "Maven could not resolve $what (see $(rel "$log")). It needs access to Maven Central (or a mirror configured in ~/.m2/settings.xml; extra flags via STREAMSCORE_MAVEN_ARGS)."
-  fi
-}
 
 pom_hash() { sha256sum "$POM" | cut -c 1-64; }
 
 ensure_kafka_jars() {
   local marker="$KAFKA_HOME/.complete" partial="$KAFKA_HOME/lib.partial" started=$SECONDS
   if [[ -f "$marker" && "$(cat "$marker")" == "$(pom_hash)" && -d "$KAFKA_LIB" ]]; then return 0; fi
-  need_mvn
+  need_mvn "Kafka and Apicurio Registry"
   say "resolving Kafka $KAFKA_VERSION jars from Maven Central into $(rel "$KAFKA_LIB") (first run only)"
   rm -rf "$partial"
   mkdir -p "$partial"
@@ -223,7 +139,7 @@ ensure_kafka_jars() {
 ensure_apicurio() {
   local marker="$APICURIO_HOME/.complete" partial="$APICURIO_HOME.partial" started=$SECONDS tarball
   if [[ -f "$marker" && -f "$APICURIO_JAR" ]]; then return 0; fi
-  need_mvn
+  need_mvn "Kafka and Apicurio Registry"
   say "downloading Apicurio Registry $APICURIO_VERSION (~110 MB) from Maven Central into $(rel "$APICURIO_HOME") (first run only)"
   rm -rf "$partial"
   mkdir -p "$partial/download"
@@ -493,13 +409,6 @@ ensure_redis() {
 # ---------------------------------------------------------------------------------------------------
 # commands
 
-lock() {
-  mkdir -p "$RUN_DIR" "$LOG_DIR"
-  if have flock; then
-    exec 9>"$RUN_DIR/services.lock"
-    flock -w 900 9 || fail "another scripts/services.sh is still running (lock $(rel "$RUN_DIR/services.lock"))"
-  fi
-}
 
 cmd_up() {
   local started=$SECONDS kpid='' rpid='' ports
@@ -526,7 +435,7 @@ cmd_up() {
   fi
 
   # 2. start what is missing: Kafka first, so that it boots while Apicurio is fetched / starts
-  if [[ -z "$kpid" || -z "$rpid" ]]; then need_java; fi
+  if [[ -z "$kpid" || -z "$rpid" ]]; then need_java "Kafka $KAFKA_VERSION and Apicurio Registry $APICURIO_VERSION"; fi
   if [[ -z "$kpid" ]]; then
     ensure_kafka_jars
     start_kafka

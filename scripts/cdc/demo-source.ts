@@ -46,6 +46,7 @@ export async function startPostgresSource(
     schemasEnable: 'true',
   });
   const sql = await BankWorkload.connect(endpoints, seed);
+  await sql.resetTable();
   await sql.truncate();
   const before = Math.max(1, Math.round(customers * 0.6));
   await sql.seed(before);

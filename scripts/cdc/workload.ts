@@ -139,6 +139,38 @@ export class BankWorkload {
     await this.client.query(`DROP PUBLICATION IF EXISTS ${slot}`);
   }
 
+  /**
+   * Adds two columns mid-stream: `notes` text kept out of line (TOAST), filled for `ids` with ~12 KB each
+   * (an UPDATE that leaves it unchanged then reaches Debezium without it: `__debezium_unavailable_value`),
+   * and `vip` boolean.
+   */
+  async addToastedNotes(ids: readonly number[]): Promise<Map<number, string>> {
+    await this.client.query(
+      'ALTER TABLE bank.customers ADD COLUMN IF NOT EXISTS notes text, ADD COLUMN IF NOT EXISTS vip boolean',
+    );
+    await this.client.query('ALTER TABLE bank.customers ALTER COLUMN notes SET STORAGE EXTERNAL');
+    const notes = new Map<number, string>();
+    for (const id of ids) {
+      let text = '';
+      while (text.length < 12_000) text += this.#rng.next().toString(36).slice(2);
+      await this.client.query('UPDATE bank.customers SET notes = $2, vip = $3 WHERE id = $1', [
+        id,
+        text,
+        this.#rng.bernoulli(0.5),
+      ]);
+      notes.set(id, text);
+    }
+    return notes;
+  }
+
+  /** Back to the table of cdc/schema.sql (a test that added columns or changed the replica identity). */
+  async resetTable(): Promise<void> {
+    await this.client.query(
+      'ALTER TABLE bank.customers DROP COLUMN IF EXISTS notes, DROP COLUMN IF EXISTS vip',
+    );
+    await this.client.query('ALTER TABLE bank.customers REPLICA IDENTITY DEFAULT');
+  }
+
   /** Empties the table (before a run; the connector of a new run starts after). */
   async truncate(): Promise<void> {
     await this.client.query('TRUNCATE bank.customers');

@@ -7,6 +7,58 @@ import type { CdcDecodeOptions } from './options.js';
 import { rejected } from './reject.js';
 import type { CdcChange, CdcOp, CdcTombstone, RawRecord, Row } from './types.js';
 
+/**
+ * What Debezium writes for a column whose value it does not have: a TOASTed column an UPDATE left
+ * unchanged, under the table's default replica identity (`unavailable.value.placeholder`'s default). Bytes
+ * columns carry the same text as bytes, which the decoder hands on as base64.
+ */
+export const UNAVAILABLE = '__debezium_unavailable_value';
+const UNAVAILABLE_BASE64 = Buffer.from(UNAVAILABLE, 'utf8').toString('base64');
+
+export function isUnavailable(v: unknown): boolean {
+  return v === UNAVAILABLE || v === UNAVAILABLE_BASE64;
+}
+
+/**
+ * `row` with its unavailable columns taken from `prior` (the entity's previous row: the older change of the
+ * same window, or the stored profile); a column `prior` does not have either becomes null (missing).
+ * Returns `row` itself when nothing is unavailable.
+ */
+export function fillUnavailable(row: Row, prior: Row | null): Row {
+  let out: Row | null = null;
+  for (const k in row) {
+    if (!isUnavailable(row[k])) continue;
+    out ??= { ...row };
+    const was = prior?.[k];
+    out[k] = was === undefined || isUnavailable(was) ? null : was;
+  }
+  return out ?? row;
+}
+
+const DECIMAL_TEXT = /^[-+]?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+/**
+ * decimal.handling.mode=string under a declared decimal: the writer's schema (JsonConverter with schemas,
+ * Avro) says string and hands on the text ("1234.56"); the declared schema says it is a number, so it is
+ * read as one. Other text is left as it is (the validate stage refuses it with SS_FIELD_TYPE).
+ */
+export function withDeclaredDecimals(change: CdcChange, decimals: ReadonlySet<string>): CdcChange {
+  const read = (row: Row | null): Row | null => {
+    if (row === null) return null;
+    let out: Row | null = null;
+    for (const k of decimals) {
+      const v = row[k];
+      if (typeof v !== 'string' || !DECIMAL_TEXT.test(v)) continue;
+      out ??= { ...row };
+      out[k] = Number(v);
+    }
+    return out ?? row;
+  };
+  const after = read(change.after);
+  const before = read(change.before);
+  return after === change.after && before === change.before ? change : { ...change, after, before };
+}
+
 const OPS: ReadonlySet<string> = new Set<CdcOp>(['c', 'u', 'd', 'r', 't', 'm']);
 const DIGITS = /^\d+$/;
 

@@ -7,6 +7,7 @@ import { describeError, StreamscoreError } from '../errors/index.js';
 import { framedSchemaId } from '../adapters/confluent-frame.js';
 import { AvroReader, type AvroReaderOptions } from './avro.js';
 import { compileAvroConverter, envelopeRowSchema, isObject } from './avro-schema.js';
+import { semanticKind } from './connect-types.js';
 import type { Convert } from './connect-types.js';
 import {
   cdcFromValue,
@@ -15,6 +16,7 @@ import {
   entityIdFromKey,
   isEnvelope,
   isRow,
+  withDeclaredDecimals,
   withRowFields,
 } from './debezium.js';
 import { eventFromValue } from './events.js';
@@ -90,6 +92,8 @@ class Decoder implements RecordDecoder {
   readonly #json = new JsonReader();
   /** CDC rows are cut down to these (Avro does it while reading; JSON after converting). */
   readonly #rowFields: ReadonlySet<string> | null;
+  /** Row columns the declared schema says are decimals (read from text in decimal.handling.mode=string). */
+  readonly #declaredDecimals: ReadonlySet<string>;
 
   constructor(spec: DecoderSpec) {
     this.#spec = parseOptions(spec);
@@ -124,6 +128,12 @@ class Decoder implements RecordDecoder {
     this.#declaredRow = unwrapped
       ? compileDeclared(envelopeRowSchema(parsedDeclared) ?? parsedDeclared)
       : null;
+    const declaredAny: unknown =
+      typeof spec.declaredValueSchema === 'string'
+        ? JSON.parse(spec.declaredValueSchema)
+        : spec.declaredValueSchema;
+    this.#declaredDecimals =
+      this.#spec.kind === 'cdc' ? decimalColumns(envelopeRowSchema(declaredAny) ?? declaredAny) : new Set();
   }
 
   async prepare(records: Iterable<RawRecord>): Promise<void> {
@@ -158,7 +168,8 @@ class Decoder implements RecordDecoder {
         throw rejected('SS_DECODE_FAILED', 'empty value (a tombstone is a null value)', raw);
       const value = this.#value(raw.value, raw);
       if (this.#spec.kind !== 'cdc') return eventFromValue(value, keyId, this.#spec.options, raw);
-      const change = cdcFromValue(value, keyId, this.#spec.options, raw);
+      let change = cdcFromValue(value, keyId, this.#spec.options, raw);
+      if (this.#declaredDecimals.size > 0) change = withDeclaredDecimals(change, this.#declaredDecimals);
       return this.#rowFields === null || this.#avro !== null
         ? change
         : withRowFields(change, this.#rowFields);
@@ -195,6 +206,26 @@ class Decoder implements RecordDecoder {
       this.#declaredRow !== null && !isEnvelope(parsed) ? this.#declaredRow : this.#declaredValue;
     return convert === null ? parsed : convert(parsed);
   }
+}
+
+/** Columns of a declared row schema whose type is a decimal (Connect Decimal, VariableScaleDecimal, Avro decimal). */
+function decimalColumns(row: unknown): ReadonlySet<string> {
+  const out = new Set<string>();
+  if (!isObject(row) || !Array.isArray(row.fields)) return out;
+  for (const f of row.fields as unknown[]) {
+    if (!isObject(f) || typeof f.name !== 'string') continue;
+    const branches: unknown[] = Array.isArray(f.type) ? f.type : [f.type];
+    const decimal = branches.some(
+      (b) =>
+        isObject(b) &&
+        semanticKind(
+          typeof b['connect.name'] === 'string' ? b['connect.name'] : undefined,
+          typeof b.logicalType === 'string' ? b.logicalType : undefined,
+        ) === 'number',
+    );
+    if (decimal) out.add(f.name);
+  }
+  return out;
 }
 
 /** One decoder per input topic. Options are the input's config entry (defaults applied here). */

@@ -2,6 +2,7 @@ export { createDecoder } from './decoder.js';
 export type { DecoderSpec } from './decoder.js';
 export { parseJson } from './json.js';
 export { envelopeRowSchema } from './avro-schema.js';
+export { fillUnavailable, isUnavailable, UNAVAILABLE } from './debezium.js';
 export { rejected } from './reject.js';
 export { semanticKind } from './connect-types.js';
 export {

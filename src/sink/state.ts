@@ -9,6 +9,7 @@
  * future window, since the entity's clock only moves forward). So a replay, a retry or a zombie's window
  * applied again changes nothing, whatever offsets it arrives at.
  */
+import { fillUnavailable } from '../decode/debezium.js';
 import type { Row } from '../decode/types.js';
 import { byTimeThenId } from '../features/index.js';
 import type { EventForFeatures } from '../features/index.js';
@@ -104,8 +105,10 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     const deletingSame = c.op === 'delete' && lsn === c.version && !deleted;
     if (lsn === '' || versionGreater(c.version, lsn) || deletingSame) {
       if (c.op === 'upsert') {
-        profile = project(c.profile, fields.profile);
-        storeProfile = JSON.stringify(c.profile);
+        // a TOASTed column the change left unchanged keeps the stored value (null when none is stored)
+        const row = fillUnavailable(c.profile, deleted ? null : profile);
+        profile = project(row, fields.profile);
+        storeProfile = JSON.stringify(row);
         deleted = false;
       } else {
         profile = null;

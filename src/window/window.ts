@@ -1,3 +1,4 @@
+import { fillUnavailable } from '../decode/debezium.js';
 import type { Decoded } from '../decode/types.js';
 import type { EntityWork, EventWork, RecordRef, WindowLimits, CdcWork } from './types.js';
 
@@ -126,7 +127,13 @@ export function groupByEntity(records: ReadonlyArray<{ ref: RecordRef; decoded: 
     }
     w.coalescedCdc += 1;
     if (next.version === current.version) w.duplicateCdc += 1;
-    else if (versionGreater(next.version, current.version)) w.cdc = next;
+    else if (versionGreater(next.version, current.version)) {
+      // a TOASTed column the newer change left unchanged keeps the value the older one carried
+      w.cdc =
+        next.op === 'upsert' && current.op === 'upsert'
+          ? { ...next, profile: fillUnavailable(next.profile, current.profile) }
+          : next;
+    }
   }
   return [...byId.values()];
 }

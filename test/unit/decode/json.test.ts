@@ -100,3 +100,36 @@ describe('JSON (JsonConverter) values', () => {
     );
   });
 });
+
+describe('decimal.handling.mode=string', () => {
+  it('reads decimal text as a number where the declared schema says decimal, whatever the writer schema says', async () => {
+    // JsonConverter with schemas: the writer's schema says string for the NUMERIC column in string mode
+    const schema = JSON.parse(CONNECT_VALUE_SCHEMA) as {
+      fields: Array<{ field: string; fields?: unknown[] }>;
+    };
+    const asString = (fields: unknown[]) =>
+      fields.map((f) => {
+        const x = f as { field: string };
+        return x.field === 'balance' || x.field === 'credit_limit'
+          ? { type: 'string', optional: true, field: x.field }
+          : f;
+      });
+    for (const f of schema.fields)
+      if (f.fields !== undefined && (f.field === 'before' || f.field === 'after'))
+        f.fields = asString(f.fields);
+    const value = envelope('u', null, customerRow(5, { balance: '-1234.50', credit_limit: '2000.00' }));
+    const d = jsonDecoder(CUSTOMER_VALUE_SCHEMA);
+    const decoded = await d.decode(
+      record({ value: json(`{"schema":${JSON.stringify(schema)},"payload":${toJsonText(value)}}`) }),
+    );
+    assert.equal(decoded.kind, 'cdc');
+    assert.equal(decoded.kind === 'cdc' && decoded.after?.balance, -1234.5);
+    assert.equal(decoded.kind === 'cdc' && decoded.after?.credit_limit, 2000);
+    // text that is not a decimal is left for the validate stage to refuse
+    const bad = envelope('u', null, customerRow(5, { balance: 'n/a' }));
+    const kept = await d.decode(
+      record({ value: json(`{"schema":${JSON.stringify(schema)},"payload":${toJsonText(bad)}}`) }),
+    );
+    assert.equal(kept.kind === 'cdc' && kept.after?.balance, 'n/a');
+  });
+});

@@ -219,3 +219,19 @@ test('redeliveries are counted as duplicates, never applied twice: an event id h
   );
   assert.equal(older.duplicates, 0, 'an older change is stale, not a duplicate');
 });
+
+test('applyWork: a TOASTed column the change left unchanged (__debezium_unavailable_value) keeps the stored value; none stored: null', () => {
+  const up = (lsn: string, segment: string, age = 30) =>
+    work({ cdc: { op: 'upsert', version: lsn, profile: { id: 1, age, segment }, timeMs: 5 } });
+  const s1 = applyWork(EMPTY_STATE, up('10', 'private'), FIELDS).next as EntityState;
+  const c = applyWork(s1, up('11', '__debezium_unavailable_value', 31), FIELDS);
+  assert.deepEqual(c.next?.profile, { age: 31, segment: 'private' });
+  assert.equal(c.storeProfile, JSON.stringify({ id: 1, age: 31, segment: 'private' }));
+  // bytes columns carry the placeholder as bytes, handed on as base64
+  const b64 = Buffer.from('__debezium_unavailable_value').toString('base64');
+  assert.deepEqual(applyWork(s1, up('12', b64, 32), FIELDS).next?.profile, { age: 32, segment: 'private' });
+  assert.deepEqual(applyWork(EMPTY_STATE, up('10', '__debezium_unavailable_value'), FIELDS).next?.profile, {
+    age: 30,
+    segment: null,
+  });
+});

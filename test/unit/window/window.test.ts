@@ -126,3 +126,16 @@ test('a change delivered twice in one window is coalesced and counted as a dupli
   assert.equal(w?.duplicateCdc, 1);
   assert.deepEqual(w?.cdc, { op: 'upsert', version: '41', profile: { id: '5', age: 51 }, timeMs: 41 });
 });
+
+test('a TOASTed column a newer change of the window left unchanged keeps the older change value', () => {
+  const [w] = groupByEntity([
+    { ref: ref(1), decoded: cdc('8', 'u', 50, { age: 40, segment: 'mass' }) },
+    { ref: ref(2), decoded: cdc('8', 'u', 51, { age: 41, segment: '__debezium_unavailable_value' }) },
+  ]);
+  assert.deepEqual(w?.cdc, {
+    op: 'upsert',
+    version: '51',
+    profile: { id: '8', age: 41, segment: 'mass' },
+    timeMs: 51,
+  });
+});
