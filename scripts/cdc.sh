@@ -427,8 +427,9 @@ plugin.path=$(plugin_path)
 # connectors may override their clients' settings (producer.override.*)
 connector.client.config.override.policy=All
 topic.creation.enable=true
-# tests: source offsets (Debezium's LSN) are committed every second, not every minute
-offset.flush.interval.ms=1000
+# source offsets (Debezium's LSN) are committed every 10 s (Connect's default: a minute); a crashed worker
+# re-sends what came after the last commit (the CDC test's killed worker exercises that)
+offset.flush.interval.ms=10000
 # a single worker: after a restart its connectors are reassigned at once, not after the default 5 minutes
 scheduled.rebalance.max.delay.ms=0
 task.shutdown.graceful.timeout.ms=5000

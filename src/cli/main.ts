@@ -8,6 +8,7 @@ import { lookup } from './commands/lookup.js';
 import { modelsCompare, modelsList, modelsPromote, modelsRollback, modelsShow } from './commands/models.js';
 import { run } from './commands/run.js';
 import { topicsApply, topicsPlan } from './commands/topics.js';
+import { verify } from './commands/verify.js';
 
 const COMMANDS: readonly Command[] = [
   run,
@@ -23,6 +24,7 @@ const COMMANDS: readonly Command[] = [
   modelsPromote,
   modelsRollback,
   modelsCompare,
+  verify,
 ];
 
 export function registerCommand(cmd: Command): void {
