@@ -17,7 +17,7 @@ import { applyTopics } from '../src/admin/topics.js';
 import { loadTopicSpecs } from '../src/admin/topic-spec.js';
 import { loadConfig, parseConfig } from '../src/config/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../src/emit/index.js';
-import { LookupClient } from '../src/lookup/index.js';
+import { lookupClientFor } from '../src/lookup/index.js';
 import { createLogger } from '../src/observe/logger.js';
 import { Pipeline } from '../src/pipeline/index.js';
 import { generateStream, produceSample } from '../src/sample/index.js';
@@ -171,11 +171,7 @@ async function main(): Promise<void> {
   const id = sample[0]?.entity_id;
   if (id !== undefined) {
     console.log(`== Redis lookup of customer ${id} (LookupClient; same as: streamscore lookup ${id})`);
-    const lookup = new LookupClient({
-      url: config.redis.url,
-      keyPrefix: config.redis.keyPrefix,
-      pipeline: config.pipeline.name,
-    });
+    const lookup = lookupClientFor(config);
     const p = await lookup.get(id);
     await lookup.close();
     console.log(

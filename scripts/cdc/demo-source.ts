@@ -7,7 +7,7 @@
 import type { KafkaClient } from '../../src/adapters/kafka.js';
 import { createRegistryClient } from '../../src/adapters/registry.js';
 import type { Config } from '../../src/config/index.js';
-import { LookupClient } from '../../src/lookup/index.js';
+import { lookupClientFor } from '../../src/lookup/index.js';
 import { produceSample } from '../../src/sample/index.js';
 import { cdcEndpoints, ConnectClient, connectorFromTemplate, ensureCdcServices } from './connect.js';
 import type { ConnectorConfig } from './connect.js';
@@ -91,11 +91,7 @@ export async function startPostgresSource(
     async showLookupAfterUpdate(cfg) {
       const id = ids[0];
       if (id === undefined) return;
-      const lookup = new LookupClient({
-        url: cfg.redis.url,
-        keyPrefix: cfg.redis.keyPrefix,
-        pipeline: cfg.pipeline.name,
-      });
+      const lookup = lookupClientFor(cfg);
       try {
         const old = await lookup.get(String(id));
         const statement = `UPDATE bank.customers SET balance = balance - 2500, utilisation = 0.97, updated_at = now() WHERE id = ${id}`;

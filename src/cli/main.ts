@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isStreamscoreError } from '../errors/index.js';
 import { helpText, parseCommandArgs } from './args.js';
 import type { Command } from './args.js';
+import { configShow } from './commands/config.js';
 import { schemasCheck, schemasRegister } from './commands/schemas.js';
 import { dlqInspect, dlqReplay } from './commands/dlq.js';
 import { lookup } from './commands/lookup.js';
@@ -25,6 +26,7 @@ const COMMANDS: readonly Command[] = [
   modelsRollback,
   modelsCompare,
   verify,
+  configShow,
 ];
 
 export function registerCommand(cmd: Command): void {

@@ -30,7 +30,30 @@ function intOrString(raw: string): number | string {
   return /^-?\d+$/.test(raw) ? Number(raw) : raw;
 }
 
-/** Applies the documented STREAMSCORE_* overrides to a raw (unvalidated) config object. */
+/**
+ * `<NAME>_FILE` (the Docker/Kubernetes secrets convention): the value of `<NAME>` read from that file, with
+ * one trailing newline dropped. Setting both is refused, as is a file that cannot be read.
+ */
+function envFile(env: NodeJS.ProcessEnv, name: string): { value: string } | undefined {
+  const file = env[`${name}_FILE`];
+  if (file === undefined || file === '') return undefined;
+  if (env[name] !== undefined && env[name] !== '')
+    throw new StreamscoreError(
+      'SS_CONFIG_INVALID',
+      `both ${name} and ${name}_FILE are set; set one of them (the _FILE variable names a file holding the value)`,
+    );
+  try {
+    return { value: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
+  } catch (cause) {
+    throw new StreamscoreError(
+      'SS_CONFIG_INVALID',
+      `${name}_FILE: cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); point it at a readable file holding the value, or set ${name} instead`,
+      { cause },
+    );
+  }
+}
+
+/** Applies the documented STREAMSCORE_* overrides (each also as `<NAME>_FILE`) to a raw config object. */
 export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: Map<string, string>): Json {
   const out = structuredClone(raw);
   const map: Array<[string, string[], (v: string) => unknown]> = [
@@ -71,10 +94,11 @@ export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: M
     }
   }
   for (const [name, path, convert] of map) {
-    const value = env[name];
+    const fromFile = envFile(env, name);
+    const value = fromFile?.value ?? env[name];
     if (value !== undefined && value !== '') {
       setPath(out, path, convert(value));
-      applied?.set(path.join('.'), name);
+      applied?.set(path.join('.'), fromFile === undefined ? name : `${name}_FILE`);
     }
   }
   return out;

@@ -1,2 +1,3 @@
 export { LookupClient, parsePrediction } from './client.js';
 export type { Prediction, LookupOptions } from './client.js';
+export { lookupClientFor } from './for-config.js';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../config/index.js';
-import { LookupClient } from '../../lookup/index.js';
+import { lookupClientFor } from '../../lookup/index.js';
 import type { Command } from '../args.js';
 
 export const lookup: Command = {
@@ -12,13 +12,7 @@ export const lookup: Command = {
   positionals: { min: 1, max: 1, names: '<entity-id>' },
   async run(values, positionals) {
     const config = loadConfig(values.config as string | undefined);
-    const client = new LookupClient({
-      url: config.redis.url,
-      db: config.redis.db,
-      keyPrefix: config.redis.keyPrefix,
-      pipeline: config.pipeline.name,
-      ...(config.redis.password === undefined ? {} : { password: config.redis.password }),
-    });
+    const client = lookupClientFor(config);
     try {
       const id = positionals[0] as string;
       const p = await client.get(id);

@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/index.js';
 import { auditReader, predictionReader } from '../../emit/audit-reader.js';
 import type { AuditEventV1 } from '../../emit/index.js';
 import { StreamscoreError } from '../../errors/index.js';
-import { LookupClient } from '../../lookup/index.js';
+import { lookupClientFor } from '../../lookup/index.js';
 import { ProgressLine } from '../../observe/progress-line.js';
 import { Random } from '../../sample/random.js';
 import type { Command } from '../args.js';
@@ -56,13 +56,7 @@ export const verify: Command = {
     const until = timeOption('until', values.until as string | undefined) ?? Infinity;
 
     const registry = createRegistryClient(config.registry);
-    const lookup = new LookupClient({
-      url: config.redis.url,
-      db: config.redis.db,
-      keyPrefix: config.redis.keyPrefix,
-      pipeline: config.pipeline.name,
-      ...(config.redis.password === undefined ? {} : { password: config.redis.password }),
-    });
+    const lookup = lookupClientFor(config);
     const progress = new Map<string, ProgressLine>();
     const deps: VerifyDeps = {
       kafka: createKafkaClient(config.kafka),

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'node:test';
 import { StreamscoreError } from '../../../src/errors/index.js';
 import { parseConfig, redactConfig, redactUrl } from '../../../src/config/index.js';
@@ -127,4 +131,56 @@ test('the services port variables move the defaults; explicit URLs still win', (
   assert.equal(c.redis.url, 'redis://127.0.0.1:26379');
   const d = parseConfig({ kafka: { brokers: ['k:1'] } }, { STREAMSCORE_KAFKA_PORT: '29092' });
   assert.deepEqual(d.kafka.brokers, ['k:1']);
+});
+
+test('every STREAMSCORE_* variable can come from a file (<NAME>_FILE); both set, or an unreadable file, is refused by name', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
+  const file = join(dir, 'redis-password');
+  writeFileSync(file, 'from-a-file-0123456789\n');
+  const c = parseConfig(
+    {},
+    { STREAMSCORE_REDIS_PASSWORD_FILE: file, STREAMSCORE_OBSERVE_ADMIN_TOKEN_FILE: file },
+  );
+  assert.equal(c.redis.password, 'from-a-file-0123456789', 'one trailing newline dropped');
+  assert.equal(c.observe.adminToken, 'from-a-file-0123456789');
+  assert.throws(
+    () => parseConfig({}, { STREAMSCORE_REDIS_PASSWORD_FILE: file, STREAMSCORE_REDIS_PASSWORD: 'x' }),
+    /both STREAMSCORE_REDIS_PASSWORD and STREAMSCORE_REDIS_PASSWORD_FILE are set/,
+  );
+  assert.throws(
+    () => parseConfig({}, { STREAMSCORE_KAFKA_SASL_PASSWORD_FILE: join(dir, 'missing') }),
+    (err: unknown) =>
+      err instanceof StreamscoreError &&
+      err.code === 'SS_CONFIG_INVALID' &&
+      /STREAMSCORE_KAFKA_SASL_PASSWORD_FILE: cannot read .*missing \(ENOENT\)/.test(err.message),
+  );
+});
+
+test('streamscore config show prints the effective config with secrets masked and names the variables that set them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
+  const file = join(dir, 'pw');
+  writeFileSync(file, 'very-secret-pw');
+  const run = spawnSync(
+    process.execPath,
+    ['bin/streamscore.js', 'config', 'show', '--config', 'config/streamscore.yaml'],
+    {
+      env: {
+        ...process.env,
+        STREAMSCORE_REDIS_PASSWORD_FILE: file,
+        STREAMSCORE_REDIS_URL: 'redis://app:url-secret@cache:6379',
+      },
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  assert.ok(!run.stdout.includes('very-secret-pw') && !run.stdout.includes('url-secret'), run.stdout);
+  assert.match(run.stdout, /^# redis\.password from STREAMSCORE_REDIS_PASSWORD_FILE$/m);
+  assert.match(run.stdout, /password: "?\[redacted\]"?/);
+  assert.match(run.stdout, /url: redis:\/\/app:\[redacted\]@cache:6379/);
+  const bad = spawnSync(process.execPath, ['bin/streamscore.js', 'config', 'show'], {
+    env: { ...process.env, STREAMSCORE_REDIS_PASSWORD_FILE: join(dir, 'nope') },
+    encoding: 'utf8',
+  });
+  assert.equal(bad.status, 2, bad.stdout + bad.stderr);
+  assert.match(bad.stderr, /STREAMSCORE_REDIS_PASSWORD_FILE: cannot read/);
 });
