@@ -70,7 +70,16 @@ PG_LOG="$LOG_DIR/cdc-postgres.log"
 # As root, PostgreSQL runs as the postgres user, who must be able to enter its data folder. A checkout
 # inside a private folder (mktemp -d makes them 0700) is out of its reach: the cluster and its log then
 # live in a folder of their own under /var/tmp, named after the checkout (so up, status and down agree).
-if [[ "$(id -u)" == 0 ]] && getent passwd postgres >/dev/null && ! runuser -u postgres -- test -x "$ROOT"; then
+# (Decided from the folders' modes, so that it holds before the postgres user exists on a fresh machine.)
+world_enterable() {
+  local dir=$1 mode
+  while [[ -n "$dir" && "$dir" != / ]]; do
+    mode="$(stat -c %A "$dir" 2>/dev/null)" || return 1
+    [[ "${mode:9:1}" == x || "${mode:9:1}" == t ]] || return 1
+    dir="$(dirname "$dir")"
+  done
+}
+if [[ "$(id -u)" == 0 ]] && ! world_enterable "$ROOT"; then
   PG_HOME="/var/tmp/streamscore-cdc-$(printf '%s' "$ROOT" | sha256sum | cut -c 1-12)"
   PG_DATA="$PG_HOME/pg"
   PG_LOG="$PG_HOME/postgres.log"
@@ -427,9 +436,10 @@ plugin.path=$(plugin_path)
 # connectors may override their clients' settings (producer.override.*)
 connector.client.config.override.policy=All
 topic.creation.enable=true
-# source offsets (Debezium's LSN) are committed every 10 s (Connect's default: a minute); a crashed worker
-# re-sends what came after the last commit (the CDC test's killed worker exercises that)
-offset.flush.interval.ms=10000
+# source offsets (Debezium's LSN) are committed every second (Connect's default: a minute): a crashed worker
+# re-sends what came after the last commit, and one killed before its initial snapshot's completion was
+# committed takes the whole snapshot again (so a long interval makes the tests re-snapshot, not re-send)
+offset.flush.interval.ms=1000
 # a single worker: after a restart its connectors are reassigned at once, not after the default 5 minutes
 scheduled.rebalance.max.delay.ms=0
 task.shutdown.graceful.timeout.ms=5000

@@ -21,16 +21,19 @@ export function isUnavailable(v: unknown): boolean {
 
 /**
  * `row` with its unavailable columns taken from `prior` (the entity's previous row: the older change of the
- * same window, or the stored profile); a column `prior` does not have either becomes null (missing).
- * Returns `row` itself when nothing is unavailable.
+ * same window, or the stored profile). Where `prior` has no value either: `keep` leaves the placeholder for
+ * a later fill (merging changes inside a window, before the stored row is known); otherwise the column
+ * becomes null (missing). Returns `row` itself when nothing changes.
  */
-export function fillUnavailable(row: Row, prior: Row | null): Row {
+export function fillUnavailable(row: Row, prior: Row | null, keep = false): Row {
   let out: Row | null = null;
   for (const k in row) {
     if (!isUnavailable(row[k])) continue;
-    out ??= { ...row };
     const was = prior?.[k];
-    out[k] = was === undefined || isUnavailable(was) ? null : was;
+    const known = was !== undefined && !isUnavailable(was);
+    if (!known && keep) continue;
+    out ??= { ...row };
+    out[k] = known ? was : null;
   }
   return out ?? row;
 }

@@ -128,10 +128,11 @@ export function groupByEntity(records: ReadonlyArray<{ ref: RecordRef; decoded: 
     w.coalescedCdc += 1;
     if (next.version === current.version) w.duplicateCdc += 1;
     else if (versionGreater(next.version, current.version)) {
-      // a TOASTed column the newer change left unchanged keeps the value the older one carried
+      // a TOASTed column the newer change left unchanged keeps the value the older one carried (still
+      // unavailable when the older one did not carry it either: the stored row fills it in applyWork)
       w.cdc =
         next.op === 'upsert' && current.op === 'upsert'
-          ? { ...next, profile: fillUnavailable(next.profile, current.profile) }
+          ? { ...next, profile: fillUnavailable(next.profile, current.profile, true) }
           : next;
     }
   }

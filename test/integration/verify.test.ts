@@ -131,15 +131,17 @@ test('verify: 100% of the batches of a run verify (inputs re-read and hashed, ev
     ),
   );
 
-  // 4. an input record deleted from the log (the first of a window that starts past offset 0)
+  // 4. an input record deleted from the log (the first of an event-topic window that starts past offset 0)
   const target = audits.find(
     (x) =>
       x.inputs.length === 1 &&
+      // the event topic: Kafka refuses DeleteRecords on a compacted topic (the CDC one)
+      x.inputs[0]?.topic === inputTopics(config)[1] &&
       Number(x.inputs[0]?.first_offset) > 0 &&
       x.batch_id !== victim.batch &&
       x.batch_id !== event.batch_id,
   );
-  assert.ok(target, 'a window that does not start at offset 0');
+  assert.ok(target, 'a window of the event topic that does not start at offset 0');
   const range = target.inputs[0] as {
     topic: string;
     partition: number;

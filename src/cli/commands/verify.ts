@@ -24,7 +24,7 @@ function timeOption(name: string, text: string | undefined): number | undefined 
 
 export const verify: Command = {
   name: 'verify',
-  usage: 'verify <batch-id>... | --sample N [--since ISO] [--until ISO] [--config file] [--json]',
+  usage: 'verify <batch-id>... | --sample N [--since ISO] [--until ISO] [--seed n] [--config file] [--json]',
   summary:
     "Show a committed window again: re-read its input records at the audited offsets and check the audit's input hash, re-score every prediction of the batch from its recorded vector with the model of its recorded sha256 (bit for bit), and compare Redis where it still holds the batch's prediction. Exit 1 on any mismatch, naming it.",
   options: {
@@ -52,6 +52,17 @@ export const verify: Command = {
       throw new StreamscoreError('SS_CLI_USAGE', `--sample must be a whole number >= 1, got "${sampleText}"`);
     if ((sample === undefined) === (positionals.length === 0))
       throw new StreamscoreError('SS_CLI_USAGE', 'give batch ids or --sample N (one of the two)');
+    if (
+      sample === undefined &&
+      (values.since !== undefined || values.until !== undefined || values.seed !== undefined)
+    )
+      throw new StreamscoreError(
+        'SS_CLI_USAGE',
+        '--since, --until and --seed go with --sample, not with batch ids',
+      );
+    const seedText = values.seed as string | undefined;
+    if (seedText !== undefined && !/^\d+$/.test(seedText))
+      throw new StreamscoreError('SS_CLI_USAGE', `--seed must be a whole number >= 0, got "${seedText}"`);
     const since = timeOption('since', values.since as string | undefined) ?? -Infinity;
     const until = timeOption('until', values.until as string | undefined) ?? Infinity;
 
@@ -90,7 +101,7 @@ export const verify: Command = {
         }
       } else {
         const inRange = audits.filter((a) => a.closed_at >= since && a.closed_at < until);
-        const rng = new Random(values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed));
+        const rng = new Random(seedText === undefined ? Date.now() % 2 ** 31 : Number(seedText));
         for (let i = inRange.length - 1; i > 0; i--) {
           const j = rng.int(0, i);
           [inRange[i], inRange[j]] = [
@@ -100,11 +111,15 @@ export const verify: Command = {
         }
         chosen = inRange.slice(0, sample);
       }
+      for (const line of progress.values()) line.finish();
+      progress.clear();
       const predictions = await predictionsOf(
         deps,
         config.outputs.predictions,
         new Set(chosen.map((a) => a.batch_id)),
       );
+      for (const line of progress.values()) line.finish();
+      progress.clear();
       const verdicts: BatchVerdict[] = [];
       const line = new ProgressLine('verifying', chosen.length, { unit: 'batches' });
       for (const a of chosen) {

@@ -139,3 +139,16 @@ test('a TOASTed column a newer change of the window left unchanged keeps the old
     timeMs: 51,
   });
 });
+
+test('two changes of a window that both leave a TOASTed column unchanged keep the placeholder for the stored row to fill', () => {
+  const [w] = groupByEntity([
+    { ref: ref(1), decoded: cdc('8', 'u', 50, { age: 40, segment: '__debezium_unavailable_value' }) },
+    { ref: ref(2), decoded: cdc('8', 'u', 51, { age: 41, segment: '__debezium_unavailable_value' }) },
+  ]);
+  assert.deepEqual(w?.cdc, {
+    op: 'upsert',
+    version: '51',
+    profile: { id: '8', age: 41, segment: '__debezium_unavailable_value' },
+    timeMs: 51,
+  });
+});
