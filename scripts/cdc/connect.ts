@@ -160,3 +160,42 @@ export class ConnectClient {
       throw new Error(`deleting connector ${name}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
   }
 }
+
+export interface CustomersCapture {
+  readonly connector: ConnectorConfig;
+  /** Replication slot and publication name (drop both when the connector is gone). */
+  readonly slot: string;
+}
+
+/**
+ * The Debezium connector for bank.customers onto `cdcTopic` (`<prefix>.bank.customers`), from the JSON or
+ * the Avro template, named `name` with a slot and publication of its own.
+ */
+export function customersConnector(
+  endpoints: CdcEndpoints,
+  name: string,
+  cdcTopic: string,
+  opts: {
+    readonly converter: 'json-schemas' | 'json-plain' | 'avro';
+    readonly registryUrl?: string;
+    readonly overrides?: Readonly<Record<string, string>>;
+  },
+): CustomersCapture {
+  const slot = name.replace(/[^a-z0-9]/g, '_').slice(0, 60);
+  const connector = connectorFromTemplate(
+    opts.converter === 'avro' ? 'cdc/connectors/customers-avro.json' : 'cdc/connectors/customers.json',
+    {
+      name,
+      topicPrefix: cdcTopic.slice(0, -'.bank.customers'.length),
+      slotName: slot,
+      publicationName: slot,
+      pgPort: String(endpoints.pgPort),
+      tableIncludeList: 'bank.customers',
+      schemasEnable: String(opts.converter === 'json-schemas'),
+      // Apicurio's converter speaks the registry's v2 API, not the Confluent-compatible one
+      registryUrl: (opts.registryUrl ?? '').replace('/apis/ccompat/v7', '/apis/registry/v2'),
+    },
+    opts.overrides,
+  );
+  return { connector, slot };
+}

@@ -9,8 +9,7 @@ import { createRegistryClient } from '../../src/adapters/registry.js';
 import type { Config } from '../../src/config/index.js';
 import { lookupClientFor } from '../../src/lookup/index.js';
 import { produceSample } from '../../src/sample/index.js';
-import { cdcEndpoints, ConnectClient, connectorFromTemplate, ensureCdcServices } from './connect.js';
-import type { ConnectorConfig } from './connect.js';
+import { cdcEndpoints, ConnectClient, customersConnector, ensureCdcServices } from './connect.js';
 import { BankWorkload } from './workload.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,17 +33,8 @@ export async function startPostgresSource(
   const endpoints = cdcEndpoints();
   const cdcTopic = config.inputs.cdc[0]?.topic as string;
   const txTopic = config.inputs.events[0]?.topic as string;
-  const slot = run.replace(/[^a-z0-9]/g, '_');
+  const { connector, slot } = customersConnector(endpoints, run, cdcTopic, { converter: 'json-schemas' });
   const connect = new ConnectClient(endpoints.connectUrl);
-  const connector: ConnectorConfig = connectorFromTemplate('cdc/connectors/customers.json', {
-    name: run,
-    topicPrefix: cdcTopic.slice(0, -'.bank.customers'.length),
-    slotName: slot,
-    publicationName: slot,
-    pgPort: String(endpoints.pgPort),
-    tableIncludeList: 'bank.customers',
-    schemasEnable: 'true',
-  });
   const sql = await BankWorkload.connect(endpoints, seed);
   await sql.resetTable();
   await sql.truncate();

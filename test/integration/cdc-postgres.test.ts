@@ -27,7 +27,7 @@ import avro from 'avsc';
 import {
   cdcEndpoints,
   ConnectClient,
-  connectorFromTemplate,
+  customersConnector,
   ensureCdcServices,
   killConnectWorker,
 } from '../../scripts/cdc/connect.js';
@@ -140,22 +140,12 @@ async function runScenario(t: TestContext, v: Variant, seed: number): Promise<vo
       events: [{ topic: txTopic, format: 'json', schemaFile: 'schemas/transactions-value.avsc' }],
     },
   });
-  const slot = env.id.replace(/[^a-z0-9]/g, '_').slice(0, 60);
   const connect = new ConnectClient(endpoints.connectUrl);
-  const connector = connectorFromTemplate(
-    v.converter === 'avro' ? 'cdc/connectors/customers-avro.json' : 'cdc/connectors/customers.json',
-    {
-      name: env.id,
-      topicPrefix: cdcTopic.slice(0, -'.bank.customers'.length),
-      slotName: slot,
-      publicationName: slot,
-      pgPort: String(endpoints.pgPort),
-      tableIncludeList: 'bank.customers',
-      schemasEnable: String(v.converter === 'json-schemas'),
-      registryUrl: config.registry.url.replace('/apis/ccompat/v7', '/apis/registry/v2'),
-    },
-    { 'decimal.handling.mode': v.decimals },
-  );
+  const { connector, slot } = customersConnector(endpoints, env.id, cdcTopic, {
+    converter: v.converter,
+    registryUrl: config.registry.url,
+    overrides: { 'decimal.handling.mode': v.decimals },
+  });
   const sql = await BankWorkload.connect(endpoints, seed);
   t.after(async () => {
     await connect.remove(connector.name).catch(() => undefined);
