@@ -25,6 +25,29 @@ export interface PlainProducer {
   close(): Promise<void>;
 }
 
+/** How long a plain producer keeps trying to reach the cluster before its first send fails. */
+const CONNECT_PATIENCE_MS = 120_000;
+
+/**
+ * Connects, trying again while the failure is retriable (a broker restarting refuses connections for a few
+ * seconds, longer than the client's own connect retries last): connecting sends nothing, so trying again is
+ * safe, and a tool's sends then wait through a broker restart like its in-flight sends do. Refusals that
+ * cannot pass by themselves (authentication, authorisation) fail at once.
+ */
+async function connectPatiently(producer: Producer): Promise<void> {
+  const deadline = Date.now() + CONNECT_PATIENCE_MS;
+  for (let pause = 250; ; pause = Math.min(pause * 2, 5000)) {
+    try {
+      await producer.connect();
+      return;
+    } catch (cause) {
+      const err = kafkaError(cause, 'connecting the producer');
+      if (!err.retriable || Date.now() + pause > deadline) throw err;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
 export function createPlainProducer(client: KafkaClient): PlainProducer {
   const producer: Producer = client.producer({
     idempotent: true,
@@ -39,9 +62,9 @@ export function createPlainProducer(client: KafkaClient): PlainProducer {
     async send(topic, messages) {
       if (closed) throw new Error('send() after close()');
       if (messages.length === 0) return;
-      connecting ??= producer.connect().catch((cause: unknown) => {
+      connecting ??= connectPatiently(producer).catch((cause: unknown) => {
         connecting = undefined;
-        throw kafkaError(cause, 'connecting the producer');
+        throw cause;
       });
       await connecting;
       const batch: Message[] = messages.map((m) => {
