@@ -18,30 +18,32 @@ export interface PlainProducer {
   /**
    * Appends `messages` to `topic`, each to its own partition, and resolves once all are acknowledged by every
    * in-sync replica. Within a partition they land in array order; sends awaited one after the other keep
-   * their order too (idempotence keeps retries from duplicating or reordering them).
+   * their order too (idempotence keeps the client's own retries from duplicating or reordering them).
+   * Across a broker outage longer than the client's own retries (a restart), the send is made again for
+   * up to two minutes: at least once then, so records of the failed request may land twice (streamscore
+   * applies an event once per id and a CDC change once per position).
    */
   send(topic: string, messages: readonly PlainMessage[]): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
 }
 
-/** How long a plain producer keeps trying to reach the cluster before its first send fails. */
-const CONNECT_PATIENCE_MS = 120_000;
+/** How long a plain producer keeps trying to reach the cluster, or to send, before it gives up. */
+const PATIENCE_MS = 120_000;
 
 /**
- * Connects, trying again while the failure is retriable (a broker restarting refuses connections for a few
- * seconds, longer than the client's own connect retries last): connecting sends nothing, so trying again is
- * safe, and a tool's sends then wait through a broker restart like its in-flight sends do. Refusals that
- * cannot pass by themselves (authentication, authorisation) fail at once.
+ * Runs `attempt` again while it fails on a retriable error (a broker restarting refuses connections for
+ * longer than the client's own retries last), for up to PATIENCE_MS. Refusals that cannot pass by
+ * themselves (authentication, authorisation, a record the broker rejects) fail at once.
  */
-async function connectPatiently(producer: Producer): Promise<void> {
-  const deadline = Date.now() + CONNECT_PATIENCE_MS;
+async function patiently(what: string, attempt: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + PATIENCE_MS;
   for (let pause = 250; ; pause = Math.min(pause * 2, 5000)) {
     try {
-      await producer.connect();
+      await attempt();
       return;
     } catch (cause) {
-      const err = kafkaError(cause, 'connecting the producer');
+      const err = kafkaError(cause, what);
       if (!err.retriable || Date.now() + pause > deadline) throw err;
       await new Promise((r) => setTimeout(r, pause));
     }
@@ -62,21 +64,21 @@ export function createPlainProducer(client: KafkaClient): PlainProducer {
     async send(topic, messages) {
       if (closed) throw new Error('send() after close()');
       if (messages.length === 0) return;
-      connecting ??= connectPatiently(producer).catch((cause: unknown) => {
-        connecting = undefined;
-        throw cause;
-      });
+      connecting ??= patiently('connecting the producer', () => producer.connect()).catch(
+        (cause: unknown) => {
+          connecting = undefined;
+          throw cause;
+        },
+      );
       await connecting;
       const batch: Message[] = messages.map((m) => {
         const message: Message = { partition: m.partition, key: m.key, value: m.value };
         if (m.headers !== undefined) message.headers = { ...m.headers };
         return message;
       });
-      try {
-        await producer.send({ topic, acks: -1, messages: batch });
-      } catch (cause) {
-        throw kafkaError(cause, `sending ${messages.length} messages to ${topic}`);
-      }
+      await patiently(`sending ${messages.length} messages to ${topic}`, () =>
+        producer.send({ topic, acks: -1, messages: batch }),
+      );
     },
     async close() {
       if (closed) return;
