@@ -7,6 +7,7 @@ import { schemasCheck, schemasRegister } from './commands/schemas.js';
 import { dlqInspect, dlqReplay } from './commands/dlq.js';
 import { lookup } from './commands/lookup.js';
 import { modelsCompare, modelsList, modelsPromote, modelsRollback, modelsShow } from './commands/models.js';
+import { rescore } from './commands/rescore.js';
 import { run } from './commands/run.js';
 import { topicsApply, topicsPlan } from './commands/topics.js';
 import { verify } from './commands/verify.js';
@@ -26,6 +27,7 @@ const COMMANDS: readonly Command[] = [
   modelsRollback,
   modelsCompare,
   verify,
+  rescore,
   configShow,
 ];
 

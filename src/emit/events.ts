@@ -4,7 +4,7 @@ import type { StreamscoreError } from '../errors/index.js';
 import type { ModelStamp, PredictionRecord, StoredPrediction } from '../sink/index.js';
 import type { RecordRef } from '../window/index.js';
 import { DLQ_HEADERS, QUARANTINE_HEADERS } from './types.js';
-import type { OutMessage, PredictionEventV1 } from './types.js';
+import type { OutMessage, PredictionEventV1, PredictionTrigger } from './types.js';
 
 /** A plain array of the vector (Array.from goes through the iterator protocol and allocates per element). */
 function toNumbers(f: Float32Array): number[] {
@@ -19,10 +19,11 @@ export function predictionEvent(
   model: ModelStamp,
   inputs: readonly RecordRef[],
   pipeline: string,
+  trigger: PredictionTrigger = 'INPUT',
 ): PredictionEventV1 {
   const upsert = p.kind === 'upsert';
   return {
-    schema_version: 2,
+    schema_version: 3,
     event_type: upsert ? 'UPSERT' : 'DELETE',
     entity_id: p.entityId,
     score: upsert ? p.score : null,
@@ -43,6 +44,7 @@ export function predictionEvent(
     batch_id: p.batchId,
     pipeline,
     reasons: upsert && p.reasons != null ? reasonsOf(p.reasons) : null,
+    trigger,
   };
 }
 
@@ -58,10 +60,11 @@ export function storedPredictionEvent(
   stored: StoredPrediction,
   inputs: readonly RecordRef[],
   pipeline: string,
+  trigger: PredictionTrigger = 'INPUT',
 ): PredictionEventV1 {
   const upsert = !stored.deleted;
   return {
-    schema_version: 2,
+    schema_version: 3,
     event_type: upsert ? 'UPSERT' : 'DELETE',
     entity_id: stored.entity_id,
     score: upsert ? stored.score : null,
@@ -82,6 +85,7 @@ export function storedPredictionEvent(
     batch_id: stored.batch_id,
     pipeline,
     reasons: upsert && stored.reasons != null ? reasonsOf(stored.reasons) : null,
+    trigger,
   };
 }
 

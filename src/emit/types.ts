@@ -1,4 +1,7 @@
-/** The prediction event, as in schemas/predictions-value.avsc (schema_version 2: v1 plus `reasons`). */
+/**
+ * The prediction event, as in schemas/predictions-value.avsc (schema_version 2: v1 plus `reasons`; 3: plus
+ * `trigger`).
+ */
 export interface PredictionEventV1 {
   schema_version: number;
   event_type: 'UPSERT' | 'DELETE';
@@ -23,7 +26,11 @@ export interface PredictionEventV1 {
     rest: number;
     top: Array<{ feature: string; contribution: number; value: number }>;
   } | null;
+  /** What made it (schema_version 3): a window's input records, or `streamscore rescore`. */
+  trigger: PredictionTrigger;
 }
+
+export type PredictionTrigger = 'INPUT' | 'RESCORE';
 
 export interface AuditCountsV1 {
   received: number;

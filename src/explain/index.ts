@@ -3,3 +3,5 @@ export type { Explainer, ExplainerOptions, ExplainMethod, Explanation, Reason } 
 export { linearLogitOf } from './linear.js';
 export type { LinearLogit } from './linear.js';
 export { explainerFor } from './for-model.js';
+export { scoreExplained } from './score-explained.js';
+export type { ExplainedScores } from './score-explained.js';

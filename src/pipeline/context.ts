@@ -208,7 +208,7 @@ async function loadChallenger(
 }
 
 /** What every prediction and audit event says of the model that made it. */
-function stampOf(loaded: LoadedModel): ModelStamp {
+export function stampOf(loaded: LoadedModel): ModelStamp {
   return {
     name: loaded.manifest.name,
     version: loaded.manifest.version,

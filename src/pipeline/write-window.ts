@@ -6,6 +6,7 @@
 import { buildMatrixYielding } from '../features/index.js';
 import type { FeatureSpec } from '../features/index.js';
 import { StreamscoreError } from '../errors/index.js';
+import { scoreExplained } from '../explain/index.js';
 import { guardScores } from '../guard/index.js';
 import type { DriftReport } from '../drift/index.js';
 import type { ReconcileStats, ScoredPair } from '../lifecycle/index.js';
@@ -118,18 +119,7 @@ export async function writeStates(
     const matrix = await buildMatrixYielding(ctx.featureSpec, inputs);
     metrics.stageSeconds.observe({ stage: 'features' }, timer.lap('features') / 1000);
     // with substitution reason codes the window's one ONNX run also scores a substituted copy of each row
-    const explainer = ctx.explainer;
-    const run =
-      explainer === null ? { matrix, rows: toScore.length } : explainer.augment(matrix, toScore.length);
-    const all =
-      toScore.length === 0
-        ? { scores: new Float32Array(0), tiers: [] as Array<string | null>, invalid: null }
-        : await ctx.scorer.score(run.matrix, run.rows);
-    const scored = run.rows === toScore.length ? all : firstRows(all, toScore.length);
-    const reasons =
-      explainer === null || toScore.length === 0
-        ? null
-        : explainer.explain(matrix, toScore.length, all.scores);
+    const { scored, reasons } = await scoreExplained(ctx.scorer, ctx.explainer, matrix, toScore.length);
     metrics.stageSeconds.observe({ stage: 'score' }, timer.lap('score') / 1000);
     const shadow = await scoreChallenger(ctx, matrix, inputs, toScore.length);
     if (shadow !== null)
@@ -274,23 +264,6 @@ async function scoreChallenger(
       ? { scores: new Float32Array(0), tiers: [] as Array<string | null>, invalid: null }
       : await ch.model.scorer.score(own, rows);
   return { batch, matrix: own, width: spec.features.length };
-}
-
-/** The scores of the first `rows` rows of a batch (the window's own, before any substituted copies). */
-function firstRows(b: ScoreBatch, rows: number): ScoreBatch {
-  const tiers = b.tiers.slice(0, rows);
-  let count = 0;
-  let first = -1;
-  tiers.forEach((t, r) => {
-    if (t !== null) return;
-    count++;
-    if (first < 0) first = r;
-  });
-  return {
-    scores: b.scores.subarray(0, rows),
-    tiers,
-    invalid: count === 0 ? null : { count, firstRow: first, firstValue: b.scores[first] as number },
-  };
 }
 
 /** The champion's prediction as the challenger made it (a delete stays a delete). */

@@ -86,6 +86,21 @@ export class RedisSink {
     }
   }
 
+  /**
+   * Adopts the ready epoch Redis holds, and never makes one: for a tool writing next to a running pipeline
+   * (a Redis without an epoch lost its data and must be rebuilt by the pipeline before anything else).
+   */
+  async adoptEpoch(): Promise<void> {
+    const v = await new EpochStore(this.#store, this.epochKey).read();
+    if (v.kind !== 'ready')
+      throw new StreamscoreError(
+        'SS_REDIS_LOST',
+        `Redis holds no ready epoch at ${this.epochKey} (${v.kind === 'missing' ? 'it lost its data, or the pipeline never ran' : 'a rebuild is running'}): start the pipeline (\`streamscore run\`) and let it rebuild first`,
+        { retriable: true },
+      );
+    this.useEpoch(v.id);
+  }
+
   /** Another writer on the same store and key layout, with a cache of its own and this epoch token. */
   writerWith(token: string): RedisSink {
     const other = new RedisSink(this.#store, this.#opts);

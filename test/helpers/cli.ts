@@ -1,12 +1,17 @@
 import { spawn } from 'node:child_process';
 
-/** Runs `streamscore <args>` as its own process; stdout and stderr apart, and together in `all`. */
+/**
+ * Runs `streamscore <args>` as its own process (with `env` added to this one's); stdout and stderr apart,
+ * and together in `all`.
+ */
 export function cli(
   args: readonly string[],
-): Promise<{ code: number | null; out: string; err: string; all: string }> {
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string; all: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/streamscore.js', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     let out = '';
     let err = '';
@@ -19,6 +24,6 @@ export function cli(
       err += d.toString();
       all += d.toString();
     });
-    child.once('exit', (code) => resolve({ code, out, err, all }));
+    child.once('exit', (code, signal) => resolve({ code, signal, out, err, all }));
   });
 }
