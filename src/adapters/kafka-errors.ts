@@ -32,16 +32,19 @@ const CLASSES: Readonly<Record<string, { readonly class: KafkaErrorClass; readon
   UNSUPPORTED_FOR_MESSAGE_FORMAT: { class: 'window', fix: "check the topic's message format" },
   TOPIC_AUTHORIZATION_FAILED: {
     class: 'process',
-    fix: 'grant the principal Read on the input topics and Write on the output topics (docs/errors.md)',
+    fix: 'grant the principal what `streamscore acls` prints: Read on the input topics, Write on the output topics (docs/security.md)',
   },
-  GROUP_AUTHORIZATION_FAILED: { class: 'process', fix: 'grant the principal Read on the consumer group' },
+  GROUP_AUTHORIZATION_FAILED: {
+    class: 'process',
+    fix: 'grant the principal Read on the consumer group and on groups prefixed "<group>." (`streamscore acls`, docs/security.md)',
+  },
   CLUSTER_AUTHORIZATION_FAILED: {
     class: 'process',
     fix: 'grant the principal IdempotentWrite on the cluster',
   },
   TRANSACTIONAL_ID_AUTHORIZATION_FAILED: {
     class: 'process',
-    fix: 'grant the principal Write and Describe on transactional ids prefixed with the consumer group id',
+    fix: 'grant the principal Write on transactional ids prefixed "<group>." (`streamscore acls`, docs/security.md)',
   },
   SASL_AUTHENTICATION_FAILED: { class: 'process', fix: 'check kafka.sasl (mechanism, username, password)' },
   ILLEGAL_SASL_STATE: { class: 'process', fix: 'check kafka.sasl and kafka.ssl' },
@@ -67,6 +70,29 @@ export function kafkaErrorType(err: unknown): string {
     e = (e as { cause?: unknown }).cause;
   }
   return '';
+}
+
+const REFUSALS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/transactional id authori[sz]ation failed/i, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'],
+  [/group authori[sz]ation failed/i, 'GROUP_AUTHORIZATION_FAILED'],
+  [/topic authori[sz]ation failed/i, 'TOPIC_AUTHORIZATION_FAILED'],
+  [/cluster authori[sz]ation failed/i, 'CLUSTER_AUTHORIZATION_FAILED'],
+];
+
+/**
+ * kafkajs throws "Failed to find group coordinator" when the broker refused the lookup (no Read on the group,
+ * no Write on the transactional id) and only logs the refusal itself (see lastAuthorizationRefusal in
+ * kafka.ts). Given that logged refusal, the failure becomes the refusal, so it is classified as one.
+ */
+export function withRefusal(cause: unknown, refusal: string | undefined): unknown {
+  if (
+    refusal === undefined ||
+    (cause as { name?: unknown } | null)?.name !== 'KafkaJSGroupCoordinatorNotFound'
+  )
+    return cause;
+  const type = REFUSALS.find(([re]) => re.test(refusal))?.[1];
+  if (type === undefined) return cause;
+  return Object.assign(new Error(`${refusal} (kafkajs: ${(cause as Error).message})`, { cause }), { type });
 }
 
 export function classifyKafkaError(err: unknown): KafkaErrorClass {

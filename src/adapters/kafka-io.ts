@@ -5,8 +5,8 @@ import type { Admin, Consumer, KafkaMessage, Producer, Transaction } from 'kafka
 import type { RawRecord } from '../decode/types.js';
 import type { OutMessage } from '../emit/types.js';
 import { StreamscoreError } from '../errors/index.js';
-import { kafkaError } from './kafka-errors.js';
-import { connectTopicAdmin } from './kafka.js';
+import { kafkaError, withRefusal } from './kafka-errors.js';
+import { connectTopicAdmin, lastAuthorizationRefusal } from './kafka.js';
 import type { KafkaClient } from './kafka.js';
 
 export interface InputBatch {
@@ -285,7 +285,10 @@ export async function createTransactionalProducer(
   try {
     await producer.connect();
   } catch (cause) {
-    throw kafkaError(cause, `starting producer ${transactionalId}`);
+    throw kafkaError(
+      withRefusal(cause, lastAuthorizationRefusal(client, 60000)),
+      `starting producer ${transactionalId}`,
+    );
   }
   let closed = false;
   return {
@@ -295,7 +298,10 @@ export async function createTransactionalProducer(
       try {
         tx = await producer.transaction();
       } catch (cause) {
-        throw kafkaError(cause, `beginning a transaction on ${transactionalId}`);
+        throw kafkaError(
+          withRefusal(cause, lastAuthorizationRefusal(client, 60000)),
+          `beginning a transaction on ${transactionalId}`,
+        );
       }
       return {
         async sendAll(outputs) {
@@ -367,18 +373,27 @@ export async function checkTopics(
 ): Promise<Map<string, number>> {
   const admin = await connectTopicAdmin(kafka);
   let state: Awaited<ReturnType<typeof admin.describe>>;
+  let hidden: string[];
   try {
     state = await admin.describe(topics.map((t) => t.topic));
+    hidden = await admin.forbidden(topics.filter((t) => !state.has(t.topic)).map((t) => t.topic));
   } catch (cause) {
     throw kafkaError(cause, 'describing the topics');
   } finally {
     await admin.close();
   }
+  const forbidden = topics.filter((t) => hidden.includes(t.topic));
+  if (forbidden.length > 0) {
+    throw new StreamscoreError(
+      'SS_KAFKA_FORBIDDEN',
+      `TOPIC_AUTHORIZATION_FAILED: this principal may not see ${forbidden.map((t) => `topic ${t.topic} (${t.field})`).join(', ')}: grant it ${forbidden.some((t) => t.output === true) ? 'Write on the output topics' : ''}${forbidden.some((t) => t.output === true) && forbidden.some((t) => t.output !== true) ? ' and ' : ''}${forbidden.some((t) => t.output !== true) ? 'Read on the input topics' : ''}, as \`streamscore acls\` prints (docs/security.md)`,
+    );
+  }
   const missing = topics.filter((t) => !state.has(t.topic));
   if (missing.length > 0) {
     throw new StreamscoreError(
       'SS_TOPIC_MISSING',
-      `${missing.map((t) => `topic ${t.topic} (${t.field})`).join(', ')} does not exist: create it with \`streamscore topics apply\` (topics/*.yaml), or fix the name in the config`,
+      `${missing.map((t) => `topic ${t.topic} (${t.field})`).join(', ')} does not exist, or this principal may not see it: create it with \`streamscore topics apply\` (topics/*.yaml), fix the name in the config, or grant the ACLs \`streamscore acls\` prints (docs/security.md)`,
     );
   }
   const limits = new Map<string, number>();

@@ -10,14 +10,35 @@ import type { Logger } from '../observe/logger.js';
 import type { TopicState } from '../admin/topic-plan.js';
 import type { TopicSpec } from '../admin/topic-spec.js';
 import { kafkaErrorType } from './kafka-errors.js';
+import { kafkaTls } from './kafka-tls.js';
 
 const { Kafka, logLevel: KafkaLogLevel, ConfigResourceTypes, ConfigSource } = kafkajs;
 
 export type { KafkaClient };
 
-function kafkaLogCreator(logger: Logger | undefined): logCreator {
+/** The last authorization refusal a client's kafkajs logged (see lastAuthorizationRefusal). */
+interface RefusalMemo {
+  last?: { readonly text: string; readonly at: number };
+}
+
+const refusals = new WeakMap<KafkaClient, RefusalMemo>();
+
+/**
+ * The authorization refusal kafkajs logged for this client within `withinMs`, if any. kafkajs reports some
+ * refusals only in its log: a group the principal may not access makes FindCoordinator fail on every broker,
+ * and what is thrown is "Failed to find group coordinator", without the cause.
+ */
+export function lastAuthorizationRefusal(client: KafkaClient, withinMs: number): string | undefined {
+  const last = refusals.get(client)?.last;
+  return last !== undefined && Date.now() - last.at <= withinMs ? last.text : undefined;
+}
+
+function kafkaLogCreator(logger: Logger | undefined, memo: RefusalMemo): logCreator {
   return () =>
     ({ level, log }) => {
+      const error = (log as { error?: unknown }).error;
+      if (typeof error === 'string' && /authori[sz]ation failed/i.test(error))
+        memo.last = { text: error, at: Date.now() };
       if (logger === undefined) return;
       const { message, ...extra } = log;
       // kafkajs logs expected, retried conditions (coordinator loading, rebalances) at ERROR;
@@ -36,16 +57,19 @@ export function createKafkaClient(cfg: Config['kafka'], logger?: Logger, clientI
           username: cfg.sasl.username,
           password: cfg.sasl.password,
         } as SASLOptions);
-  return new Kafka({
+  const memo: RefusalMemo = {};
+  const client = new Kafka({
     clientId: cfg.clientId + clientIdSuffix,
     brokers: [...cfg.brokers],
-    ssl: cfg.ssl,
+    ssl: kafkaTls(cfg.ssl),
     ...(sasl === undefined ? {} : { sasl }),
     connectionTimeout: cfg.connectionTimeoutMs,
     logLevel: logger === undefined ? KafkaLogLevel.NOTHING : KafkaLogLevel.WARN,
-    logCreator: kafkaLogCreator(logger),
+    logCreator: kafkaLogCreator(logger, memo),
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
   });
+  refusals.set(client, memo);
+  return client;
 }
 
 /** What `topics plan/apply` needs from a cluster. */
@@ -56,6 +80,8 @@ export interface TopicAdmin {
   /** Replaces the topic's explicitly set configs with `desired` (declarative). */
   setConfig(topic: string, desired: Readonly<Record<string, string>>): Promise<void>;
   delete(topic: string): Promise<void>;
+  /** Of `names` (topics describe() did not list), those the principal may not describe (an ACL is missing). */
+  forbidden(names: readonly string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -148,6 +174,17 @@ export async function connectTopicAdmin(client: KafkaClient): Promise<TopicAdmin
     },
     async delete(topic) {
       await admin.deleteTopics({ topics: [topic] });
+    },
+    async forbidden(names) {
+      const out: string[] = [];
+      for (const topic of names) {
+        try {
+          await admin.fetchTopicMetadata({ topics: [topic] });
+        } catch (err) {
+          if (kafkaErrorType(err) === 'TOPIC_AUTHORIZATION_FAILED') out.push(topic);
+        }
+      }
+      return out;
     },
     async close() {
       await admin.disconnect();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isStreamscoreError } from '../errors/index.js';
 import { helpText, parseCommandArgs } from './args.js';
 import type { Command } from './args.js';
+import { acls } from './commands/acls.js';
 import { configShow } from './commands/config.js';
 import { schemasCheck, schemasRegister } from './commands/schemas.js';
 import { dlqInspect, dlqReplay } from './commands/dlq.js';
@@ -28,6 +29,7 @@ const COMMANDS: readonly Command[] = [
   modelsCompare,
   verify,
   rescore,
+  acls,
   configShow,
 ];
 

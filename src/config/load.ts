@@ -9,6 +9,7 @@ import { deepFreeze, dottedPath, formatIssues, invalidMessage } from './validati
 /** Paths whose values never reach a log line (also used for pino's redact list). */
 export const SECRET_PATHS = [
   'kafka.sasl.password',
+  'kafka.ssl.keyPassword',
   'registry.password',
   'redis.password',
   'observe.adminToken',

@@ -68,12 +68,37 @@ export const configSchema = z
           .min(1)
           .default(defaultBrokers({})),
         clientId: z.string().min(1).default('streamscore'),
-        ssl: z.boolean().default(false),
+        /**
+         * TLS to the brokers. `true`: the system's trusted CAs. An object: a CA bundle (`caFile`, PEM) for a
+         * private CA, a client certificate and key for mutual TLS (`certFile` + `keyFile`, PEM; `keyPassword`
+         * when the key is encrypted), and `verifyHostname` (default true: the broker certificate must name
+         * the host or IP the client dialled).
+         */
+        ssl: z
+          .union([
+            z.boolean(),
+            z
+              .object({
+                caFile: z.string().min(1).optional(),
+                certFile: z.string().min(1).optional(),
+                keyFile: z.string().min(1).optional(),
+                keyPassword: z.string().min(1).optional(),
+                verifyHostname: z.boolean().default(true),
+              })
+              .strict()
+              .refine((o) => (o.certFile === undefined) === (o.keyFile === undefined), {
+                message:
+                  'certFile and keyFile go together (the client certificate and its private key, for mutual TLS); set both or neither',
+              }),
+          ])
+          .default(false),
         sasl: z
           .object({
             mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
             username: z.string().min(1),
             password: z.string().min(1),
+            /** PLAIN sends the password as it is: refused without TLS unless this is set (a local test broker). */
+            allowPlainWithoutTls: z.boolean().default(false),
           })
           .strict()
           .optional(),
@@ -375,6 +400,15 @@ export const configSchema = z
         code: 'custom',
         path: ['consumer', 'heartbeatIntervalMs'],
         message: 'must be below consumer.sessionTimeoutMs / 3',
+      });
+    }
+    const sasl = cfg.kafka.sasl;
+    if (sasl?.mechanism === 'plain' && cfg.kafka.ssl === false && !sasl.allowPlainWithoutTls) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'sasl', 'mechanism'],
+        message:
+          'PLAIN without TLS sends the password in clear text: set kafka.ssl (true, or { caFile }), or use scram-sha-512, or set kafka.sasl.allowPlainWithoutTls: true for a local test broker',
       });
     }
     if (cfg.drift.minRows > cfg.drift.horizonRows) {

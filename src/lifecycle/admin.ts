@@ -31,9 +31,14 @@ export interface AliasView {
 
 /** The latest promotion of each alias of the pipeline's model, from the whole control topic. */
 export async function readAliases(kafka: KafkaClient, config: Readonly<Config>): Promise<AliasView> {
-  const log = await readToEnd(kafka, config.control.topic, `streamscore-control-read-${randomUUID()}`, {
-    fetchMaxBytes: 1 << 20,
-  });
+  const log = await readToEnd(
+    kafka,
+    config.control.topic,
+    `${config.consumer.groupId}.control-read.${randomUUID()}`,
+    {
+      fetchMaxBytes: 1 << 20,
+    },
+  );
   const aliases = new Map<string, ModelPromotion>();
   const invalid: string[] = [];
   for (const r of log.records) {

@@ -120,7 +120,7 @@ export async function followPromotions(opts: FollowOptions): Promise<ControlFoll
   return followControl(
     opts.kafka,
     config.control.topic,
-    `streamscore-control-${config.pipeline.name}-${randomUUID()}`,
+    `${config.consumer.groupId}.control.${randomUUID()}`,
     opts.from,
     async (r) => {
       let p: ModelPromotion | undefined;

@@ -1,7 +1,7 @@
-import { classifyKafkaError } from '../adapters/kafka-errors.js';
+import { classifyKafkaError, kafkaError, withRefusal } from '../adapters/kafka-errors.js';
 import { checkTopics, createInputConsumer } from '../adapters/kafka-io.js';
 import type { InputBatch, InputConsumer, TopicPartition } from '../adapters/kafka-io.js';
-import { createKafkaClient } from '../adapters/kafka.js';
+import { createKafkaClient, lastAuthorizationRefusal } from '../adapters/kafka.js';
 import { createLagProbe } from '../adapters/kafka-lag.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import type { RedisStore } from '../adapters/redis.js';
@@ -233,12 +233,17 @@ export class Pipeline {
       this.#opts.logger.error({ err }, 'consumer crashed; it restarts and joins the group again');
       return;
     }
+    // a consumer the broker refused (kafkajs logs the refusal and throws "group coordinator not found")
+    const refused =
+      this.#kafka === undefined ? err : withRefusal(err, lastAuthorizationRefusal(this.#kafka, 60000));
     this.#halt(
-      new StreamscoreError(
-        'SS_CONSUMER_CRASHED',
-        `the Kafka consumer crashed and will not restart: ${err.message}`,
-        { cause: err },
-      ),
+      refused !== err
+        ? kafkaError(refused, 'the Kafka consumer crashed and will not restart')
+        : new StreamscoreError(
+            'SS_CONSUMER_CRASHED',
+            `the Kafka consumer crashed and will not restart: ${err.message}`,
+            { cause: err },
+          ),
       {},
     );
   }

@@ -9,12 +9,36 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createKafkaClient } from '../../src/adapters/kafka.js';
+import type { Config } from '../../src/config/index.js';
 import { freePort } from './redis-server.js';
 import { ensureServices } from './services.js';
 import { killChild } from './child.js';
 
+/** What a client needs to reach a secured private broker (SASL_SSL, mutual TLS, SCRAM-SHA-512). */
+export interface KafkaSecurity {
+  /** PEM files: the test CA, and a client certificate and key it signed. */
+  readonly caFile: string;
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  /** The super user (User:admin), created when the storage was formatted. */
+  readonly admin: { readonly username: string; readonly password: string };
+  /** Adds a SCRAM-SHA-512 user through the Admin API (kafka-configs --alter), as the super user. */
+  addUser(username: string, password: string): void;
+  /** `kafka` config of a client signing in as this SCRAM user, over mutual TLS. */
+  clientConfig(
+    username: string,
+    password: string,
+  ): {
+    brokers: string[];
+    ssl: { caFile: string; certFile: string; keyFile: string };
+    sasl: { mechanism: 'scram-sha-512'; username: string; password: string };
+  };
+}
+
 export interface PrivateKafka {
   readonly brokers: string[];
+  /** Set for a broker started with `{ secure: true }`. */
+  readonly security?: KafkaSecurity;
   /** SIGKILL, and wait for the process to end. */
   kill(): Promise<void>;
   /** Starts it again on the same ports and data; resolves once it answers. */
@@ -44,13 +68,17 @@ function kafkaLib(version: string): string {
   return lib;
 }
 
-async function answers(brokers: string[]): Promise<boolean> {
+async function answers(
+  brokers: string[],
+  security?: Pick<Config['kafka'], 'ssl' | 'sasl'>,
+): Promise<boolean> {
   const admin = createKafkaClient({
     brokers,
     clientId: 'it-probe',
     ssl: false,
     connectionTimeoutMs: 1000,
     transactionTimeoutMs: 60000,
+    ...security,
   }).admin({ retry: { retries: 0 } });
   try {
     await admin.connect();
@@ -63,23 +91,164 @@ async function answers(brokers: string[]): Promise<boolean> {
   }
 }
 
-/** A private broker of the services' Kafka version, or of `version` (resolved from Maven Central once). */
-export async function startPrivateKafka(version = defaultKafkaVersion()): Promise<PrivateKafka> {
+const STORE_PASSWORD = 'test-store-secret';
+const ADMIN = { username: 'admin', password: 'admin-secret' };
+
+/**
+ * A test CA, a broker certificate for 127.0.0.1/localhost and a client certificate, made with openssl; the
+ * broker's key store and trust store as PKCS12 (keytool imports the CA).
+ */
+function makeCertificates(dir: string): {
+  ca: string;
+  cert: string;
+  key: string;
+  keystore: string;
+  truststore: string;
+} {
+  const f = (name: string) => join(dir, name);
+  const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'pipe', cwd: dir });
+  const sign = (name: string, subject: string, ext: string) => {
+    run('openssl', [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.csr`),
+      '-subj',
+      subject,
+    ]);
+    writeFileSync(f(`${name}.ext`), ext);
+    run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      f(`${name}.pem`),
+      '-extfile',
+      f(`${name}.ext`),
+    ]);
+  };
+  run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=streamscore-test-ca',
+  ]);
+  sign(
+    'broker',
+    '/CN=localhost',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
+  sign('client', '/CN=streamscore-client', 'extendedKeyUsage=clientAuth\n');
+  run('openssl', [
+    'pkcs12',
+    '-export',
+    '-in',
+    f('broker.pem'),
+    '-inkey',
+    f('broker.key'),
+    '-certfile',
+    f('ca.pem'),
+    '-name',
+    'broker',
+    '-out',
+    f('broker.p12'),
+    '-passout',
+    `pass:${STORE_PASSWORD}`,
+  ]);
+  run('keytool', [
+    '-importcert',
+    '-noprompt',
+    '-alias',
+    'ca',
+    '-file',
+    f('ca.pem'),
+    '-keystore',
+    f('trust.p12'),
+    '-storetype',
+    'PKCS12',
+    '-storepass',
+    STORE_PASSWORD,
+  ]);
+  return {
+    ca: f('ca.pem'),
+    cert: f('client.pem'),
+    key: f('client.key'),
+    keystore: f('broker.p12'),
+    truststore: f('trust.p12'),
+  };
+}
+
+/**
+ * A private broker of the services' Kafka version, or of `version` (resolved from Maven Central once).
+ * `secure`: its only client listener is SASL_SSL (SCRAM-SHA-512, client certificates required, the broker
+ * certificate naming 127.0.0.1), with the StandardAuthorizer on: User:admin is the super user and every
+ * other principal needs ACLs.
+ */
+export async function startPrivateKafka(
+  version = defaultKafkaVersion(),
+  opts: { secure?: boolean } = {},
+): Promise<PrivateKafka> {
   const lib = kafkaLib(version);
   const [port, controller] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'streamscore-kafka-'));
   const props = join(dir, 'server.properties');
+  const certs = opts.secure === true ? makeCertificates(dir) : undefined;
+  const listener = certs === undefined ? 'PLAINTEXT' : 'SASL_SSL';
+  const scram = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${ADMIN.username}" password="${ADMIN.password}";`;
+  const secured =
+    certs === undefined
+      ? []
+      : [
+          'sasl.enabled.mechanisms=SCRAM-SHA-512',
+          'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512',
+          `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scram}`,
+          `ssl.keystore.location=${certs.keystore}`,
+          'ssl.keystore.type=PKCS12',
+          `ssl.keystore.password=${STORE_PASSWORD}`,
+          `ssl.key.password=${STORE_PASSWORD}`,
+          `ssl.truststore.location=${certs.truststore}`,
+          'ssl.truststore.type=PKCS12',
+          `ssl.truststore.password=${STORE_PASSWORD}`,
+          'ssl.client.auth=required',
+          // SASL_SSL listeners ask for client certificates only when told so per listener (KIP-684)
+          'listener.name.sasl_ssl.ssl.client.auth=required',
+          'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+          // the controller listener is plaintext and reachable from this host only
+          `super.users=User:${ADMIN.username};User:ANONYMOUS`,
+        ];
   writeFileSync(
     props,
     [
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.voters=1@127.0.0.1:${controller}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `listeners=${listener}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+      `advertised.listeners=${listener}://127.0.0.1:${port}`,
       'controller.listener.names=CONTROLLER',
-      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-      'inter.broker.listener.name=PLAINTEXT',
+      `listener.security.protocol.map=${listener}:${listener},CONTROLLER:PLAINTEXT`,
+      `inter.broker.listener.name=${listener}`,
+      ...secured,
       `log.dirs=${join(dir, 'data')}`,
       'offsets.topic.replication.factor=1',
       'offsets.topic.num.partitions=3',
@@ -110,16 +279,83 @@ export async function startPrivateKafka(version = defaultKafkaVersion()): Promis
     .trim()
     .split('\n')
     .pop() as string;
-  execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', uuid, '-c', props], {
+  const addAdmin =
+    certs === undefined
+      ? []
+      : ['--add-scram', `SCRAM-SHA-512=[name=${ADMIN.username},password=${ADMIN.password}]`];
+  execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', uuid, '-c', props, ...addAdmin], {
     stdio: 'ignore',
   });
   const brokers = [`127.0.0.1:${port}`];
+  const clientConfig = (username: string, password: string) => ({
+    brokers,
+    ssl: { caFile: certs?.ca as string, certFile: certs?.cert as string, keyFile: certs?.key as string },
+    sasl: { mechanism: 'scram-sha-512' as const, username, password },
+  });
+  const probe =
+    certs === undefined
+      ? undefined
+      : (() => {
+          const c = clientConfig(ADMIN.username, ADMIN.password);
+          return {
+            ssl: { ...c.ssl, verifyHostname: true },
+            sasl: { ...c.sasl, allowPlainWithoutTls: false },
+          };
+        })();
+  const security: KafkaSecurity | undefined =
+    certs === undefined
+      ? undefined
+      : {
+          caFile: certs.ca,
+          clientCertFile: certs.cert,
+          clientKeyFile: certs.key,
+          admin: ADMIN,
+          clientConfig,
+          addUser(username, password) {
+            const commandConfig = join(dir, 'admin-client.properties');
+            writeFileSync(
+              commandConfig,
+              [
+                'security.protocol=SASL_SSL',
+                'sasl.mechanism=SCRAM-SHA-512',
+                `sasl.jaas.config=${scram}`,
+                `ssl.truststore.location=${certs.truststore}`,
+                'ssl.truststore.type=PKCS12',
+                `ssl.truststore.password=${STORE_PASSWORD}`,
+                `ssl.keystore.location=${certs.keystore}`,
+                'ssl.keystore.type=PKCS12',
+                `ssl.keystore.password=${STORE_PASSWORD}`,
+                `ssl.key.password=${STORE_PASSWORD}`,
+                '',
+              ].join('\n'),
+            );
+            execFileSync(
+              'java',
+              [
+                ...java,
+                'kafka.admin.ConfigCommand',
+                '--bootstrap-server',
+                brokers[0] as string,
+                '--command-config',
+                commandConfig,
+                '--alter',
+                '--add-config',
+                `SCRAM-SHA-512=[iterations=8192,password=${password}]`,
+                '--entity-type',
+                'users',
+                '--entity-name',
+                username,
+              ],
+              { stdio: 'pipe' },
+            );
+          },
+        };
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn('java', [...java, 'kafka.Kafka', props], { stdio: 'ignore' });
     child.unref();
     const deadline = Date.now() + 60000;
-    while (!(await answers(brokers))) {
+    while (!(await answers(brokers, probe))) {
       if (child.exitCode !== null || Date.now() > deadline)
         throw new Error(`the private Kafka broker on port ${port} did not start (logs in ${dir})`);
       await new Promise((r) => setTimeout(r, 250));
@@ -133,6 +369,7 @@ export async function startPrivateKafka(version = defaultKafkaVersion()): Promis
   });
   return {
     brokers,
+    ...(security === undefined ? {} : { security }),
     kill,
     start,
     pause: () => child?.kill('SIGSTOP'),

@@ -26,7 +26,7 @@ test('a missing output topic fails the start, naming the topic, the config field
   assert.match(p.output(), /SS_TOPIC_MISSING/);
   assert.match(
     p.output(),
-    /no-such-audit \(outputs\.audit\) does not exist: create it with `streamscore topics apply`/,
+    /no-such-audit \(outputs\.audit\) does not exist, or this principal may not see it: create it with `streamscore topics apply`/,
   );
 });
 

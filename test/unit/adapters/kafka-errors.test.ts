@@ -1,7 +1,12 @@
 // One table says what a Kafka failure means: retried, fenced, fatal for the window or for the process.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyKafkaError, kafkaError, kafkaErrorType } from '../../../src/adapters/kafka-errors.js';
+import {
+  classifyKafkaError,
+  kafkaError,
+  kafkaErrorType,
+  withRefusal,
+} from '../../../src/adapters/kafka-errors.js';
 
 /** A kafkajs protocol error, as kafkajs builds it (type from the broker's error code). */
 function protocolError(type: string, message = `broker said ${type}`): Error {
@@ -35,9 +40,12 @@ describe('Kafka error classification', () => {
 
   it('a missing permission, failed authentication or missing topic halts the process and names the fix', () => {
     const cases: Array<[string, RegExp]> = [
-      ['TOPIC_AUTHORIZATION_FAILED', /Read on the input topics and Write on the output topics/],
+      [
+        'TOPIC_AUTHORIZATION_FAILED',
+        /streamscore acls` prints: Read on the input topics, Write on the output topics/,
+      ],
       ['GROUP_AUTHORIZATION_FAILED', /Read on the consumer group/],
-      ['TRANSACTIONAL_ID_AUTHORIZATION_FAILED', /transactional ids prefixed with the consumer group id/],
+      ['TRANSACTIONAL_ID_AUTHORIZATION_FAILED', /transactional ids prefixed "<group>\." \(`streamscore acls`/],
       ['CLUSTER_AUTHORIZATION_FAILED', /IdempotentWrite/],
       ['SASL_AUTHENTICATION_FAILED', /kafka\.sasl/],
       ['UNKNOWN_TOPIC_OR_PARTITION', /topics apply/],
@@ -68,5 +76,23 @@ describe('Kafka error classification', () => {
       assert.equal(err.code, 'SS_KAFKA');
       assert.equal(err.retriable, true);
     }
+  });
+
+  it('a coordinator lookup the broker refused is the refusal kafkajs logged, and halts naming it', () => {
+    const notFound = Object.assign(new Error('Failed to find group coordinator'), {
+      name: 'KafkaJSGroupCoordinatorNotFound',
+    });
+    for (const [logged, type] of [
+      ['Not authorized to access group: Group authorization failed', 'GROUP_AUTHORIZATION_FAILED'],
+      ['Transactional Id authorization failed', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'],
+    ] as const) {
+      const err = kafkaError(withRefusal(notFound, logged), 'starting');
+      assert.equal(err.code, 'SS_KAFKA_FORBIDDEN');
+      assert.match(err.message, new RegExp(`${type}[\\s\\S]*streamscore acls`));
+    }
+    // nothing logged, or another failure: unchanged
+    assert.equal(withRefusal(notFound, undefined), notFound);
+    const other = protocolError('REQUEST_TIMED_OUT');
+    assert.equal(withRefusal(other, 'Group authorization failed'), other);
   });
 });

@@ -85,7 +85,8 @@ test('STREAMSCORE_* variables override the file and are named in errors', () => 
 test('secrets never reach a log line', async () => {
   const c = parseConfig(
     {
-      kafka: { sasl: { mechanism: 'plain', username: 'u', password: 'hunter2' } },
+      // (over TLS: PLAIN without it is refused)
+      kafka: { ssl: true, sasl: { mechanism: 'plain', username: 'u', password: 'hunter2' } },
       registry: { url: 'http://reg:pa55w0rd@registry:8081/apis/ccompat/v7' },
     },
     { STREAMSCORE_REDIS_PASSWORD: 's3cret', STREAMSCORE_REDIS_URL: 'redis://app:url-s3cret@cache:6379/0' },
@@ -183,4 +184,37 @@ test('streamscore config show prints the effective config with secrets masked an
   });
   assert.equal(bad.status, 2, bad.stdout + bad.stderr);
   assert.match(bad.stderr, /STREAMSCORE_REDIS_PASSWORD_FILE: cannot read/);
+});
+
+test('kafka TLS: a CA bundle and a client certificate from files; cert and key go together; PLAIN is refused without TLS', () => {
+  const c = parseConfig(
+    { kafka: { ssl: { caFile: '/etc/ca.pem', certFile: '/c.pem', keyFile: '/c.key' } } },
+    {},
+  );
+  assert.deepEqual(c.kafka.ssl, {
+    caFile: '/etc/ca.pem',
+    certFile: '/c.pem',
+    keyFile: '/c.key',
+    verifyHostname: true,
+  });
+  assert.equal(parseConfig({}, {}).kafka.ssl, false);
+  assert.ok(
+    problems({ kafka: { ssl: { certFile: '/c.pem' } } }).some((l) =>
+      /certFile and keyFile go together/.test(l),
+    ),
+  );
+  const plain = { mechanism: 'plain', username: 'u', password: 'p' };
+  assert.ok(
+    problems({ kafka: { sasl: plain } }).some((l) =>
+      /^kafka\.sasl\.mechanism: PLAIN without TLS sends the password in clear text/.test(l),
+    ),
+  );
+  assert.deepEqual(problems({ kafka: { sasl: plain, ssl: true } }), []);
+  assert.deepEqual(problems({ kafka: { sasl: { ...plain, allowPlainWithoutTls: true } } }), []);
+  assert.deepEqual(problems({ kafka: { sasl: { ...plain, mechanism: 'scram-sha-512' } } }), []);
+});
+
+test('kafka.ssl.keyPassword is a secret: masked when the config is shown', () => {
+  const c = parseConfig({ kafka: { ssl: { keyFile: '/k', certFile: '/c', keyPassword: 'hunter2' } } }, {});
+  assert.doesNotMatch(JSON.stringify(redactConfig(c)), /hunter2/);
 });
