@@ -45,7 +45,10 @@ describe('Kafka error classification', () => {
         /streamscore acls` prints: Read on the input topics, Write on the output topics/,
       ],
       ['GROUP_AUTHORIZATION_FAILED', /Read on the consumer group/],
-      ['TRANSACTIONAL_ID_AUTHORIZATION_FAILED', /transactional ids prefixed "<group>\." \(`streamscore acls`/],
+      [
+        'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+        /transactional ids prefixed "<group>\." \(`streamscore acls`/,
+      ],
       ['CLUSTER_AUTHORIZATION_FAILED', /IdempotentWrite/],
       ['SASL_AUTHENTICATION_FAILED', /kafka\.sasl/],
       ['UNKNOWN_TOPIC_OR_PARTITION', /topics apply/],
