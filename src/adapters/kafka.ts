@@ -10,7 +10,7 @@ import type { Logger } from '../observe/logger.js';
 import type { TopicState } from '../admin/topic-plan.js';
 import type { TopicSpec } from '../admin/topic-spec.js';
 import { kafkaErrorType } from './kafka-errors.js';
-import { kafkaTls } from './kafka-tls.js';
+import { tlsOptions } from './tls.js';
 
 const { Kafka, logLevel: KafkaLogLevel, ConfigResourceTypes, ConfigSource } = kafkajs;
 
@@ -61,7 +61,7 @@ export function createKafkaClient(cfg: Config['kafka'], logger?: Logger, clientI
   const client = new Kafka({
     clientId: cfg.clientId + clientIdSuffix,
     brokers: [...cfg.brokers],
-    ssl: kafkaTls(cfg.ssl),
+    ssl: typeof cfg.ssl === 'boolean' ? cfg.ssl : tlsOptions('kafka.ssl', cfg.ssl),
     ...(sasl === undefined ? {} : { sasl }),
     connectionTimeout: cfg.connectionTimeoutMs,
     logLevel: logger === undefined ? KafkaLogLevel.NOTHING : KafkaLogLevel.WARN,

@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
+import { tlsOptions } from './tls.js';
 
 export interface ScriptSource {
   readonly name: string;
@@ -37,7 +38,9 @@ type Call = (...a: string[]) => unknown;
 export function createRedisStore(cfg: Config['redis'], connectionName = 'streamscore'): RedisStore {
   const client = new Redis(cfg.url, {
     db: cfg.db,
+    ...(cfg.username === undefined ? {} : { username: cfg.username }),
     ...(cfg.password === undefined ? {} : { password: cfg.password }),
+    ...(cfg.tls === undefined ? {} : { tls: tlsOptions('redis.tls', cfg.tls) }),
     connectionName,
     lazyConnect: false,
     maxRetriesPerRequest: 3,

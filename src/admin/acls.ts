@@ -99,3 +99,21 @@ export function aclCommands(entries: readonly AclEntry[], principal: string, boo
       `${CLI_RESOURCE[e.resource]} '${e.name}'${e.pattern === 'PREFIXED' ? ' --resource-pattern-type prefixed' : ''}`,
   );
 }
+
+/**
+ * Redis ACL rules (ACL SETUSER / aclfile syntax, without the user name and password) for the pipeline's
+ * user and for a read-only lookup user, limited to the keys under `redis.keyPrefix`.
+ *  - pipeline: the Lua scripts (EVALSHA, EVAL on a flushed script cache) and the commands they call (GET,
+ *    SET, EXISTS, PEXPIRE, TIME, HGET, HMGET, HSET, HSETNX, HDEL), plain reads (GET, HGET, HGETALL), SCAN
+ *    (rebuild, rescore), and what ioredis sends on connecting (CLIENT SETNAME, SELECT, INFO for its ready
+ *    check), PING and QUIT;
+ *  - lookup: HGETALL on the keys, read-only (%R~), and the connection commands; no script, no write.
+ */
+export function redisAclRules(config: Readonly<Config>): { pipeline: string; lookup: string } {
+  const keys = `${config.redis.keyPrefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
+  const connection = '+ping +info +select +client|setname +quit';
+  return {
+    pipeline: `resetkeys ~${keys} resetchannels -@all +evalsha +eval +get +set +exists +pexpire +time +hget +hmget +hgetall +hset +hsetnx +hdel +scan ${connection}`,
+    lookup: `resetkeys %R~${keys} resetchannels -@all +hgetall ${connection}`,
+  };
+}

@@ -22,6 +22,7 @@ export const ENV = {
   registryUrl: 'STREAMSCORE_REGISTRY_URL',
   registryPassword: 'STREAMSCORE_REGISTRY_PASSWORD',
   redisUrl: 'STREAMSCORE_REDIS_URL',
+  redisUsername: 'STREAMSCORE_REDIS_USERNAME',
   redisPassword: 'STREAMSCORE_REDIS_PASSWORD',
   groupId: 'STREAMSCORE_GROUP_ID',
   modelVersion: 'STREAMSCORE_MODEL_VERSION',

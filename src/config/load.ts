@@ -10,6 +10,7 @@ import { deepFreeze, dottedPath, formatIssues, invalidMessage } from './validati
 export const SECRET_PATHS = [
   'kafka.sasl.password',
   'kafka.ssl.keyPassword',
+  'redis.tls.keyPassword',
   'registry.password',
   'redis.password',
   'observe.adminToken',
@@ -72,6 +73,7 @@ export function applyEnvOverrides(raw: Json, env: NodeJS.ProcessEnv, applied?: M
     [ENV.registryUrl, ['registry', 'url'], (v) => v],
     [ENV.registryPassword, ['registry', 'password'], (v) => v],
     [ENV.redisUrl, ['redis', 'url'], (v) => v],
+    [ENV.redisUsername, ['redis', 'username'], (v) => v],
     [ENV.redisPassword, ['redis', 'password'], (v) => v],
     [ENV.groupId, ['consumer', 'groupId'], (v) => v],
     [ENV.modelVersion, ['model', 'version'], (v) => v],

@@ -48,6 +48,21 @@ export const eventInputSchema = z
   })
   .strict();
 
+/** TLS files of a client (kafka.ssl as an object, redis.tls). */
+const tlsFilesSchema = z
+  .object({
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    keyPassword: z.string().min(1).optional(),
+    verifyHostname: z.boolean().default(true),
+  })
+  .strict()
+  .refine((o) => (o.certFile === undefined) === (o.keyFile === undefined), {
+    message:
+      'certFile and keyFile go together (the client certificate and its private key, for mutual TLS); set both or neither',
+  });
+
 export const configSchema = z
   .object({
     pipeline: z
@@ -74,24 +89,7 @@ export const configSchema = z
          * when the key is encrypted), and `verifyHostname` (default true: the broker certificate must name
          * the host or IP the client dialled).
          */
-        ssl: z
-          .union([
-            z.boolean(),
-            z
-              .object({
-                caFile: z.string().min(1).optional(),
-                certFile: z.string().min(1).optional(),
-                keyFile: z.string().min(1).optional(),
-                keyPassword: z.string().min(1).optional(),
-                verifyHostname: z.boolean().default(true),
-              })
-              .strict()
-              .refine((o) => (o.certFile === undefined) === (o.keyFile === undefined), {
-                message:
-                  'certFile and keyFile go together (the client certificate and its private key, for mutual TLS); set both or neither',
-              }),
-          ])
-          .default(false),
+        ssl: z.union([z.boolean(), tlsFilesSchema]).default(false),
         sasl: z
           .object({
             mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
@@ -131,7 +129,14 @@ export const configSchema = z
           .string()
           .regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://…')
           .default(defaultRedisUrl({})),
+        /** ACL user (Redis 6+); with `password`. Or in the URL: rediss://user:password@host:port. */
+        username: z.string().min(1).optional(),
         password: z.string().optional(),
+        /**
+         * TLS files for a `rediss://` URL: the CA bundle (default: the system's), a client certificate and
+         * key (when the server requires them), hostname verification (default on).
+         */
+        tls: tlsFilesSchema.optional(),
         db: z.number().int().min(0).max(15).default(0),
         keyPrefix: z.string().min(1).default('ss:'),
       })
@@ -400,6 +405,13 @@ export const configSchema = z
         code: 'custom',
         path: ['consumer', 'heartbeatIntervalMs'],
         message: 'must be below consumer.sessionTimeoutMs / 3',
+      });
+    }
+    if (cfg.redis.tls !== undefined && !cfg.redis.url.startsWith('rediss://')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', 'tls'],
+        message: `is set but redis.url is not rediss://: use rediss://${cfg.redis.url.slice('redis://'.length)} (TLS), or remove redis.tls`,
       });
     }
     const sasl = cfg.kafka.sasl;

@@ -1,4 +1,5 @@
 import { createRedisStore } from '../adapters/redis.js';
+import type { Config } from '../config/index.js';
 import type { Explanation } from '../explain/index.js';
 import type { RedisStore } from '../adapters/redis.js';
 import { entityKeys } from '../sink/keys.js';
@@ -31,7 +32,11 @@ export interface Prediction {
 export interface LookupOptions {
   /** redis://host:port (default redis://127.0.0.1:6379). */
   readonly url?: string;
+  /** ACL user and password (a read-only user is enough: docs/security.md). */
+  readonly username?: string;
   readonly password?: string;
+  /** TLS files, for a rediss:// URL (config redis.tls). */
+  readonly tls?: Config['redis']['tls'];
   readonly db?: number;
   /** Key prefix of the pipeline (config redis.keyPrefix, default "ss:"). */
   readonly keyPrefix?: string;
@@ -84,7 +89,9 @@ export class LookupClient {
         url: opts.url ?? 'redis://127.0.0.1:6379',
         db: opts.db ?? 0,
         keyPrefix: opts.keyPrefix ?? 'ss:',
+        ...(opts.username === undefined ? {} : { username: opts.username }),
         ...(opts.password === undefined ? {} : { password: opts.password }),
+        ...(opts.tls === undefined ? {} : { tls: opts.tls }),
       },
       'streamscore-lookup',
     );

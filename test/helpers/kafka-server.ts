@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createKafkaClient } from '../../src/adapters/kafka.js';
 import type { Config } from '../../src/config/index.js';
+import { makeTestCertificates, STORE_PASSWORD } from './certs.js';
 import { freePort } from './redis-server.js';
 import { ensureServices } from './services.js';
 import { killChild } from './child.js';
@@ -91,113 +92,7 @@ async function answers(
   }
 }
 
-const STORE_PASSWORD = 'test-store-secret';
 const ADMIN = { username: 'admin', password: 'admin-secret' };
-
-/**
- * A test CA, a broker certificate for 127.0.0.1/localhost and a client certificate, made with openssl; the
- * broker's key store and trust store as PKCS12 (keytool imports the CA).
- */
-function makeCertificates(dir: string): {
-  ca: string;
-  cert: string;
-  key: string;
-  keystore: string;
-  truststore: string;
-} {
-  const f = (name: string) => join(dir, name);
-  const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'pipe', cwd: dir });
-  const sign = (name: string, subject: string, ext: string) => {
-    run('openssl', [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      f(`${name}.key`),
-      '-out',
-      f(`${name}.csr`),
-      '-subj',
-      subject,
-    ]);
-    writeFileSync(f(`${name}.ext`), ext);
-    run('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      f(`${name}.csr`),
-      '-CA',
-      f('ca.pem'),
-      '-CAkey',
-      f('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-out',
-      f(`${name}.pem`),
-      '-extfile',
-      f(`${name}.ext`),
-    ]);
-  };
-  run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=streamscore-test-ca',
-  ]);
-  sign(
-    'broker',
-    '/CN=localhost',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
-  );
-  sign('client', '/CN=streamscore-client', 'extendedKeyUsage=clientAuth\n');
-  run('openssl', [
-    'pkcs12',
-    '-export',
-    '-in',
-    f('broker.pem'),
-    '-inkey',
-    f('broker.key'),
-    '-certfile',
-    f('ca.pem'),
-    '-name',
-    'broker',
-    '-out',
-    f('broker.p12'),
-    '-passout',
-    `pass:${STORE_PASSWORD}`,
-  ]);
-  run('keytool', [
-    '-importcert',
-    '-noprompt',
-    '-alias',
-    'ca',
-    '-file',
-    f('ca.pem'),
-    '-keystore',
-    f('trust.p12'),
-    '-storetype',
-    'PKCS12',
-    '-storepass',
-    STORE_PASSWORD,
-  ]);
-  return {
-    ca: f('ca.pem'),
-    cert: f('client.pem'),
-    key: f('client.key'),
-    keystore: f('broker.p12'),
-    truststore: f('trust.p12'),
-  };
-}
 
 /**
  * A private broker of the services' Kafka version, or of `version` (resolved from Maven Central once).
@@ -213,7 +108,7 @@ export async function startPrivateKafka(
   const [port, controller] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'streamscore-kafka-'));
   const props = join(dir, 'server.properties');
-  const certs = opts.secure === true ? makeCertificates(dir) : undefined;
+  const certs = opts.secure === true ? makeTestCertificates(dir) : undefined;
   const listener = certs === undefined ? 'PLAINTEXT' : 'SASL_SSL';
   const scram = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${ADMIN.username}" password="${ADMIN.password}";`;
   const secured =

@@ -4,7 +4,7 @@ import avro from 'avsc';
 import type { KafkaClient } from '../../src/adapters/kafka.js';
 import type { Config } from '../../src/config/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../../src/emit/index.js';
-import { LookupClient } from '../../src/lookup/index.js';
+import { lookupClientFor } from '../../src/lookup/index.js';
 import { readWithConsoleConsumer } from './console-consumer.js';
 import { readTopic } from './kafka.js';
 import type { ExpectedPrediction } from './oracle.js';
@@ -88,11 +88,8 @@ export async function assertRedisMatches(
   expected: ReadonlyMap<string, ExpectedPrediction>,
   absentIds: readonly string[] = [],
 ): Promise<void> {
-  const lookup = new LookupClient({
-    url: config.redis.url,
-    keyPrefix: config.redis.keyPrefix,
-    pipeline: config.pipeline.name,
-  });
+  // the pipeline's own Redis, user and TLS files
+  const lookup = lookupClientFor(config);
   try {
     for (const e of expected.values()) {
       const p = await lookup.get(e.entityId);

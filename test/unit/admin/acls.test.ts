@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
-import { aclCommands, pipelineAcls } from '../../../src/admin/acls.js';
+import { aclCommands, pipelineAcls, redisAclRules } from '../../../src/admin/acls.js';
 import { parseConfig } from '../../../src/config/index.js';
 
 test('pipeline ACLs: read inputs, write outputs, its group and the "<group>." prefix, its transactional ids; nothing else', () => {
@@ -58,4 +58,14 @@ test('docs/security.md lists exactly what `streamscore acls` prints for the defa
     '\n',
   );
   assert.equal(block.trim(), printed.trim());
+});
+
+test('Redis ACL rules: the pipeline user gets its scripts and the commands they call on its prefix; the lookup user reads only', () => {
+  const rules = redisAclRules(parseConfig({ redis: { keyPrefix: 'p*1:' } }, {}));
+  assert.match(rules.pipeline, /^resetkeys ~p\\\*1:\* resetchannels -@all /);
+  for (const c of ['+evalsha', '+eval', '+hset', '+time', '+scan', '+client|setname'])
+    assert.ok(rules.pipeline.split(' ').includes(c), c);
+  assert.ok(!/\+del\b|\+flushall|\+config|@all\b(?<!-@all)/.test(rules.pipeline.replace('-@all', '')));
+  assert.match(rules.lookup, /^resetkeys %R~p\\\*1:\* resetchannels -@all \+hgetall /);
+  assert.ok(!/\+eval|\+hset|\+set\b/.test(rules.lookup));
 });

@@ -218,3 +218,17 @@ test('kafka.ssl.keyPassword is a secret: masked when the config is shown', () =>
   const c = parseConfig({ kafka: { ssl: { keyFile: '/k', certFile: '/c', keyPassword: 'hunter2' } } }, {});
   assert.doesNotMatch(JSON.stringify(redactConfig(c)), /hunter2/);
 });
+
+test('redis TLS files go with a rediss:// URL; an ACL user comes from the config or STREAMSCORE_REDIS_USERNAME', () => {
+  const c = parseConfig(
+    { redis: { url: 'rediss://cache:6380', tls: { caFile: '/ca.pem' } } },
+    { STREAMSCORE_REDIS_USERNAME: 'svc' },
+  );
+  assert.deepEqual(c.redis.tls, { caFile: '/ca.pem', verifyHostname: true });
+  assert.equal(c.redis.username, 'svc');
+  assert.ok(
+    problems({ redis: { url: 'redis://cache:6379', tls: { caFile: '/ca.pem' } } }).some((l) =>
+      /^redis\.tls: is set but redis\.url is not rediss:\/\/: use rediss:\/\/cache:6379/.test(l),
+    ),
+  );
+});
