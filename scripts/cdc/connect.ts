@@ -142,6 +142,32 @@ export class ConnectClient {
     throw new Error(`connector ${name} not running after ${timeoutMs} ms: ${JSON.stringify(last)}`);
   }
 
+  /**
+   * Waits until Connect has committed a streaming offset for the connector (one that names the commit LSN
+   * of a streamed transaction, `lsn_commit`), past `afterLsn` when given. Debezium 3.6.1 restarted from an
+   * offset without one (only the snapshot's, or a streamed change before its first committed offset) looks
+   * for its restart position with "last commit LSN null", and in two of three CI runs a worker SIGKILLed in
+   * that state resumed streaming and then delivered no further changes.
+   */
+  async waitStreamingOffset(name: string, afterLsn = -1, timeoutMs = 60_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      const r = await this.#call('GET', `/connectors/${encodeURIComponent(name)}/offsets`).catch(
+        () => undefined,
+      );
+      last = r?.json;
+      const offsets = (r?.json as { offsets?: Array<{ offset?: { lsn_commit?: unknown } }> } | undefined)
+        ?.offsets;
+      const commit = Number(offsets?.[0]?.offset?.lsn_commit ?? Number.NaN);
+      if (Number.isFinite(commit) && commit > afterLsn) return commit;
+      await sleep(250);
+    }
+    throw new Error(
+      `connector ${name}: no streaming offset committed after ${timeoutMs} ms: ${JSON.stringify(last)}`,
+    );
+  }
+
   /** Restarts the connector and its tasks (Debezium resumes from the last offset it committed). */
   async restart(name: string, timeoutMs = 60_000): Promise<void> {
     const r = await this.#call(

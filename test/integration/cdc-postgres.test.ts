@@ -180,7 +180,14 @@ async function runScenario(t: TestContext, v: Variant, seed: number): Promise<vo
     if (v.converter === 'avro') await setCompatibility(config.registry.url, subject, 'BACKWARD');
     toasted = (await sql.addToastedNotes(sql.liveIds.slice(0, 40))).size;
   }
-  if (v.faults) await connect.restart(connector.name);
+  if (v.faults) {
+    await connect.restart(connector.name);
+    // the kill below must find a streaming offset stored (see waitStreamingOffset): one more change,
+    // streamed and committed by Connect after the restart
+    const before = await connect.waitStreamingOffset(connector.name);
+    await sql.live({ inserts: 0, updates: 1, deletes: 0, keyChanges: 0, repeatedUpdates: 0, bulkRows: 0 });
+    await connect.waitStreamingOffset(connector.name, before);
+  }
   const part2 = sql.live({
     inserts: 60,
     updates: 150,
