@@ -9,15 +9,13 @@
  * gives the time of each phase and the records and entities it went through. Written to
  * bench/results/<date>-rebuild-<records>.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/observe/logger.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import type { RebuildStats } from '../src/recover/index.js';
-import { BenchEnv } from './env.js';
-import { runWorker } from './proc.js';
-import { ensureServices } from './services.js';
+import { prefilledState } from './large-state.js';
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -39,30 +37,13 @@ async function main(): Promise<number> {
     log('bench:rebuild: --records must be a positive integer and --tx-per-customer a number >= 0');
     return 2;
   }
-  await ensureServices(log);
-  const startedAt = new Date().toISOString();
-  const env = await BenchEnv.create(`bench-${startedAt.replace(/[-:T.Z]/g, '').slice(0, 14)}`, 6);
-  const out = 'bench/results';
-  mkdirSync(out, { recursive: true });
+  const { env, startedAt, out, prefill, config } = await prefilledState(
+    'rebuild',
+    { records, txPerCustomer, seed: Number(values.seed) },
+    log,
+  );
   try {
-    log(`prefill: ${records.toLocaleString('en-US')} records (tx per customer ${txPerCustomer})`);
-    const { result: prefill } = await runWorker<{ cdc: number; transactions: number; customers: number }>(
-      join('dist/bench/workers', 'prefill.js'),
-      {
-        config: env.config('prefill'),
-        records,
-        partitions: env.partitions,
-        seed: Number(values.seed),
-        transactionsPerCustomer: txPerCustomer,
-        aliveFile: join(out, 'rebuild-alive-ids.raw.json'),
-      },
-      // the generator holds the whole stream: a million customers need more than the default heap
-      { nodeArgs: ['--max-old-space-size=16384'] },
-    );
-    const config = env.config('rebuild', { observe: { logLevel: 'warn' } });
     // the group has committed everything: Redis "lost" what those commits wrote
-    for (const topic of [env.topics.cdc, env.topics.transactions])
-      await env.commitEnd(config.consumer.groupId, topic);
     let rebuilt: RebuildLog | undefined;
     const logger = createLogger(
       'warn',

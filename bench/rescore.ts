@@ -9,17 +9,15 @@
  * (`--rate 0`), with churn/3 as the served model. Reports entities/s, the process's CPU and Redis's CPU per
  * entity scored. Written to bench/results/<date>-rescore-<records>.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRedisStore } from '../src/adapters/redis.js';
 import { createLogger } from '../src/observe/logger.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { runRescore } from '../src/rescore/index.js';
-import { BenchEnv } from './env.js';
-import { runWorker } from './proc.js';
+import { prefilledState } from './large-state.js';
 import { infoDelta, readRedisInfo } from './redis-info.js';
-import { ensureServices } from './services.js';
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -40,28 +38,12 @@ async function main(): Promise<number> {
     log('bench:rescore: --records and --chunk must be positive integers');
     return 2;
   }
-  await ensureServices(log);
-  const startedAt = new Date().toISOString();
-  const env = await BenchEnv.create(`bench-${startedAt.replace(/[-:T.Z]/g, '').slice(0, 14)}`, 6);
-  const out = 'bench/results';
-  mkdirSync(out, { recursive: true });
+  const { env, startedAt, out, prefill, config } = await prefilledState(
+    'rescore',
+    { records, txPerCustomer, seed: Number(values.seed), config: { model: { version: '2' } } },
+    log,
+  );
   try {
-    log(`prefill: ${records.toLocaleString('en-US')} records (tx per customer ${txPerCustomer})`);
-    const { result: prefill } = await runWorker<{ cdc: number; transactions: number; customers: number }>(
-      join('dist/bench/workers', 'prefill.js'),
-      {
-        config: env.config('prefill'),
-        records,
-        partitions: env.partitions,
-        seed: Number(values.seed),
-        transactionsPerCustomer: txPerCustomer,
-        aliveFile: join(out, 'rescore-alive-ids.raw.json'),
-      },
-      { nodeArgs: ['--max-old-space-size=16384'] },
-    );
-    const config = env.config('rescore', { observe: { logLevel: 'warn' }, model: { version: '2' } });
-    for (const topic of [env.topics.cdc, env.topics.transactions])
-      await env.commitEnd(config.consumer.groupId, topic);
     log('state: the pipeline (churn/2) rebuilds Redis from the log');
     const t0 = performance.now();
     const pipeline = new Pipeline({ config, logger: createLogger('warn', {}, { write: () => undefined }) });
@@ -101,7 +83,7 @@ async function main(): Promise<number> {
     const lines = [
       `# streamscore rescore on a large state (${startedAt.slice(0, 10)})`,
       '',
-      `Command: \`npm run bench:rescore -- --records ${records} --tx-per-customer ${txPerCustomer} --chunk ${chunk}\`. Input: ${prefill.cdc.toLocaleString('en-US')} CDC records and ${prefill.transactions.toLocaleString('en-US')} transactions (6 partitions each, Avro) for ${prefill.customers.toLocaleString('en-US')} customers; Redis state rebuilt from the log by a pipeline serving churn/2 (${(stateMs / 1000).toFixed(0)} s), then the rescore job with churn/3 served, unpaced (\`--rate 0\`), in this process. Kafka and Redis on the same 2-core box; nothing else ran.`,
+      `Command: \`npm run bench:rescore -- --records ${records} --tx-per-customer ${txPerCustomer} --chunk ${chunk}\`. Input: ${prefill.cdc.toLocaleString('en-US')} CDC records and ${prefill.transactions.toLocaleString('en-US')} transactions (6 partitions each, Avro) for ${prefill.customers.toLocaleString('en-US')} customers; Redis state rebuilt from the log by a pipeline serving churn/2 (${(stateMs / 1000).toFixed(0)} s), then the rescore job with churn/3 served, unpaced (\`--rate 0\`), in this process. Kafka and Redis on the same 2-core box (whatever else runs there is not controlled).`,
       '',
       '| measure | value |',
       '| --- | --- |',

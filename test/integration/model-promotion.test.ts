@@ -22,6 +22,7 @@ import { createPlainProducer } from '../../src/adapters/kafka-produce.js';
 import { encodePromotion, promotionKey } from '../../src/lifecycle/index.js';
 import { generateStream } from '../../src/sample/index.js';
 import { followTopic, waitCaughtUp } from '../helpers/kafka.js';
+import { metric } from '../helpers/metrics.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import type { RunningPipeline } from '../helpers/process.js';
 import { freePort } from '../helpers/redis-server.js';
@@ -55,14 +56,6 @@ async function storeDir(): Promise<string> {
   m4.semantics.score_meaning = 'probability of default within 90 days';
   await writeFile(json4, JSON.stringify(m4));
   return dir;
-}
-
-async function metric(port: number, pattern: RegExp): Promise<number> {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
-    (r) => r.text(),
-    () => '',
-  );
-  return Number(pattern.exec(text)?.[1] ?? Number.NaN);
 }
 
 test('model promotion: each partition switches at a window boundary, no window mixes versions, refused versions leave the running one scoring, end state equals the oracle', async (t) => {

@@ -19,6 +19,7 @@ import { generateStream } from '../../src/sample/index.js';
 import { cli } from '../helpers/cli.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
 import { expectedPredictions } from '../helpers/oracle.js';
+import { metric } from '../helpers/metrics.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { freePort } from '../helpers/redis-server.js';
 import { createTestEnv, inputTopics } from '../helpers/services.js';
@@ -59,14 +60,6 @@ function rescoreFeeding(
       (feeding ?? Promise.resolve()).then(() => resolve({ code, out, all }), reject);
     });
   });
-}
-
-async function metric(port: number, pattern: RegExp): Promise<number> {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
-    (r) => r.text(),
-    () => '',
-  );
-  return Number(pattern.exec(text)?.[1] ?? Number.NaN);
 }
 
 test('rescore after a promotion: every live entity scored by the new champion, no duplicate event for read_committed readers, across SIGKILLs after the Redis write and after the events were sent (before the commit), with the live stream running', async (t) => {
