@@ -3,7 +3,7 @@
  * own, the input topics prefilled by the benchmark's generator in a worker, and the group committed at their
  * end (as if a pipeline had consumed everything).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config, ConfigInput } from '../src/config/index.js';
 import { BenchEnv } from './env.js';
@@ -52,4 +52,18 @@ export async function prefilledState(
     await env.close(false);
     throw err;
   }
+}
+
+/** Writes a report to bench/results/<date>-<name>-<records>.md and prints it. */
+export function writeReport(
+  state: Pick<PrefilledState, 'out' | 'startedAt'>,
+  name: string,
+  records: number,
+  lines: readonly string[],
+  log: (s: string) => void,
+): void {
+  const file = join(state.out, `${state.startedAt.slice(0, 10)}-${name}-${records}.md`);
+  writeFileSync(file, lines.join('\n'));
+  log(lines.join('\n'));
+  log(`written to ${file}`);
 }

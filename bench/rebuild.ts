@@ -9,13 +9,11 @@
  * gives the time of each phase and the records and entities it went through. Written to
  * bench/results/<date>-rebuild-<records>.md.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/observe/logger.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import type { RebuildStats } from '../src/recover/index.js';
-import { prefilledState } from './large-state.js';
+import { prefilledState, writeReport } from './large-state.js';
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -78,10 +76,7 @@ async function main(): Promise<number> {
       `Process RSS after the rebuild: ${Math.round(rss / 1048576)} MB. Entities owed to the topic (changed past the committed offsets): ${r.owed}.`,
       '',
     ];
-    const file = join(out, `${startedAt.slice(0, 10)}-rebuild-${records}.md`);
-    writeFileSync(file, lines.join('\n'));
-    log(lines.join('\n'));
-    log(`written to ${file}`);
+    writeReport({ out, startedAt }, 'rebuild', records, lines, log);
     return 0;
   } finally {
     await env.close(values.keep);

@@ -9,14 +9,12 @@
  * (`--rate 0`), with churn/3 as the served model. Reports entities/s, the process's CPU and Redis's CPU per
  * entity scored. Written to bench/results/<date>-rescore-<records>.md.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRedisStore } from '../src/adapters/redis.js';
 import { createLogger } from '../src/observe/logger.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { runRescore } from '../src/rescore/index.js';
-import { prefilledState } from './large-state.js';
+import { prefilledState, writeReport } from './large-state.js';
 import { infoDelta, readRedisInfo } from './redis-info.js';
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
@@ -98,10 +96,7 @@ async function main(): Promise<number> {
       `| Redis main-thread CPU per entity scored | ${redisUs === null ? '–' : perEntity(redisUs)} µs |`,
       '',
     ];
-    const file = join(out, `${startedAt.slice(0, 10)}-rescore-${records}.md`);
-    writeFileSync(file, lines.join('\n'));
-    log(lines.join('\n'));
-    log(`written to ${file}`);
+    writeReport({ out, startedAt }, 'rescore', records, lines, log);
     return 0;
   } finally {
     await env.close(values.keep);

@@ -15,10 +15,12 @@
  * last window has not committed yet is left to that window for now (`pending`) and looked at again at the
  * end. The job is paced to `rate` entities per second so the live stream keeps its latency.
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTransactionalProducer } from '../adapters/kafka-io.js';
 import type { TransactionalProducer } from '../adapters/kafka-io.js';
+import { createLagProbe } from '../adapters/kafka-lag.js';
+import type { LagProbe } from '../adapters/kafka-lag.js';
 import { groupOffsets } from '../adapters/kafka-replay.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import type { RedisStore } from '../adapters/redis.js';
@@ -26,27 +28,15 @@ import { createRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
 import { AvroEncoder, predictionEvent, storedPredictionEvent } from '../emit/index.js';
 import type { OutMessage, PredictionEventV1 } from '../emit/index.js';
-import { explainerFor, scoreExplained } from '../explain/index.js';
-import type { Explainer } from '../explain/index.js';
-import type { FeatureSpec } from '../features/index.js';
+import { scoreExplained } from '../explain/index.js';
 import { buildMatrixYielding } from '../features/index.js';
 import { guardScores } from '../guard/index.js';
-import { readAliases, resolveInitialModel } from '../lifecycle/index.js';
-import { loadModel } from '../models/index.js';
-import type { LoadedModel } from '../models/index.js';
-import { stampOf } from '../pipeline/context.js';
-import { createScorer } from '../score/index.js';
-import type { Scorer } from '../score/index.js';
 import { RedisSink } from '../sink/index.js';
-import type {
-  EntityState,
-  ModelStamp,
-  PredictionRecord,
-  StateWrite,
-  StoredPrediction,
-} from '../sink/index.js';
+import type { EntityState, PredictionRecord, StateWrite, StoredPrediction } from '../sink/index.js';
 import type { RecordRef } from '../window/index.js';
 import { readIntent, writeIntent } from './intent.js';
+import { servedModel } from './model.js';
+import type { ServedModel } from './model.js';
 import type { ChunkIntent } from './intent.js';
 import { emptyCounts, inputOf, planRescore, rescoreBatchId, rescoreTrigger } from './plan.js';
 import type { RescoreAction, RescoreCounts, RescoreView } from './plan.js';
@@ -91,21 +81,15 @@ interface Job {
   readonly redis: RedisStore;
   readonly producer: TransactionalProducer;
   readonly encoder: AvroEncoder<PredictionEventV1>;
-  readonly model: ServingModel;
+  readonly model: ServedModel;
+  /** Reads the live group's committed input offsets on one admin connection. */
+  readonly lag: LagProbe;
   readonly counts: RescoreCounts;
   readonly opts: RescoreOptions;
   /** The next chunk number (the number of chunks committed so far). */
   nextChunk: number;
   inputOffsets: Map<string, bigint>;
   inputOffsetsAt: number;
-}
-
-interface ServingModel {
-  readonly loaded: LoadedModel;
-  readonly scorer: Scorer;
-  readonly spec: FeatureSpec;
-  readonly stamp: ModelStamp;
-  readonly explainer: Explainer | null;
 }
 
 /** The live group's committed offsets are read again at most this often (stale ones are only cautious). */
@@ -119,23 +103,10 @@ export async function runRescore(
   opts: RescoreOptions,
 ): Promise<RescoreReport> {
   const started = Date.now();
-  const modelDir = resolve(opts.projectDir, config.model.dir);
-  const aliases = config.model.alias === undefined ? undefined : await readAliases(kafka, config);
-  const initial = await resolveInitialModel(config, aliases, (v) =>
-    loadModel(modelDir, config.model.name, v),
-  );
-  for (const r of initial.refused)
-    opts.onWarning?.(
-      `the alias names ${config.model.name}/${r.version}, which cannot serve (${r.problem}); the pipeline serves the fallback, and so does this job`,
-    );
-  const loaded = initial.loaded;
-  const model: ServingModel = {
-    loaded,
-    scorer: createScorer(loaded),
-    spec: loaded.featureSpec,
-    stamp: stampOf(loaded),
-    explainer: explainerFor(loaded, config.reasons),
-  };
+  const model = await servedModel(config, kafka, opts.projectDir, opts.onWarning);
+  const loaded = model.loaded;
+  const inputs = [...config.inputs.cdc, ...config.inputs.events].map((i) => i.topic);
+  const lag = createLagProbe(kafka, config.consumer.groupId, inputs);
   const id = opts.job ?? `${loaded.manifest.version}-${loaded.sha256.slice(0, 12)}`;
   const predictions = config.outputs.predictions;
   const progressGroup = `${config.consumer.groupId}.rescore.${id}`;
@@ -144,7 +115,7 @@ export async function runRescore(
     const sink = new RedisSink(redis, {
       prefix: config.redis.keyPrefix,
       pipeline: config.pipeline.name,
-      fields: initial.kept,
+      fields: model.kept,
       cacheBytes: 0,
     });
     await sink.adoptEpoch();
@@ -171,6 +142,7 @@ export async function runRescore(
       producer,
       encoder,
       model,
+      lag,
       counts: emptyCounts(),
       opts,
       nextChunk: Number(done.get(`${predictions}/0`) ?? 0n),
@@ -216,8 +188,8 @@ export async function runRescore(
     };
   } finally {
     await producer?.close().catch(() => undefined);
-    await model.scorer.close().catch(() => undefined);
-    await loaded.close().catch(() => undefined);
+    await lag.close().catch(() => undefined);
+    await model.close();
   }
 }
 
@@ -417,8 +389,10 @@ function view(job: Job): RescoreView {
 
 async function refreshInputOffsets(job: Job): Promise<void> {
   if (Date.now() - job.inputOffsetsAt < INPUT_OFFSETS_EVERY_MS) return;
-  const topics = [...job.config.inputs.cdc, ...job.config.inputs.events].map((i) => i.topic);
-  job.inputOffsets = await groupOffsets(job.kafka, job.config.consumer.groupId, topics);
+  const offsets = new Map<string, bigint>();
+  for (const p of await job.lag.read())
+    if (p.committed !== null) offsets.set(`${p.topic}/${p.partition}`, p.committed);
+  job.inputOffsets = offsets;
   job.inputOffsetsAt = Date.now();
 }
 
