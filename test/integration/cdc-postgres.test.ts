@@ -183,10 +183,10 @@ async function runScenario(t: TestContext, v: Variant, seed: number): Promise<vo
   if (v.faults) {
     await connect.restart(connector.name);
     // the kill below must find a streaming offset stored (see waitStreamingOffset): one more change,
-    // streamed and committed by Connect after the restart
-    const before = await connect.waitStreamingOffset(connector.name);
+    // streamed after the restart, and an offset of Connect's naming a streamed commit (the snapshot may
+    // have read every earlier change, leaving nothing to stream before this one)
     await sql.live({ inserts: 0, updates: 1, deletes: 0, keyChanges: 0, repeatedUpdates: 0, bulkRows: 0 });
-    await connect.waitStreamingOffset(connector.name, before);
+    await connect.waitStreamingOffset(connector.name);
   }
   const part2 = sql.live({
     inserts: 60,
