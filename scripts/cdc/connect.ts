@@ -147,7 +147,8 @@ export class ConnectClient {
    * of a streamed transaction, `lsn_commit`), past `afterLsn` when given. Debezium 3.6.1 restarted from an
    * offset without one (only the snapshot's, or a streamed change before its first committed offset) looks
    * for its restart position with "last commit LSN null", and in two of three CI runs a worker SIGKILLed in
-   * that state resumed streaming and then delivered no further changes.
+   * that state resumed streaming and then delivered no further changes. Debezium puts lsn_commit into the
+   * offset of a record that follows a streamed commit, so a caller may need to make more than one change.
    */
   async waitStreamingOffset(name: string, afterLsn = -1, timeoutMs = 60_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
