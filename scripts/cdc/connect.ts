@@ -60,6 +60,26 @@ export function killConnectWorker(root = process.cwd()): number {
   throw new Error(`the Connect worker (pid ${pid}) did not exit after SIGKILL`);
 }
 
+/**
+ * What the Connect worker's log says about one connector's offsets and restarts (the lines of Debezium's
+ * restart-position search, stored offsets, errors and warnings), newest last: for a test's failure message.
+ */
+export function connectLogExcerpt(name: string, root = process.cwd(), maxLines = 60): string {
+  let text = '';
+  try {
+    text = readFileSync(join(root, '.run/logs/connect.log'), 'utf8');
+  } catch (err) {
+    return `(no Connect log: ${(err as Error).message})`;
+  }
+  const wanted =
+    /Found previous (partition )?offset|WAL|LSN|switching off|restart|ERROR|WARN|Stopping|Starting|Snapshot ended/;
+  const lines = text.split('\n').filter((l) => l.includes(name) && wanted.test(l));
+  return lines
+    .slice(-maxLines)
+    .map((l) => (l.length > 600 ? `${l.slice(0, 600)}…` : l))
+    .join('\n');
+}
+
 /** `${name}` placeholders of a connector template replaced; every placeholder must be given. */
 export function fillTemplate(text: string, vars: Readonly<Record<string, string>>): string {
   return text.replace(/\$\{(\w+)\}/g, (_, k: string) => {
@@ -144,11 +164,10 @@ export class ConnectClient {
 
   /**
    * Waits until Connect has committed a streaming offset for the connector (one that names the commit LSN
-   * of a streamed transaction, `lsn_commit`), past `afterLsn` when given. Debezium 3.6.1 restarted from an
-   * offset without one (only the snapshot's, or a streamed change before its first committed offset) looks
-   * for its restart position with "last commit LSN null", and in two of three CI runs a worker SIGKILLed in
-   * that state resumed streaming and then delivered no further changes. Debezium puts lsn_commit into the
-   * offset of a record that follows a streamed commit, so a caller may need to make more than one change.
+   * of a streamed transaction, `lsn_commit`), past `afterLsn` when given: a worker killed after that resumes
+   * streaming from the offset (the fault the CDC tests inject), not from the snapshot's offset. Debezium puts
+   * lsn_commit into the offset of a record that follows a streamed commit, so a caller may need to make more
+   * than one change.
    */
   async waitStreamingOffset(name: string, afterLsn = -1, timeoutMs = 60_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
@@ -167,6 +186,11 @@ export class ConnectClient {
     throw new Error(
       `connector ${name}: no streaming offset committed after ${timeoutMs} ms: ${JSON.stringify(last)}`,
     );
+  }
+
+  /** The source offsets Connect has stored for the connector (its REST endpoint's answer). */
+  async offsets(name: string): Promise<unknown> {
+    return (await this.#call('GET', `/connectors/${encodeURIComponent(name)}/offsets`)).json;
   }
 
   /** Restarts the connector and its tasks (Debezium resumes from the last offset it committed). */
