@@ -82,6 +82,8 @@ export interface TopicAdmin {
   delete(topic: string): Promise<void>;
   /** Of `names` (topics describe() did not list), those the principal may not describe (an ACL is missing). */
   forbidden(names: readonly string[]): Promise<string[]>;
+  /** How many brokers the cluster has and the broker-level values of `keys` (one broker's view). */
+  brokerFacts(keys: readonly string[]): Promise<{ brokers: number; config: Record<string, string> }>;
   close(): Promise<void>;
 }
 
@@ -185,6 +187,18 @@ export async function connectTopicAdmin(client: KafkaClient): Promise<TopicAdmin
         }
       }
       return out;
+    },
+    async brokerFacts(keys) {
+      const cluster = await admin.describeCluster();
+      const id = cluster.controller ?? cluster.brokers[0]?.nodeId ?? 1;
+      const res = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.BROKER, name: String(id), configNames: [...keys] }],
+      });
+      const config: Record<string, string> = {};
+      for (const e of res.resources[0]?.configEntries ?? [])
+        if (e.configValue !== null) config[e.configName] = e.configValue;
+      return { brokers: cluster.brokers.length, config };
     },
     async close() {
       await admin.disconnect();

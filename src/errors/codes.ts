@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   // topics and schemas as code
   'SS_TOPIC_SPEC_INVALID',
   'SS_TOPIC_DANGEROUS_CHANGE',
+  'SS_TOPIC_UNSAFE',
   'SS_SCHEMA_INVALID',
   'SS_SCHEMA_INCOMPATIBLE',
   // decoding and validation of input records (signals: the record goes to the DLQ)

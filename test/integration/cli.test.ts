@@ -63,6 +63,48 @@ test('topics plan reports pending changes (exit 1), apply makes them, plan is th
   assert.match(after.out, /in sync/);
 });
 
+test('topics --env: the production overlay is refused on the single local broker (plan names every unsafe spec, apply changes nothing); --env local applies', (t) => {
+  ensureServices();
+  const prefix = `${uniqueId('env')}.`;
+  const names = loadTopicSpecs('topics', prefix).flatMap((f) => f.topics.map((x) => x.name));
+  t.after(async () => {
+    const admin = await connectTopicAdmin(createKafkaClient(parseConfig({}, serviceEnv()).kafka));
+    for (const name of names) await admin.delete(name).catch(() => undefined);
+    await admin.close();
+  });
+  const plan = cli(['topics', 'plan', '--env', 'production', '--prefix', prefix]);
+  assert.equal(plan.code, 1, plan.err);
+  assert.match(
+    plan.out,
+    /! unsafe \(cluster\): this environment requires at least 3 brokers .*the cluster has 1/,
+  );
+  for (const name of names)
+    assert.match(
+      plan.out,
+      new RegExp(`! unsafe ${name.replace(/\./g, '\\.')}: replication factor 3 needs 3 brokers`),
+    );
+  assert.match(plan.out, /\+ create .*partitions=12, rf=3, .*min.insync.replicas=2/);
+  const apply = cli(['topics', 'apply', '--env', 'production', '--prefix', prefix]);
+  assert.equal(apply.code, 1);
+  assert.match(apply.err, /SS_TOPIC_UNSAFE/);
+  assert.match(apply.err, /nothing was changed/);
+  // nothing was created
+  assert.match(
+    cli(['topics', 'plan', '--prefix', prefix]).out,
+    new RegExp(`\\+ create ${prefix.replace(/\./g, '\\.')}audit`),
+  );
+  // an overlay that does not exist, or names an unknown environment, is a usage error naming the file
+  const missing = cli(['topics', 'plan', '--env', 'staging', '--prefix', prefix]);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.err, /no overlay topics\/env\/staging\.yaml; create it/);
+  // the local overlay: the numbers of the topic files, checked against the broker's own settings
+  const local = cli(['topics', 'apply', '--env', 'local', '--prefix', prefix]);
+  assert.equal(local.code, 0, local.err);
+  const again = cli(['topics', 'plan', '--env', 'local', '--prefix', prefix]);
+  assert.equal(again.code, 0, again.out + again.err);
+  assert.doesNotMatch(again.out, /unsafe/);
+});
+
 test('schemas check exits non-zero on an incompatible change; register refuses it', () => {
   ensureServices();
   const prefix = `${uniqueId('cli-schemas')}.`;

@@ -1,19 +1,25 @@
 import { loadConfig } from '../../config/index.js';
 import { connectTopicAdmin, createKafkaClient } from '../../adapters/kafka.js';
-import { applyTopics, planAgainstCluster } from '../../admin/topics.js';
+import { applyTopics, planAgainstCluster, safetyAgainstCluster } from '../../admin/topics.js';
 import { describeAction } from '../../admin/topic-plan.js';
+import { applyOverlay, loadOverlay, NO_REQUIREMENT } from '../../admin/topic-env.js';
+import type { DurabilityRequirement } from '../../admin/topic-env.js';
+import { describeFinding } from '../../admin/topic-safety.js';
 import { loadTopicSpecs } from '../../admin/topic-spec.js';
+import type { TopicSpec } from '../../admin/topic-spec.js';
 import type { Command, OptionSpec } from '../args.js';
 
 const common: OptionSpec = {
   config: { type: 'string', short: 'c' },
   dir: { type: 'string' },
   prefix: { type: 'string' },
+  env: { type: 'string' },
 };
 const commonHelp = {
   config: 'config file (YAML/JSON) for the Kafka connection; default: built-in defaults + STREAMSCORE_* env',
   dir: 'folder of topic family files (default: topics)',
   prefix: 'prefix every topic name (e.g. "staging." or a per-test prefix)',
+  env: 'environment overlay <dir>/env/<env>.yaml (partitions, replication, configs and durability requirements of that environment, e.g. production)',
 };
 
 async function withAdmin<T>(
@@ -29,26 +35,39 @@ async function withAdmin<T>(
   }
 }
 
-function specsOf(values: Record<string, unknown>) {
-  return loadTopicSpecs(
-    (values.dir as string | undefined) ?? 'topics',
-    (values.prefix as string | undefined) ?? '',
-  ).flatMap((f) => f.topics);
+function specsOf(values: Record<string, unknown>): { specs: TopicSpec[]; require: DurabilityRequirement } {
+  const dir = (values.dir as string | undefined) ?? 'topics';
+  const prefix = (values.prefix as string | undefined) ?? '';
+  const families = loadTopicSpecs(dir, prefix);
+  const env = values.env as string | undefined;
+  if (env === undefined) return { specs: families.flatMap((f) => f.topics), require: NO_REQUIREMENT };
+  const overlay = loadOverlay(dir, env);
+  return {
+    specs: applyOverlay(families, overlay, prefix).flatMap((f) => f.topics),
+    require: overlay.require,
+  };
 }
 
 export const topicsPlan: Command = {
   name: 'topics plan',
-  usage: 'topics plan [--config file] [--dir topics] [--prefix p]',
+  usage: 'topics plan [--config file] [--dir topics] [--prefix p] [--env name]',
   summary:
-    'Print the difference between the topic files and the cluster. Exit 0 when in sync, 1 when changes are pending.',
+    'Print the difference between the topic files and the cluster, and any spec that would make exactly-once unsafe. Exit 0 when in sync and safe, 1 when changes are pending or a spec is unsafe.',
   options: common,
   optionHelp: commonHelp,
   async run(values) {
-    const specs = specsOf(values);
-    const actions = await withAdmin(values, (admin) => planAgainstCluster(admin, specs));
+    const { specs, require } = specsOf(values);
+    const [actions, findings] = await withAdmin(values, async (admin) => [
+      await planAgainstCluster(admin, specs),
+      await safetyAgainstCluster(admin, specs, require),
+    ]);
+    for (const f of findings) console.log(describeFinding(f));
+    const unsafe = findings.some((f) => f.level === 'refuse');
     if (actions.length === 0) {
-      console.log(`in sync: ${specs.length} topics match their specs`);
-      return 0;
+      console.log(
+        `in sync: ${specs.length} topics match their specs${unsafe ? ' (but see the unsafe lines above)' : ''}`,
+      );
+      return unsafe ? 1 : 0;
     }
     for (const a of actions) console.log(describeAction(a));
     return 1;
@@ -57,9 +76,9 @@ export const topicsPlan: Command = {
 
 export const topicsApply: Command = {
   name: 'topics apply',
-  usage: 'topics apply [--config file] [--dir topics] [--prefix p] [--force]',
+  usage: 'topics apply [--config file] [--dir topics] [--prefix p] [--env name] [--force]',
   summary:
-    'Create missing topics, raise partition counts and set configs. Refuses dangerous changes (fewer partitions, cleanup.policy change of a non-empty topic) unless --force.',
+    'Create missing topics, raise partition counts and set configs. Refuses dangerous changes (fewer partitions, cleanup.policy change of a non-empty topic) unless --force, and specs that would make exactly-once unsafe (replication, min.insync.replicas, unclean leader election) always.',
   options: { ...common, force: { type: 'boolean' } },
   optionHelp: {
     ...commonHelp,
@@ -67,11 +86,12 @@ export const topicsApply: Command = {
       'accept dangerous changes: recreate a topic to shrink it (DATA LOSS), change cleanup.policy of a non-empty topic',
   },
   async run(values) {
-    const specs = specsOf(values);
+    const { specs, require } = specsOf(values);
     // progress on stderr, one line per change as it starts (stdout keeps the summary for scripts)
     const result = await withAdmin(values, (admin) =>
       applyTopics(admin, specs, {
         force: values.force === true,
+        require,
         onStep: (step, total, a) => console.error(`[${step}/${total}] ${describeAction(a)} …`),
       }),
     );
