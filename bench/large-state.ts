@@ -1,7 +1,7 @@
 /**
  * What the large-state benchmarks (bench:rebuild, bench:rescore) share: services up, a bench env of their
- * own, the input topics prefilled by the benchmark's generator in a worker, and the group committed at their
- * end (as if a pipeline had consumed everything).
+ * own, the input topics prefilled by the benchmark's generator in a worker, and (unless told not to) the
+ * group committed at their end (as if a pipeline had consumed everything).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,14 @@ export interface PrefilledState {
 
 export async function prefilledState(
   name: string,
-  opts: { records: number; txPerCustomer: number; seed: number; config?: ConfigInput },
+  opts: {
+    records: number;
+    txPerCustomer: number;
+    seed: number;
+    config?: ConfigInput;
+    /** Commit the run's group at the end of both topics (default); false leaves them to be drained. */
+    commitEnd?: boolean;
+  },
   log: (s: string) => void,
 ): Promise<PrefilledState> {
   await ensureServices(log);
@@ -45,8 +52,9 @@ export async function prefilledState(
       { nodeArgs: ['--max-old-space-size=16384'] },
     );
     const config = env.config(name, { observe: { logLevel: 'warn' }, ...opts.config });
-    for (const topic of [env.topics.cdc, env.topics.transactions])
-      await env.commitEnd(config.consumer.groupId, topic);
+    if (opts.commitEnd !== false)
+      for (const topic of [env.topics.cdc, env.topics.transactions])
+        await env.commitEnd(config.consumer.groupId, topic);
     return { env, startedAt, out, prefill, config };
   } catch (err) {
     await env.close(false);
