@@ -10,8 +10,15 @@
  * window visible to a kafkajs read_committed reader, invisible to Kafka's own console consumer. This
  * version sorts by first offset and activates every aborted transaction that has started, like the Java
  * consumer does.
+ *
+ * 2. The grouping of a send's messages by partition (below): linear instead of quadratic.
+ *
+ * 3. The producer's send (kafkajs-send.ts): messages of a partition whose leader moved during a send were
+ * dropped silently; this one tracks acknowledged partitions, not brokers.
  */
 import { createRequire } from 'node:module';
+import { createSendMessages } from './kafkajs-send.js';
+import type { SendDeps } from './kafkajs-send.js';
 
 interface FetchedMessage {
   readonly offset: string;
@@ -92,3 +99,17 @@ function replace(module: string, implementation: unknown): void {
 }
 replace('kafkajs/src/consumer/filterAbortedMessages.js', filterAbortedMessages);
 replace('kafkajs/src/producer/groupMessagesPerPartition.js', groupMessagesPerPartition);
+const { staleMetadata } = require('kafkajs/src/protocol/error.js') as {
+  staleMetadata: SendDeps['staleMetadata'];
+};
+const { KafkaJSMetadataNotLoaded } = require('kafkajs/src/errors.js') as {
+  KafkaJSMetadataNotLoaded: new (message: string) => Error;
+};
+replace(
+  'kafkajs/src/producer/sendMessages.js',
+  createSendMessages({
+    staleMetadata,
+    metadataNotLoaded: (message) => new KafkaJSMetadataNotLoaded(message),
+    groupMessagesPerPartition: groupMessagesPerPartition as unknown as SendDeps['groupMessagesPerPartition'],
+  }),
+);

@@ -58,7 +58,7 @@ export function defaultKafkaVersion(): string {
 }
 
 /** The jars of a Kafka version: the services' own (resolved by `up`), or another one (`kafka-jars <v>`). */
-function kafkaLib(version: string): string {
+export function kafkaLib(version: string): string {
   ensureServices(); // resolves the default version's jars on a fresh machine
   const lib = resolve('.cache', `kafka-${version}`, 'lib');
   if (!existsSync(lib))
@@ -69,7 +69,7 @@ function kafkaLib(version: string): string {
   return lib;
 }
 
-async function answers(
+export async function answers(
   brokers: string[],
   security?: Pick<Config['kafka'], 'ssl' | 'sasl'>,
 ): Promise<boolean> {
@@ -93,6 +93,20 @@ async function answers(
 }
 
 const ADMIN = { username: 'admin', password: 'admin-secret' };
+
+/** The java arguments that run a class of Kafka `lib` with its logs in `dir` (a test broker's JVM). */
+export function kafkaJava(lib: string, dir: string): string[] {
+  return [
+    '-Xms128m',
+    '-Xmx512m',
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${resolve('scripts/services/log4j2.yaml')}`,
+    `-Dkafka.logs.dir=${dir}`,
+    '-cp',
+    `${lib}/*`,
+  ];
+}
 
 /**
  * A private broker of the services' Kafka version, or of `version` (resolved from Maven Central once).
@@ -160,16 +174,7 @@ export async function startPrivateKafka(
       '',
     ].join('\n'),
   );
-  const java = [
-    '-Xms128m',
-    '-Xmx512m',
-    '-XX:+UseG1GC',
-    '-Djava.awt.headless=true',
-    `-Dlog4j2.configurationFile=${resolve('scripts/services/log4j2.yaml')}`,
-    `-Dkafka.logs.dir=${dir}`,
-    '-cp',
-    `${lib}/*`,
-  ];
+  const java = kafkaJava(lib, dir);
   const uuid = execFileSync('java', [...java, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' })
     .trim()
     .split('\n')

@@ -5,6 +5,7 @@ import { connectTopicAdmin, createKafkaClient } from '../../src/adapters/kafka.j
 import type { KafkaClient } from '../../src/adapters/kafka.js';
 import { createRedisStore } from '../../src/adapters/redis.js';
 import { createRegistryClient } from '../../src/adapters/registry.js';
+import { applyOverlay, loadOverlay } from '../../src/admin/topic-env.js';
 import { applyTopics } from '../../src/admin/topics.js';
 import { loadTopicSpecs } from '../../src/admin/topic-spec.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -67,7 +68,12 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
  * Creates every topic of topics/ under a unique prefix and a config pointing at them, with its own group
  * and Redis key prefix. Registers cleanup: topics deleted, Redis keys removed.
  */
-export async function createTestEnv(label: string, overrides: ConfigInput = {}): Promise<TestEnv> {
+export async function createTestEnv(
+  label: string,
+  overrides: ConfigInput = {},
+  /** `topicsEnv`: apply the topics with that environment overlay (topics/env/<name>.yaml) and its check. */
+  opts: { topicsEnv?: string } = {},
+): Promise<TestEnv> {
   ensureServices();
   const id = uniqueId(label);
   const prefix = `${id}.`;
@@ -109,8 +115,15 @@ export async function createTestEnv(label: string, overrides: ConfigInput = {}):
   const config = configWith({});
   const kafka = createKafkaClient(config.kafka);
   const admin = await connectTopicAdmin(kafka);
-  const specs = loadTopicSpecs('topics', prefix).flatMap((f) => f.topics);
-  await applyTopics(admin, specs, { force: false });
+  const families = loadTopicSpecs('topics', prefix);
+  const overlay = opts.topicsEnv === undefined ? undefined : loadOverlay('topics', opts.topicsEnv);
+  const specs = (overlay === undefined ? families : applyOverlay(families, overlay, prefix)).flatMap(
+    (f) => f.topics,
+  );
+  await applyTopics(admin, specs, {
+    force: false,
+    ...(overlay === undefined ? {} : { require: overlay.require }),
+  });
   after(async () => {
     // STREAMSCORE_TEST_KEEP=1 leaves topics and keys in place for a post-mortem
     if (process.env.STREAMSCORE_TEST_KEEP === '1') return admin.close();
