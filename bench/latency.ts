@@ -37,7 +37,7 @@ interface LoadResult {
 
 const WORKERS = join(import.meta.dirname, 'workers');
 
-interface Ctx {
+export interface Ctx {
   readonly env: BenchEnv;
   readonly opts: ScenarioOptions;
   readonly pipeline: PipelineHandle;
@@ -89,7 +89,7 @@ async function settle(
   }
 }
 
-async function step(ctx: Ctx, label: string, rate: number, seconds: number): Promise<LatencyStep> {
+export async function step(ctx: Ctx, label: string, rate: number, seconds: number): Promise<LatencyStep> {
   const { opts, pipeline } = ctx;
   const digits = sampleDigits(rate, opts.observePerSecond);
   ctx.kafka.obs.reset(digits);
