@@ -73,19 +73,25 @@ export async function startPipeline(config: Readonly<Config>, opts: PipelineStar
     [...runNodeArgs(opts.bin, opts.nodeArgs), resolve(opts.bin), 'run', '--config', configFile],
     { logFile: resolve(opts.logFile), ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) },
   );
-  const line = await child.waitForLine((l) => l.includes('"pipeline started"'), 60_000);
-  const observePort = Number((JSON.parse(line) as { observePort?: number }).observePort);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(`http://${config.observe.host}:${observePort}/readyz`)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error('streamscore did not become ready within 60 s');
-    if (!child.running()) throw new Error(`streamscore exited:\n${child.lines.slice(-20).join('\n')}`);
-    await sleep(100);
+  try {
+    const line = await child.waitForLine((l) => l.includes('"pipeline started"'), 60_000);
+    const observePort = Number((JSON.parse(line) as { observePort?: number }).observePort);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ok = await fetch(`http://${config.observe.host}:${observePort}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error('streamscore did not become ready within 60 s');
+      if (!child.running()) throw new Error(`streamscore exited:\n${child.lines.slice(-20).join('\n')}`);
+      await sleep(100);
+    }
+    return { child, config, observePort, instance: `${hostname()}:${child.child.pid}` };
+  } catch (err) {
+    // a start that failed leaves no process behind (it would go on consuming after the bench ended)
+    await child.stop();
+    throw err;
   }
-  return { child, config, observePort, instance: `${hostname()}:${child.child.pid}` };
 }
 
 /** Audit events read with the schema they were written with: a --compare-ref build may write an older one. */
