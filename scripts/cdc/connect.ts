@@ -173,11 +173,8 @@ export class ConnectClient {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (Date.now() < deadline) {
-      const r = await this.#call('GET', `/connectors/${encodeURIComponent(name)}/offsets`).catch(
-        () => undefined,
-      );
-      last = r?.json;
-      const offsets = (r?.json as { offsets?: Array<{ offset?: { lsn_commit?: unknown } }> } | undefined)
+      last = await this.offsets(name).catch(() => undefined);
+      const offsets = (last as { offsets?: Array<{ offset?: { lsn_commit?: unknown } }> } | undefined)
         ?.offsets;
       const commit = Number(offsets?.[0]?.offset?.lsn_commit ?? Number.NaN);
       if (Number.isFinite(commit) && commit > afterLsn) return commit;

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatIssues } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
+import { loadTopicSpecs } from './topic-spec.js';
 import type { TopicFamily, TopicSpec } from './topic-spec.js';
 
 /**
@@ -133,4 +134,23 @@ export function applyOverlay(
       ),
     ),
   }));
+}
+
+/**
+ * The topic specs of `dir` (names prefixed), with the overlay of environment `env` applied when one is
+ * named, and what that environment requires (nothing without one): what `topics plan|apply` and the test
+ * environments act on.
+ */
+export function loadEnvironmentSpecs(
+  dir: string,
+  prefix: string,
+  env: string | undefined,
+): { specs: TopicSpec[]; require: DurabilityRequirement } {
+  const families = loadTopicSpecs(dir, prefix);
+  if (env === undefined) return { specs: families.flatMap((f) => f.topics), require: NO_REQUIREMENT };
+  const overlay = loadOverlay(dir, env);
+  return {
+    specs: applyOverlay(families, overlay, prefix).flatMap((f) => f.topics),
+    require: overlay.require,
+  };
 }

@@ -4,14 +4,21 @@
  * min.insync.replicas 2, the offsets topic and transaction log at 3 replicas with min ISR 2, unclean leader
  * election off. Each node can be SIGKILLed and started again on its ports and data.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafkaClient } from '../../src/adapters/kafka.js';
 import { killChild } from './child.js';
-import { defaultKafkaVersion, kafkaJava, kafkaLib } from './kafka-server.js';
+import {
+  defaultKafkaVersion,
+  formatStorage,
+  kafkaJava,
+  kafkaLib,
+  newClusterId,
+  TEST_BROKER_TUNING,
+} from './kafka-server.js';
 import { freePort } from './redis-server.js';
 
 export interface ClusterNode {
@@ -60,10 +67,7 @@ export async function startPrivateKafkaCluster(
   for (let i = 0; i < size; i++) ports.push({ broker: await freePort(), controller: await freePort() });
   const voters = ports.map((p, i) => `${i + 1}@127.0.0.1:${p.controller}`).join(',');
   const java = kafkaJava(lib, dir);
-  const uuid = execFileSync('java', [...java, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .pop() as string;
+  const clusterId = newClusterId(java);
   const nodes: ClusterNode[] = [];
   const children = new Map<number, ChildProcess>();
   for (const [i, p] of ports.entries()) {
@@ -93,16 +97,11 @@ export async function startPrivateKafkaCluster(
         'transaction.state.log.num.partitions=3',
         `share.coordinator.state.topic.replication.factor=${size}`,
         'share.coordinator.state.topic.min.isr=2',
-        'group.initial.rebalance.delay.ms=0',
-        'num.network.threads=2',
-        'num.io.threads=2',
-        'transaction.abort.timed.out.transaction.cleanup.interval.ms=1000',
+        ...TEST_BROKER_TUNING,
         '',
       ].join('\n'),
     );
-    execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', uuid, '-c', props], {
-      stdio: 'ignore',
-    });
+    formatStorage(java, clusterId, props);
     const broker = `127.0.0.1:${p.broker}`;
     /** Spawns the node and resolves once it answers on its own listener (knowing the controller). */
     const start = async (): Promise<void> => {

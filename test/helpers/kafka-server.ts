@@ -108,6 +108,39 @@ export function kafkaJava(lib: string, dir: string): string[] {
   ];
 }
 
+/** Settings every test broker shares: quick group joins, few threads, prompt aborts of timed-out transactions. */
+export const TEST_BROKER_TUNING: readonly string[] = [
+  'group.initial.rebalance.delay.ms=0',
+  'num.network.threads=2',
+  'num.io.threads=2',
+  // the coordinator looks for timed-out transactions every second (default: every 10 s)
+  'transaction.abort.timed.out.transaction.cleanup.interval.ms=1000',
+];
+
+/** A new KRaft cluster id (kafka-storage random-uuid). */
+export function newClusterId(java: readonly string[]): string {
+  return execFileSync('java', [...java, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop() as string;
+}
+
+/** Formats a node's storage for cluster `clusterId` (kafka-storage format), with any extra arguments. */
+export function formatStorage(
+  java: readonly string[],
+  clusterId: string,
+  props: string,
+  extra: readonly string[] = [],
+): void {
+  execFileSync(
+    'java',
+    [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, ...extra],
+    {
+      stdio: 'ignore',
+    },
+  );
+}
+
 /**
  * A private broker of the services' Kafka version, or of `version` (resolved from Maven Central once).
  * `secure`: its only client listener is SASL_SSL (SCRAM-SHA-512, client certificates required, the broker
@@ -166,26 +199,16 @@ export async function startPrivateKafka(
       'transaction.state.log.num.partitions=3',
       'share.coordinator.state.topic.replication.factor=1',
       'share.coordinator.state.topic.min.isr=1',
-      'group.initial.rebalance.delay.ms=0',
-      'num.network.threads=2',
-      'num.io.threads=2',
-      // the coordinator looks for timed-out transactions every second (default: every 10 s)
-      'transaction.abort.timed.out.transaction.cleanup.interval.ms=1000',
+      ...TEST_BROKER_TUNING,
       '',
     ].join('\n'),
   );
   const java = kafkaJava(lib, dir);
-  const uuid = execFileSync('java', [...java, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .pop() as string;
   const addAdmin =
     certs === undefined
       ? []
       : ['--add-scram', `SCRAM-SHA-512=[name=${ADMIN.username},password=${ADMIN.password}]`];
-  execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', uuid, '-c', props, ...addAdmin], {
-    stdio: 'ignore',
-  });
+  formatStorage(java, newClusterId(java), props, addAdmin);
   const brokers = [`127.0.0.1:${port}`];
   const clientConfig = (username: string, password: string) => ({
     brokers,

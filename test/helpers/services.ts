@@ -5,9 +5,8 @@ import { connectTopicAdmin, createKafkaClient } from '../../src/adapters/kafka.j
 import type { KafkaClient } from '../../src/adapters/kafka.js';
 import { createRedisStore } from '../../src/adapters/redis.js';
 import { createRegistryClient } from '../../src/adapters/registry.js';
-import { applyOverlay, loadOverlay } from '../../src/admin/topic-env.js';
+import { loadEnvironmentSpecs } from '../../src/admin/topic-env.js';
 import { applyTopics } from '../../src/admin/topics.js';
-import { loadTopicSpecs } from '../../src/admin/topic-spec.js';
 import { parseConfig } from '../../src/config/index.js';
 import type { Config, ConfigInput } from '../../src/config/index.js';
 import { produceSample } from '../../src/sample/index.js';
@@ -115,15 +114,8 @@ export async function createTestEnv(
   const config = configWith({});
   const kafka = createKafkaClient(config.kafka);
   const admin = await connectTopicAdmin(kafka);
-  const families = loadTopicSpecs('topics', prefix);
-  const overlay = opts.topicsEnv === undefined ? undefined : loadOverlay('topics', opts.topicsEnv);
-  const specs = (overlay === undefined ? families : applyOverlay(families, overlay, prefix)).flatMap(
-    (f) => f.topics,
-  );
-  await applyTopics(admin, specs, {
-    force: false,
-    ...(overlay === undefined ? {} : { require: overlay.require }),
-  });
+  const { specs, require } = loadEnvironmentSpecs('topics', prefix, opts.topicsEnv);
+  await applyTopics(admin, specs, { force: false, require });
   after(async () => {
     // STREAMSCORE_TEST_KEEP=1 leaves topics and keys in place for a post-mortem
     if (process.env.STREAMSCORE_TEST_KEEP === '1') return admin.close();

@@ -2,11 +2,8 @@ import { loadConfig } from '../../config/index.js';
 import { connectTopicAdmin, createKafkaClient } from '../../adapters/kafka.js';
 import { applyTopics, planAgainstCluster, safetyAgainstCluster } from '../../admin/topics.js';
 import { describeAction } from '../../admin/topic-plan.js';
-import { applyOverlay, loadOverlay, NO_REQUIREMENT } from '../../admin/topic-env.js';
-import type { DurabilityRequirement } from '../../admin/topic-env.js';
+import { loadEnvironmentSpecs } from '../../admin/topic-env.js';
 import { describeFinding } from '../../admin/topic-safety.js';
-import { loadTopicSpecs } from '../../admin/topic-spec.js';
-import type { TopicSpec } from '../../admin/topic-spec.js';
 import type { Command, OptionSpec } from '../args.js';
 
 const common: OptionSpec = {
@@ -35,17 +32,12 @@ async function withAdmin<T>(
   }
 }
 
-function specsOf(values: Record<string, unknown>): { specs: TopicSpec[]; require: DurabilityRequirement } {
-  const dir = (values.dir as string | undefined) ?? 'topics';
-  const prefix = (values.prefix as string | undefined) ?? '';
-  const families = loadTopicSpecs(dir, prefix);
-  const env = values.env as string | undefined;
-  if (env === undefined) return { specs: families.flatMap((f) => f.topics), require: NO_REQUIREMENT };
-  const overlay = loadOverlay(dir, env);
-  return {
-    specs: applyOverlay(families, overlay, prefix).flatMap((f) => f.topics),
-    require: overlay.require,
-  };
+function specsOf(values: Record<string, unknown>): ReturnType<typeof loadEnvironmentSpecs> {
+  return loadEnvironmentSpecs(
+    (values.dir as string | undefined) ?? 'topics',
+    (values.prefix as string | undefined) ?? '',
+    values.env as string | undefined,
+  );
 }
 
 export const topicsPlan: Command = {
