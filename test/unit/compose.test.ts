@@ -2,12 +2,14 @@
 // this test keeps them in step (ports, environment variable names, the registry's Confluent API path,
 // the Kafka and Apicurio versions).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { DEFAULT_HOST, DEFAULT_PORTS, ENV, REGISTRY_CCOMPAT_PATH } from '../../src/config/defaults.js';
+import { parseConfig } from '../../src/config/index.js';
 
 /** The project root: the nearest folder above this file that holds docker-compose.yml and package.json. */
 function projectRoot(): string {
@@ -25,6 +27,7 @@ const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 
 interface ComposeService {
   image?: string;
+  profiles?: string[];
   build?: unknown;
   command?: string[] | string;
   ports?: string[];
@@ -188,5 +191,73 @@ describe('scripts/services.sh agrees with src/config/defaults.ts', () => {
     for (const command of ['up', 'down', 'status']) {
       assert.match(servicesScript, new RegExp(`^\\s*${command}\\) cmd_${command} ;;$`, 'm'));
     }
+  });
+});
+
+describe('the `secure` profile of docker-compose.yml', () => {
+  const secureServices = Object.entries(compose.services).filter(([, s]) =>
+    ((s as { profiles?: string[] }).profiles ?? []).includes('secure'),
+  );
+
+  it('holds the secured Kafka, its init, the secured Redis and streamscore, published on 127.0.0.1 only', () => {
+    assert.deepEqual(secureServices.map(([name]) => name).sort(), [
+      'kafka-secure',
+      'kafka-secure-init',
+      'redis-secure',
+      'streamscore-secure',
+      'streamscore-secure-topics',
+    ]);
+    for (const [name, s] of secureServices) {
+      for (const p of s.ports ?? []) assert.match(String(p), /^127\.0\.0\.1:/, `${name} publishes ${p}`);
+    }
+    // only TLS ports: the broker's host listener is SASL_SSL (kafka.properties), Redis has no plaintext port
+    const redisCommand = service('redis-secure').command as string[];
+    assert.equal(redisCommand[redisCommand.indexOf('--port') + 1], '0');
+    assert.equal(redisCommand[redisCommand.indexOf('--tls-auth-clients') + 1], 'yes');
+    assert.ok(redisCommand.includes('--aclfile'));
+  });
+
+  it('gives streamscore its secrets as files, under the ENV variable names, never as values', () => {
+    for (const name of ['streamscore-secure', 'streamscore-secure-topics']) {
+      const env = environment(service(name));
+      for (const [k, v] of Object.entries(env)) {
+        const base = k.replace(/_FILE$/, '');
+        if (k.startsWith('STREAMSCORE_'))
+          assert.ok(envNames.has(base), `${name}: ${k} is not an ENV variable`);
+        if (/PASSWORD$/.test(k)) assert.fail(`${name}: ${k} holds a password in the environment`);
+        if (k.endsWith('_FILE')) assert.match(v, /^\/secure\//, `${name}: ${k} points into /secure`);
+      }
+    }
+    const cmd = service('streamscore-secure').command as string[];
+    assert.deepEqual(cmd, ['run', '--config', environment(service('streamscore-secure'))[ENV.config]]);
+    assert.ok(existsSync(join(root, 'config', 'streamscore.secure.yaml')));
+    assert.ok(existsSync(join(root, 'scripts', 'secure-compose.sh')));
+  });
+
+  it('config/streamscore.secure.yaml differs from config/streamscore.yaml only in how it connects (TLS and SCRAM to Kafka, TLS and an ACL user to Redis)', () => {
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('STREAMSCORE_')) delete env[k];
+    const dir = mkdtempSync(join(tmpdir(), 'streamscore-compose-'));
+    writeFileSync(join(dir, 'pw'), 'secret\n');
+    const secure = parseConfig(parse(read('config/streamscore.secure.yaml')), {
+      ...env,
+      [`${ENV.kafkaSaslPassword}_FILE`]: join(dir, 'pw'),
+      [`${ENV.redisPassword}_FILE`]: join(dir, 'pw'),
+    });
+    const plain = parseConfig(parse(read('config/streamscore.yaml')), env);
+    assert.equal(secure.kafka.sasl?.mechanism, 'scram-sha-512');
+    assert.equal(secure.kafka.sasl?.password, 'secret');
+    const ssl = secure.kafka.ssl as Exclude<typeof secure.kafka.ssl, boolean>;
+    assert.ok(
+      typeof ssl === 'object' && ssl.caFile && ssl.certFile && ssl.keyFile,
+      'Kafka: CA and client certificate',
+    );
+    assert.notEqual(ssl.verifyHostname, false, 'Kafka: host names verified');
+    assert.match(secure.redis.url, /^rediss:\/\//);
+    assert.ok(secure.redis.tls?.caFile && secure.redis.username, 'Redis: CA and an ACL user');
+    const { kafka: _k1, redis: _r1, ...restSecure } = secure;
+    const { kafka: _k2, redis: _r2, ...restPlain } = plain;
+    assert.deepEqual(restSecure, restPlain);
+    assert.equal(secure.redis.keyPrefix, plain.redis.keyPrefix);
   });
 });
