@@ -9,6 +9,7 @@ import { dlqInspect, dlqReplay } from './commands/dlq.js';
 import { lookup } from './commands/lookup.js';
 import { modelsCompare, modelsList, modelsPromote, modelsRollback, modelsShow } from './commands/models.js';
 import { rescore } from './commands/rescore.js';
+import { timers } from './commands/timers.js';
 import { run } from './commands/run.js';
 import { topicsApply, topicsPlan } from './commands/topics.js';
 import { verify } from './commands/verify.js';
@@ -29,6 +30,7 @@ const COMMANDS: readonly Command[] = [
   modelsCompare,
   verify,
   rescore,
+  timers,
   acls,
   configShow,
 ];

@@ -295,6 +295,25 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Time-driven re-scoring (`streamscore timers`): an entity whose aggregates change with the passage of
+     * time alone (an event leaves a window) is scored again as of that instant, by a sweep over the stored
+     * states. Off by default; a model without time windows has nothing to do.
+     */
+    timers: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** A sweep over every stored entity starts at most this often (a due entity waits at most one sweep). */
+        sweepIntervalMs: z.number().int().min(100).default(60000),
+        /** Entities looked at per second at most (SCAN + state reads), so the live stream keeps its latency. */
+        scanRate: z.number().int().min(1).default(20000),
+        /** Entities scored per second at most (after a long stop, everyone may be due at once). */
+        scoreRate: z.number().int().min(1).default(2000),
+        /** Entities per chunk: one Redis round trip and one Kafka transaction each. */
+        chunk: z.number().int().min(1).max(10000).default(500),
+      })
+      .strict()
+      .prefault({}),
     dlq: z
       .object({
         /**

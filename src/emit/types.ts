@@ -30,7 +30,7 @@ export interface PredictionEventV1 {
   trigger: PredictionTrigger;
 }
 
-export type PredictionTrigger = 'INPUT' | 'RESCORE';
+export type PredictionTrigger = 'INPUT' | 'RESCORE' | 'TIMER';
 
 export interface AuditCountsV1 {
   received: number;

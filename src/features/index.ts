@@ -1,5 +1,12 @@
 export { parseFeatureSpec, featureNames, eventNeeds, profileFields } from './spec.js';
-export { buildVector, buildMatrix, buildMatrixYielding, byTimeThenId, rawAggregates } from './vector.js';
+export {
+  buildVector,
+  buildMatrix,
+  buildMatrixYielding,
+  byTimeThenId,
+  lastWindowExit,
+  rawAggregates,
+} from './vector.js';
 export { featureSpecSchema, DAY_MS, MAX_WINDOW_DAYS, TRANSFORM_OPS } from './options.js';
 export type { FeatureSpecInput } from './options.js';
 export type {

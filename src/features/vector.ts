@@ -207,3 +207,30 @@ export function rawAggregates(
   }
   return out;
 }
+
+/**
+ * When the vector of an entity changes with the passage of time alone: an event leaves an aggregate's
+ * window (asOf - windowDays, asOf] at exactly eventTime + windowDays. Returns the latest such instant in
+ * (afterMs, atOrBeforeMs], or null when there is none (no aggregates, or no event leaves in that span).
+ * `afterMs` is the entity's clock (the as-of of its prediction): only events at or before it count, as in
+ * the vector itself. Timers score the entity as of the returned instant, so the vector it gets is the one
+ * the definition gives at that moment, wherever between it and `atOrBeforeMs` the sweep ran.
+ */
+export function lastWindowExit(
+  spec: FeatureSpec,
+  events: readonly EventForFeatures[],
+  afterMs: number,
+  atOrBeforeMs: number,
+): number | null {
+  const windows = new Set<number>();
+  for (const f of compiledSpec(spec).features) if (f.kind === 'aggregate') windows.add(f.windowDays * DAY_MS);
+  let last: number | null = null;
+  for (const e of events) {
+    if (!(e.eventTimeMs <= afterMs)) continue;
+    for (const w of windows) {
+      const exit = e.eventTimeMs + w;
+      if (exit > afterMs && exit <= atOrBeforeMs && (last === null || exit > last)) last = exit;
+    }
+  }
+  return last;
+}

@@ -15,7 +15,19 @@ import type { RecordRef } from '../window/index.js';
 
 export type RescoreAction = 'score' | 'reemit' | 'current' | 'pending' | 'not_live';
 
+/**
+ * What a timer sweep does with one entity (see planTimer): `score`, `reemit`, `pending` and `not_live` as
+ * above; `not_due`: no aggregate window of it changed since its prediction's as-of; `other_model`: its
+ * prediction is another model's (a promotion since the sweep started): left to the live stream and
+ * `streamscore rescore`, so a timer never writes an older model over a newer one.
+ */
+export type TimerAction = 'score' | 'reemit' | 'pending' | 'not_live' | 'not_due' | 'other_model';
+
+/** The two jobs that re-score stored state: after a promotion, and with the passage of time. */
+export type JobKind = 'rescore' | 'timer';
+
 export interface RescoreView {
+  readonly kind: JobKind;
   /** sha256 of the model the job scores with. */
   readonly modelSha256: string;
   readonly job: string;
@@ -28,21 +40,21 @@ export interface RescoreView {
 /** A job id goes into batch ids, Redis keys, a consumer group and a transactional id. */
 export const JOB_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 
-export function rescoreBatchId(job: string, chunk: number): string {
-  return `rescore-${job}-${chunk}`;
+export function rescoreBatchId(job: string, chunk: number, kind: JobKind = 'rescore'): string {
+  return `${kind}-${job}-${chunk}`;
 }
 
 /** The chunk number of one of this job's batch ids; null for any other batch. */
-export function chunkOfBatch(job: string, batchId: string): number | null {
-  const head = `rescore-${job}-`;
+export function chunkOfBatch(job: string, batchId: string, kind: JobKind = 'rescore'): number | null {
+  const head = `${kind}-${job}-`;
   if (!batchId.startsWith(head)) return null;
   const tail = batchId.slice(head.length);
   return /^\d+$/.test(tail) ? Number(tail) : null;
 }
 
 /** The state's trigger for a rescored prediction: never the text of an input record (topic/partition/offset). */
-export function rescoreTrigger(job: string, chunk: number): string {
-  return `rescore:${job}:${chunk}`;
+export function rescoreTrigger(job: string, chunk: number, kind: JobKind = 'rescore'): string {
+  return `${kind}:${job}:${chunk}`;
 }
 
 /** The input record behind a stored prediction, when it names one. */
@@ -60,15 +72,41 @@ export function planRescore(
   // the stored prediction is the state's own (written with it, in the same compare-and-set)
   const ownPrediction = stored !== null && state.pv === state.sv && stored.version === state.sv;
   if (ownPrediction) {
-    const chunk = chunkOfBatch(view.job, stored.batch_id);
+    const chunk = chunkOfBatch(view.job, stored.batch_id, view.kind);
     if (chunk !== null && chunk >= view.committedChunks) return 'reemit';
     if (stored.model_sha256 === view.modelSha256) return 'current';
-    const input = inputOf(stored);
-    if (input !== null && chunk === null) {
-      const committed = view.inputCommitted(input.topic, input.partition);
-      if (committed === null || BigInt(input.offset) >= committed) return 'pending';
-    }
+    if (chunk === null && windowPending(stored, view)) return 'pending';
   }
+  return 'score';
+}
+
+/** The window behind a stored prediction has not committed yet (its input is at or past the committed offset). */
+function windowPending(stored: StoredPrediction, view: RescoreView): boolean {
+  const input = inputOf(stored);
+  if (input === null) return false;
+  const committed = view.inputCommitted(input.topic, input.partition);
+  return committed === null || BigInt(input.offset) >= committed;
+}
+
+/**
+ * A timer sweep's decision for one entity, pure. `due` is the latest instant up to now at which one of its
+ * aggregate windows changed since its clock (lastWindowExit), or null. A prediction this job wrote in a
+ * chunk that never committed is re-emitted, not scored again; an entity already scored as of its latest
+ * window change has a clock at that instant, so it is not due again until the next event leaves a window.
+ */
+export function planTimer(
+  state: EntityState,
+  stored: StoredPrediction | null,
+  view: RescoreView,
+  due: number | null,
+): TimerAction {
+  if (state.sv === 0 || state.deleted || state.profile === null) return 'not_live';
+  const ownPrediction = stored !== null && state.pv === state.sv && stored.version === state.sv;
+  const chunk = ownPrediction ? chunkOfBatch(view.job, stored.batch_id, view.kind) : null;
+  if (chunk !== null && chunk >= view.committedChunks) return 'reemit';
+  if (due === null) return 'not_due';
+  if (stored !== null && stored.model_sha256 !== view.modelSha256) return 'other_model';
+  if (ownPrediction && chunk === null && windowPending(stored, view)) return 'pending';
   return 'score';
 }
 
@@ -82,8 +120,25 @@ export interface RescoreCounts {
   refused: number;
   /** Changed by another writer between read and write (the live stream): looked at again later. */
   conflicts: number;
+  /** Timers: no window changed since the prediction's as-of. */
+  not_due: number;
+  /** Timers: the prediction is another model's (left to the live stream and `rescore`). */
+  other_model: number;
+  /** Timers: the window behind the prediction had not committed (looked at in the next sweep). */
+  pending: number;
 }
 
 export function emptyCounts(): RescoreCounts {
-  return { scanned: 0, scored: 0, reemitted: 0, current: 0, not_live: 0, refused: 0, conflicts: 0 };
+  return {
+    scanned: 0,
+    scored: 0,
+    reemitted: 0,
+    current: 0,
+    not_live: 0,
+    refused: 0,
+    conflicts: 0,
+    not_due: 0,
+    other_model: 0,
+    pending: 0,
+  };
 }

@@ -5,6 +5,7 @@ import {
   buildVector,
   DAY_MS,
   featureNames,
+  lastWindowExit,
   parseFeatureSpec,
   rawAggregates,
 } from '../../../src/features/index.js';
@@ -189,4 +190,36 @@ it('buildMatrixYielding gives the same bytes as buildMatrix, in chunks', async (
   const a = buildMatrix(spec, inputs);
   const b = await buildMatrixYielding(spec, inputs, 100);
   assert.deepEqual(Buffer.from(b.buffer), Buffer.from(a.buffer));
+});
+
+describe('lastWindowExit (when time alone changes a vector)', () => {
+  const kept = EVENTS.filter((e) => e.eventTimeMs <= AS_OF);
+
+  it('is the latest instant an event leaves a window, after the clock and up to now', () => {
+    // t-at-asof leaves the 7d window at AS_OF + 7d, the 30d window at AS_OF + 30d
+    assert.equal(lastWindowExit(spec, kept, AS_OF, AS_OF + 7 * DAY_MS), AS_OF + 7 * DAY_MS);
+    // t-1d leaves the 7d window at AS_OF + 6d: the latest exit up to AS_OF + 6.5d
+    assert.equal(lastWindowExit(spec, kept, AS_OF, AS_OF + 6.5 * DAY_MS), AS_OF + 6 * DAY_MS);
+    // t-10d leaves the 30d window at AS_OF + 20d, t-1d at AS_OF + 29d, t-at-asof at AS_OF + 30d
+    assert.equal(lastWindowExit(spec, kept, AS_OF, AS_OF + 365 * DAY_MS), AS_OF + 30 * DAY_MS);
+  });
+
+  it('is null when nothing leaves a window in that span, or after the last exit', () => {
+    // the first exit after AS_OF: t-edge-7d left the 7d window at AS_OF exactly (not after the clock);
+    // t-no-amount (2d old) leaves it at AS_OF + 5d
+    assert.equal(lastWindowExit(spec, kept, AS_OF, AS_OF + 5 * DAY_MS - 1), null);
+    assert.equal(lastWindowExit(spec, kept, AS_OF, AS_OF + 5 * DAY_MS), AS_OF + 5 * DAY_MS);
+    // scored as of the last exit: never due again
+    assert.equal(lastWindowExit(spec, kept, AS_OF + 30 * DAY_MS, AS_OF + 900 * DAY_MS), null);
+  });
+
+  it('ignores events after the clock, and a spec without aggregates has no timers', () => {
+    assert.equal(lastWindowExit(spec, [ev('late', AS_OF + 1, 1)], AS_OF, AS_OF + 7 * DAY_MS), null);
+    const plain = parseFeatureSpec({
+      name: 'plain',
+      version: '1',
+      features: [{ name: 'age', source: { field: 'age' }, transforms: [{ op: 'default', value: 1 }] }],
+    });
+    assert.equal(lastWindowExit(plain, kept, AS_OF, AS_OF + 900 * DAY_MS), null);
+  });
 });

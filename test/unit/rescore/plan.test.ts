@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { chunkOfBatch, planRescore, rescoreBatchId, rescoreTrigger } from '../../../src/rescore/index.js';
+import {
+  chunkOfBatch,
+  planRescore,
+  planTimer,
+  rescoreBatchId,
+  rescoreTrigger,
+} from '../../../src/rescore/index.js';
 import type { RescoreView } from '../../../src/rescore/index.js';
 import type { EntityState, StoredPrediction } from '../../../src/sink/index.js';
 
@@ -42,6 +48,7 @@ const stored = (over: Partial<StoredPrediction> = {}): StoredPrediction => ({
 });
 
 const view = (over: Partial<RescoreView> = {}): RescoreView => ({
+  kind: 'rescore',
   modelSha256: NEW,
   job: 'j',
   committedChunks: 3,
@@ -92,4 +99,38 @@ test('no state, deleted, or no profile: not live', () => {
 test('a state newer than its prediction (a refused score, or none stored): score', () => {
   assert.equal(planRescore(state({ sv: 9, pv: 0, trigger: '' }), stored(), view()), 'score');
   assert.equal(planRescore(state(), null, view()), 'score');
+});
+
+test('timer and rescore batches are apart: a timer chunk is not a rescore chunk of the same job id', () => {
+  assert.equal(chunkOfBatch('j', rescoreBatchId('j', 4, 'timer'), 'timer'), 4);
+  assert.equal(chunkOfBatch('j', rescoreBatchId('j', 4, 'timer')), null);
+  assert.equal(chunkOfBatch('j', rescoreBatchId('j', 4), 'timer'), null);
+  assert.match(rescoreTrigger('j', 4, 'timer'), /^timer:j:4$/);
+});
+
+test('planTimer: due entities are scored; not due, not live, other model and pending ones are left', () => {
+  const tv = (over: Partial<RescoreView> = {}) => view({ kind: 'timer', modelSha256: OLD, ...over });
+  // its own prediction, the window behind it committed (input 41 < committed 42), a window changed: score
+  assert.equal(planTimer(state(), stored(), tv(), 5000), 'score');
+  assert.equal(planTimer(state(), stored(), tv(), null), 'not_due');
+  assert.equal(planTimer(state({ profile: null }), stored(), tv(), 5000), 'not_live');
+  assert.equal(planTimer(state({ deleted: true }), stored(), tv(), 5000), 'not_live');
+  assert.equal(planTimer(state({ sv: 0 }), null, tv(), 5000), 'not_live');
+  // a promotion since the sweep started: never an older model over a newer one
+  assert.equal(planTimer(state(), stored({ model_sha256: NEW }), tv(), 5000), 'other_model');
+  // the window behind the prediction has not committed yet
+  assert.equal(planTimer(state(), stored({ trigger_offset: '42' }), tv(), 5000), 'pending');
+  // no prediction yet (state only): score with the timer's model
+  assert.equal(planTimer(state({ pv: 0 }), null, tv(), 5000), 'score');
+});
+
+test('planTimer: a chunk of this job that never committed is re-emitted, due or not; a committed one is not', () => {
+  const tv = view({ kind: 'timer', modelSha256: OLD });
+  const mine = stored({ batch_id: rescoreBatchId('j', 3, 'timer') });
+  assert.equal(planTimer(state({ trigger: rescoreTrigger('j', 3, 'timer') }), mine, tv, null), 'reemit');
+  const committed = stored({ batch_id: rescoreBatchId('j', 2, 'timer') });
+  assert.equal(planTimer(state(), committed, tv, null), 'not_due');
+  // a rescore chunk of the same job id is another job's
+  const rescoreChunk = stored({ batch_id: rescoreBatchId('j', 3) });
+  assert.equal(planTimer(state(), rescoreChunk, tv, null), 'not_due');
 });

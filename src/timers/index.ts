@@ -1,0 +1,2 @@
+export { runTimers, TIMER_JOB } from './run.js';
+export type { SweepReport, TimerOptions, TimersReport } from './run.js';
