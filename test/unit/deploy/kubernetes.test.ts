@@ -186,3 +186,24 @@ test('the PodDisruptionBudget and Service select the Deployment’s pods; the au
   assert.equal(scaled.spec.maxReplicaCount, partitions);
   assert.ok(scaled.spec.minReplicaCount <= deployment.spec.replicas);
 });
+
+test('the timer sweeper runs as one pod at a time, with the pipeline\u2019s config and secret files, outside the pipeline\u2019s selectors', () => {
+  const timers = find<DeploymentObj>('Deployment', 'streamscore-timers');
+  assert.equal(timers.spec.replicas, 1);
+  assert.equal((timers.spec as unknown as { strategy: { type: string } }).strategy.type, 'Recreate');
+  const c = timers.spec.template.spec.containers[0] as Container;
+  const mount = c.volumeMounts.find((m) => m.name === 'config')?.mountPath;
+  assert.deepEqual(c.args, ['timers', '--config', `${mount}/streamscore.yaml`]);
+  const config = parseConfig(parseYaml(configMap.data['streamscore.yaml'] as string) as unknown, {
+    [ENV.kafkaSaslPassword]: 'p',
+    [ENV.redisPassword]: 'p',
+  });
+  assert.equal(config.timers.enabled, true, 'the ConfigMap enables timers (the command refuses otherwise)');
+  for (const e of c.env.filter((x) => x.name.endsWith('_FILE')))
+    assert.ok(
+      container.env.some((p) => p.name === e.name && p.value === e.value),
+      `${e.name}: the same secret file as the pipeline`,
+    );
+  const label = timers.spec.template.metadata.labels['app.kubernetes.io/name'];
+  assert.notEqual(label, deployment.spec.template.metadata.labels['app.kubernetes.io/name']);
+});
