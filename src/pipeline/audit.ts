@@ -85,3 +85,54 @@ export function buildAudit(a: AuditInput): AuditEventV1 {
     challenger: a.challenger ?? null,
   };
 }
+
+/**
+ * The audit event of a chunk of `streamscore rescore` or `streamscore timers`: stored states scored again,
+ * no input records (inputs empty, input_sha256 of nothing), its predictions counted, the latest as-of.
+ * `verify` checks its scores like a window's.
+ */
+export function buildChunkAudit(a: {
+  readonly batchId: string;
+  readonly pipeline: string;
+  readonly instance: string;
+  readonly model: ModelStamp;
+  readonly scored: number;
+  readonly events: readonly PredictionEventV1[];
+  readonly openedAt: number;
+  readonly closedAt: number;
+}): AuditEventV1 {
+  let asOf: number | null = null;
+  for (const e of a.events) if (asOf === null || e.as_of > asOf) asOf = e.as_of;
+  return {
+    schema_version: 1,
+    batch_id: a.batchId,
+    pipeline: a.pipeline,
+    instance: a.instance,
+    model: { name: a.model.name, version: a.model.version, sha256: a.model.sha256 },
+    inputs: [],
+    counts: {
+      received: 0,
+      decoded: 0,
+      invalid: 0,
+      coalesced: 0,
+      scored: a.scored,
+      deleted: 0,
+      unchanged: 0,
+      no_profile: 0,
+      skipped: 0,
+      entities_scored: a.scored,
+      written_redis: a.scored,
+      emitted: a.events.length,
+      duplicates: 0,
+    },
+    input_sha256: inputHash([]),
+    opened_at: a.openedAt,
+    closed_at: a.closedAt,
+    as_of: asOf,
+    stage_ms: {},
+    outcome: 'COMMITTED',
+    quarantine_reason: null,
+    drift: null,
+    challenger: null,
+  };
+}

@@ -12,6 +12,7 @@
  * What to do with each entity is the caller's `decide` (planRescore, planTimer): score it (as of a given
  * instant), re-emit its stored prediction, or leave it (the reason is counted).
  */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTransactionalProducer } from '../adapters/kafka-io.js';
@@ -24,10 +25,11 @@ import type { RedisStore } from '../adapters/redis.js';
 import { createRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
 import { AvroEncoder, predictionEvent, storedPredictionEvent } from '../emit/index.js';
-import type { OutMessage, PredictionEventV1, PredictionTrigger } from '../emit/index.js';
+import type { AuditEventV1, PredictionEventV1, PredictionTrigger } from '../emit/index.js';
 import { scoreExplained } from '../explain/index.js';
 import { buildMatrixYielding } from '../features/index.js';
 import { guardScores } from '../guard/index.js';
+import { buildChunkAudit } from '../pipeline/audit.js';
 import { RedisSink } from '../sink/index.js';
 import type { EntityState, PredictionRecord, StateWrite, StoredPrediction } from '../sink/index.js';
 import type { RecordRef } from '../window/index.js';
@@ -65,6 +67,9 @@ export interface Job {
   readonly redis: RedisStore;
   readonly producer: TransactionalProducer;
   readonly encoder: AvroEncoder<PredictionEventV1>;
+  readonly auditEncoder: AvroEncoder<AuditEventV1>;
+  /** Names this process in the chunks' audit events. */
+  readonly instance: string;
   readonly model: ServedModel;
   /** Reads the live group's committed input offsets on one admin connection. */
   readonly lag: LagProbe;
@@ -112,11 +117,19 @@ export async function openJob(
       cacheBytes: 0,
     });
     await sink.adoptEpoch();
-    const encoder = await AvroEncoder.register<PredictionEventV1>(
-      createRegistryClient(config.registry),
-      `${predictions}-value`,
-      join(opts.projectDir, 'schemas/predictions-value.avsc'),
-    );
+    const registry = createRegistryClient(config.registry);
+    const [encoder, auditEncoder] = await Promise.all([
+      AvroEncoder.register<PredictionEventV1>(
+        registry,
+        `${predictions}-value`,
+        join(opts.projectDir, 'schemas/predictions-value.avsc'),
+      ),
+      AvroEncoder.register<AuditEventV1>(
+        registry,
+        `${config.outputs.audit}-value`,
+        join(opts.projectDir, 'schemas/audit-value.avsc'),
+      ),
+    ]);
     producer = await createTransactionalProducer(
       kafka,
       progressGroup,
@@ -135,6 +148,8 @@ export async function openJob(
       redis,
       producer,
       encoder,
+      auditEncoder,
+      instance: `${hostname()}:${process.pid}`,
       model,
       lag,
       counts: emptyCounts(),
@@ -174,11 +189,12 @@ async function recover(
   job.nextChunk = intent.chunk;
   const [states, stored] = await load(job, intent.ids);
   const reemits: StoredPrediction[] = [];
+  const opened = Date.now();
   intent.ids.forEach((_, i) => {
     const s = stored[i] ?? null;
     if (s !== null && decide(job, states[i] as EntityState, s).action === 'reemit') reemits.push(s);
   });
-  await commitChunk(job, intent, async () => ({
+  await commitChunk(job, intent, opened, async () => ({
     events: reemits.map((r) => reemitEvent(job, r)),
     written: 0,
   }));
@@ -201,6 +217,7 @@ export async function scoreChunk(
   firstLook: boolean,
 ): Promise<string[]> {
   const ids = [...new Set(chunkIds)];
+  const opened = Date.now();
   const [states, stored] = await load(job, ids);
   await refreshInputOffsets(job);
   const again: string[] = [];
@@ -272,10 +289,10 @@ export async function scoreChunk(
     );
   if (writes.length === 0 && reemits.length === 0) return again;
   const intent: ChunkIntent = { chunk, ids: [...writes.map((w) => w.entityId), ...reemitIds] };
-  const written = await commitChunk(job, intent, async () => {
+  const written = await commitChunk(job, intent, opened, async () => {
     const results = await job.sink.write(writes, model.stamp);
     job.opts.crashPoint?.('after-redis-write');
-    const events: OutMessage[] = reemits.map((r) => reemitEvent(job, r));
+    const events: PredictionEventV1[] = reemits.map((r) => reemitEvent(job, r));
     let n = 0;
     results.forEach((res, k) => {
       const w = writes[k] as StateWrite;
@@ -294,7 +311,7 @@ export async function scoreChunk(
         config.pipeline.name,
         eventTrigger(job.kind),
       );
-      events.push({ key: e.entity_id, value: job.encoder.encode(e) });
+      events.push(e);
     });
     return { events, written: n };
   });
@@ -305,20 +322,41 @@ export async function scoreChunk(
 
 /**
  * The commit protocol of one chunk, top to bottom: intent → Redis (states and predictions, in `write`) →
- * one transaction with the events and the job's progress → commit. Returns how many predictions were
- * written.
+ * one transaction with the events, the chunk's audit event and the job's progress → commit. Returns how
+ * many predictions were written.
  */
 async function commitChunk(
   job: Job,
   intent: ChunkIntent,
-  write: () => Promise<{ events: OutMessage[]; written: number }>,
+  openedAt: number,
+  write: () => Promise<{ events: PredictionEventV1[]; written: number }>,
 ): Promise<number> {
   await writeIntent(job.redis, intentKeyOf(job), intent);
   job.opts.crashPoint?.('before-redis-write');
   const { events, written } = await write();
+  const batchId = rescoreBatchId(job.id, intent.chunk, job.kind);
+  const audit = buildChunkAudit({
+    batchId,
+    pipeline: job.config.pipeline.name,
+    instance: job.instance,
+    model: job.model.stamp,
+    scored: written,
+    events,
+    openedAt,
+    closedAt: Date.now(),
+  });
   const tx = await job.producer.begin();
   try {
-    await tx.sendAll([{ topic: job.config.outputs.predictions, messages: events }]);
+    await tx.sendAll([
+      {
+        topic: job.config.outputs.predictions,
+        messages: events.map((e) => ({ key: e.entity_id, value: job.encoder.encode(e) })),
+      },
+      {
+        topic: job.config.outputs.audit,
+        messages: [{ key: batchId, value: job.auditEncoder.encode(audit) }],
+      },
+    ]);
     await tx.sendOffsets(
       job.progressGroup,
       { topic: job.config.outputs.predictions, partition: 0 },
@@ -334,15 +372,14 @@ async function commitChunk(
   return written;
 }
 
-function reemitEvent(job: Job, stored: StoredPrediction): OutMessage {
+function reemitEvent(job: Job, stored: StoredPrediction): PredictionEventV1 {
   const ref = inputOf(stored);
-  const e = storedPredictionEvent(
+  return storedPredictionEvent(
     stored,
     ref === null ? [] : [ref],
     job.config.pipeline.name,
     eventTrigger(job.kind),
   );
-  return { key: e.entity_id, value: job.encoder.encode(e) };
 }
 
 async function load(

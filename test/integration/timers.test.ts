@@ -4,7 +4,8 @@
  * Redis and the newest committed prediction event equal the oracle as of the latest window exit up to now,
  * every entity with such an exit has exactly one TIMER event (no (entity, version) twice for read_committed
  * readers), a sweep SIGKILLed after a chunk's Redis write and run again re-emits that chunk instead of
- * scoring it twice, and a sweep after everything is done scores nothing.
+ * scoring it twice, a sweep after everything is done scores nothing, and every timer chunk has an audit
+ * event that `streamscore verify` checks like a window's.
  *
  * The stream: customers whose history ended 40 days ago (every window exit has passed: all due at the first
  * sweep), and one customer whose card payments are just under 7 days old when the test starts, so its
@@ -170,6 +171,19 @@ test('timers: an entity is re-scored as of the instant an event leaves a window,
   for (const id of timerEvents.keys()) assert.ok(dueIds.has(id), `customer ${id} was not due`);
   const xEvent = events.find((e) => e.entity_id === x && e.trigger === 'TIMER');
   assert.equal(xEvent?.as_of, exitAt);
+  // every timer chunk has its audit event, and verifies like a window (scores bit for bit, Redis)
+  const timerBatches = new Set(events.filter((e) => e.trigger === 'TIMER').map((e) => e.batch_id));
+  const verified = await cli(['verify', '--sample', '100000', '--json', '--config', configFile]);
+  assert.equal(verified.code, 0, verified.all.slice(-3000));
+  const report2 = JSON.parse(verified.out) as {
+    failed: number;
+    verdicts: Array<{ batchId: string; predictions: number }>;
+  };
+  for (const b of timerBatches)
+    assert.ok(
+      report2.verdicts.some((v) => v.batchId === b && v.predictions > 0),
+      `timer batch ${b} is audited and verifies`,
+    );
   t.diagnostic(
     `timers: ${dueIds.size} customers due, each re-scored once (one sweep SIGKILLed mid-way and resumed); customer ${x} re-scored ${((Date.now() - exitAt) / 1000).toFixed(1)} s before the end, as of its payments' 7-day exit`,
   );
