@@ -1,2 +1,3 @@
 export { runTimers, TIMER_JOB } from './run.js';
 export type { SweepReport, TimerOptions, TimersReport } from './run.js';
+export { TimerMetrics } from './metrics.js';

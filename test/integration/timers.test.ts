@@ -26,6 +26,7 @@ import { generateStream } from '../../src/sample/index.js';
 import type { SampleStream } from '../../src/sample/index.js';
 import { cli } from '../helpers/cli.js';
 import { waitCaughtUp } from '../helpers/kafka.js';
+import { metric } from '../helpers/metrics.js';
 import { entityInputs, expectedFromInputs } from '../helpers/oracle.js';
 import { spawnPipeline, stopPipeline } from '../helpers/process.js';
 import { createTestEnv, inputTopics, produceToInputs } from '../helpers/services.js';
@@ -126,6 +127,20 @@ test('timers: an entity is re-scored as of the instant an event leaves a window,
   }
   assert.ok(Date.now() >= exitAt, 'never before the instant itself');
   await sleep(2500); // more sweeps: nothing more is due
+  // the sweeper's metrics and health
+  const port = Number(/metrics and health on http:\/\/[^:\s]+:(\d+)\/metrics/.exec(sweeperOut)?.[1]);
+  assert.ok(port > 0, sweeperOut.slice(-2000));
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  assert.ok((await metric(port, /^streamscore_timer_sweeps_total\{[^}]*\} (\S+)$/m)) >= 2, 'sweeps counted');
+  assert.ok(
+    (await metric(port, /^streamscore_timer_entities_total\{[^}]*outcome="scored"[^}]*\} (\S+)$/m)) >= 1,
+    'the sweeper counted the customer it scored',
+  );
+  assert.ok(
+    (await metric(port, /^streamscore_timer_last_sweep_end_timestamp_seconds\{[^}]*\} (\S+)$/m)) >
+      started / 1000,
+    'the last sweep end is exported',
+  );
   sweeper.kill('SIGTERM');
   assert.equal(await sweeperExit, 0, sweeperOut.slice(-3000));
 

@@ -2,10 +2,11 @@ import { createKafkaClient } from '../../adapters/kafka.js';
 import { createRedisStore } from '../../adapters/redis.js';
 import { loadConfig } from '../../config/index.js';
 import { StreamscoreError } from '../../errors/index.js';
+import { ObserveServer } from '../../observe/http.js';
 import { ProgressLine } from '../../observe/progress-line.js';
 import { crashPointFromEnv } from '../../pipeline/test-hooks.js';
 import type { RescoreCounts } from '../../rescore/index.js';
-import { runTimers } from '../../timers/index.js';
+import { TimerMetrics, runTimers } from '../../timers/index.js';
 import type { Command } from '../args.js';
 
 function summary(c: RescoreCounts): string {
@@ -29,7 +30,7 @@ export const timers: Command = {
   optionHelp: {
     config:
       'pipeline config (YAML/JSON): Kafka, registry, Redis, topics, model, and the timers section (sweepIntervalMs, scanRate, scoreRate, chunk)',
-    once: 'one sweep over every stored entity, then exit (for a scheduler); default: sweep until SIGTERM',
+    once: 'one sweep over every stored entity, then exit (for a scheduler); default: sweep until SIGTERM, serving /metrics and /healthz on observe.host:port',
     json: 'print the final report as one JSON document',
   },
   positionals: { min: 0, max: 0, names: '' },
@@ -48,12 +49,28 @@ export const timers: Command = {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
     const line = new ProgressLine('timers', undefined, { unit: 'entities looked at' });
+    const metrics = new TimerMetrics(
+      config.pipeline.name,
+      config.timers.sweepIntervalMs,
+      config.observe.stallAfterMs,
+    );
+    // a long-running sweeper serves metrics and health; a one-off (--once) sweep does not take the port
+    const server = values.once === true ? undefined : new ObserveServer(metrics.registry, metrics);
     try {
+      if (server !== undefined) {
+        const port = await server.start(config.observe.host, config.observe.port);
+        console.error(
+          `streamscore timers: metrics and health on http://${config.observe.host}:${port}/metrics (/healthz)`,
+        );
+      }
       const report = await runTimers(config, kafka, redis, {
         projectDir: process.cwd(),
         once: values.once === true,
         signal: stop.signal,
-        onProgress: (c) => line.update(c.scanned),
+        onProgress: (c) => {
+          line.update(c.scanned);
+          metrics.progress(c);
+        },
         onWarning: (m) => console.error(`streamscore timers: ${m}`),
         onStart: (s) =>
           console.error(
@@ -64,10 +81,12 @@ export const timers: Command = {
                 : ''),
           ),
         ...(crash === undefined ? {} : { crashPoint: (name: string) => crash(`timers-${name}`) }),
-        onSweep: (s) =>
+        onSweep: (s) => {
+          metrics.sweep(s);
           console.error(
             `streamscore timers: sweep ${s.sweep} in ${(s.elapsedMs / 1000).toFixed(1)} s: ${summary(s.counts)}`,
-          ),
+          );
+        },
       });
       line.finish(report.counts.scanned);
       if (report.noWindows)
@@ -83,6 +102,7 @@ export const timers: Command = {
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      await server?.close();
       await redis.close();
     }
   },
