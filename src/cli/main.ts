@@ -8,6 +8,7 @@ import { schemasCheck, schemasRegister } from './commands/schemas.js';
 import { dlqInspect, dlqReplay } from './commands/dlq.js';
 import { lookup } from './commands/lookup.js';
 import { modelsCompare, modelsList, modelsPromote, modelsRollback, modelsShow } from './commands/models.js';
+import { replay } from './commands/replay.js';
 import { rescore } from './commands/rescore.js';
 import { timers } from './commands/timers.js';
 import { run } from './commands/run.js';
@@ -29,6 +30,7 @@ const COMMANDS: readonly Command[] = [
   modelsRollback,
   modelsCompare,
   verify,
+  replay,
   rescore,
   timers,
   acls,

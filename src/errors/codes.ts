@@ -62,6 +62,8 @@ export const ERROR_CODES = [
   'SS_REBALANCE_IN_PROGRESS',
   'SS_CONSUMER_CRASHED',
   'SS_REDIS_LOST',
+  // jobs
+  'SS_REPLAY',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

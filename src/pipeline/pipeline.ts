@@ -50,6 +50,17 @@ export interface PipelineOptions {
    */
   readonly onHalt?: (err: Error) => void;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * A bounded run (`streamscore replay`): per input partition (`topic/partition`), the offset to stop
+   * before. Records at or past it are never processed (nor committed); `onReached` is called once per
+   * partition when every record before it is committed and the consumer has read up to it (so trailing
+   * transaction markers count as read). A Redis rebuild of a bounded run goes up to the committed offsets
+   * only (the state as of where the run resumes; see RecoveryOptions.upToCommitted).
+   */
+  readonly bounds?: {
+    readonly ends: ReadonlyMap<string, bigint>;
+    readonly onReached: (partition: string) => void;
+  };
 }
 
 /** How long a batch of a fenced partition waits before it is fetched again. */
@@ -90,6 +101,8 @@ export class Pipeline {
   /** Test-only: throws from a batch as if the consumer itself failed (see test-hooks). */
   #consumerCrash: (() => void) | undefined;
   #stopping: Promise<ShutdownReport> | undefined;
+  /** A bounded run: partitions done (see PipelineOptions.bounds). */
+  readonly #reached = new Set<string>();
   observePort = 0;
 
   constructor(opts: PipelineOptions) {
@@ -172,6 +185,7 @@ export class Pipeline {
       store: this.#redis,
       owner: this.#ctx.instance,
       onChange: () => this.#gateFetching(),
+      upToCommitted: this.#opts.bounds !== undefined,
     });
     await this.#recovery.start();
     const topics = [...config.inputs.cdc.map((i) => i.topic), ...config.inputs.events.map((i) => i.topic)];
@@ -325,7 +339,11 @@ export class Pipeline {
     const ctx = this.#ctx as PipelineContext;
     const consumer = this.#consumer as InputConsumer;
     const key = tpKey(tp);
-    if (this.#held() || batch.records.length === 0) return;
+    if (this.#held()) return;
+    if (batch.records.length === 0) {
+      this.#checkBound(key, false);
+      return;
+    }
     if (this.#partitions.fenced(key, consumer.heartbeats())) {
       // Nothing is resolved or committed. The heartbeat is what ends the wait: it fails (and kafkajs
       // rejoins the group) if this member lost the partition, or proves it is still the owner.
@@ -345,9 +363,12 @@ export class Pipeline {
         batch.heartbeat,
       );
       part.heartbeat = batch.heartbeat;
-      const records = batch.records.filter((r) => BigInt(r.offset) > part.committedHere);
-      const skipped = batch.records[batch.records.length - records.length - 1];
-      if (records.length < batch.records.length && skipped !== undefined) batch.resolveOffset(skipped.offset);
+      const fresh = batch.records.filter((r) => BigInt(r.offset) > part.committedHere);
+      const skipped = batch.records[batch.records.length - fresh.length - 1];
+      if (fresh.length < batch.records.length && skipped !== undefined) batch.resolveOffset(skipped.offset);
+      // a bounded run leaves the records at and past its end alone (not processed, not resolved)
+      const end = this.#opts.bounds?.ends.get(key);
+      const records = end === undefined ? fresh : fresh.filter((r) => BigInt(r.offset) < end);
       pending = records.length;
       this.#track(pending);
       if (pending > 0) watch.working(key, Date.now());
@@ -379,6 +400,7 @@ export class Pipeline {
         this.#opts.onWindow?.(result);
       }
       watch.idle(key);
+      this.#checkBound(key, records.length < fresh.length);
     } catch (err) {
       // handled here: a fence, a hold or a halt is not a consumer failure; a transient failure waits out
       // this partition's backoff and returns without resolving, so kafkajs fetches the records again; only
@@ -395,6 +417,17 @@ export class Pipeline {
       }
     } finally {
       this.#track(-pending);
+    }
+  }
+
+  /** A bounded run: this partition is done once a batch went past its end, or the consumer read up to it. */
+  #checkBound(key: string, wentPast: boolean): void {
+    const bounds = this.#opts.bounds;
+    const end = bounds?.ends.get(key);
+    if (bounds === undefined || end === undefined || this.#reached.has(key)) return;
+    if (wentPast || (this.#consumer?.fetchedTo().get(key) ?? -1n) >= end) {
+      this.#reached.add(key);
+      bounds.onReached(key);
     }
   }
 

@@ -35,6 +35,12 @@ export interface RecoveryOptions {
   readonly owner: string;
   /** Called when recovering starts (true) and ends (false): the pipeline pauses and resumes fetching. */
   readonly onChange: (recovering: boolean) => void;
+  /**
+   * A bounded run (`streamscore replay`): rebuild only up to the group's committed offsets, so the state
+   * is as of where the run resumes and never holds a record it has not reached yet (a live pipeline
+   * rebuilds up to the log end and lets the next windows emit what they owe).
+   */
+  readonly upToCommitted?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -172,8 +178,17 @@ export class RedisRecovery {
     }, CLAIM_TTL_MS / 4);
     try {
       const topics = [...ctx.roles.keys()];
-      const ends = await logEnds(kafka, topics);
+      const logs = await logEnds(kafka, topics);
       const committed = await groupOffsets(kafka, ctx.config.consumer.groupId, topics);
+      const ends =
+        this.#o.upToCommitted === true
+          ? new Map(
+              [...logs].map(([k, e]) => {
+                const at = committed.get(k) ?? e.low;
+                return [k, { low: e.low, high: at < e.high ? at : e.high }];
+              }),
+            )
+          : logs;
       ctx.logger.warn(
         { runId, partitions: ends.size, detectMs: started - detectedAt },
         'rebuilding the Redis state from the log',
