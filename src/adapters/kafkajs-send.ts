@@ -10,7 +10,10 @@
  *
  * This version remembers acknowledged *partitions*: every attempt groups the messages of the partitions
  * not yet acknowledged by their current leaders (metadata refreshed when stale), sends one request per
- * leader, and marks a partition done only when its leader's request succeeded. The rest is as kafkajs
+ * leader, and marks a partition done only when its leader's request succeeded; an attempt's requests all
+ * settle before the next attempt, so a partition is never sent again while an earlier request for it may
+ * still be written (kafkajs's own retry could: a duplicate with new sequence numbers, seen on the same
+ * three-broker test as two copies of one prediction event in a committed transaction). The rest is as kafkajs
  * does it: sequence numbers taken before a request and given back when it fails (idempotence), partitions
  * added to the transaction before the request, one request per broker at a time (the broker lock), and
  * the same retry rules.
@@ -203,7 +206,14 @@ export function createSendMessages(deps: SendDeps) {
             data.partitions.push({ partition, messages: list });
           }
         }
-        await Promise.all([...perLeader].map(([nodeId, byTopic]) => sendTo(nodeId, [...byTopic.values()])));
+        // every request of this attempt settles before the next attempt groups what is left: a retry that
+        // re-sent a partition whose request is still in flight would take new sequence numbers, and the
+        // broker would keep both copies (a duplicate inside a committed transaction)
+        const settled = await Promise.allSettled(
+          [...perLeader].map(([nodeId, byTopic]) => sendTo(nodeId, [...byTopic.values()])),
+        );
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
       };
 
       return retrier(async (bail, retryCount, retryTime) => {

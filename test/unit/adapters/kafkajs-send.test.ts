@@ -49,7 +49,11 @@ const SEND = {
 };
 
 /** Two brokers; node 2 fails its first request (it died), after which node 1 leads every partition. */
-function scenario(factory: ReturnType<typeof createSendMessages> = createSendMessages(DEPS)) {
+function scenario(
+  factory: ReturnType<typeof createSendMessages> = createSendMessages(DEPS),
+  /** How long each node takes to answer (node 2's answer is its failure). */
+  delays: { node1: number; node2: number } = { node1: 0, node2: 20 },
+) {
   const leaders = new Map<number, number>([
     [0, 2],
     [1, 1],
@@ -64,9 +68,9 @@ function scenario(factory: ReturnType<typeof createSendMessages> = createSendMes
   const broker = (node: number) => ({
     nodeId: node,
     async produce({ topicData }: { topicData: TopicData }) {
+      await new Promise((r) => setTimeout(r, node === 2 ? delays.node2 : delays.node1));
       if (node === 2) {
-        // the dead broker's connection fails after the live one has answered
-        await new Promise((r) => setTimeout(r, 20));
+        // the dead broker's connection fails (by default after the live one has answered)
         node2Dead = true;
         throw new ConnectionError('Connection error: ECONNREFUSED');
       }
@@ -179,4 +183,19 @@ test('kafkajs 2.2.4’s own send, in the same scenario, resolves without writing
     [[1, 1, 'b']],
     'only the partition of the broker that answered first was written',
   );
+});
+
+test('a retry never sends a partition again while its first request may still be written: no duplicate when the live broker answers after the dead one failed', async () => {
+  // node 2 fails at once; node 1 answers 50 ms later. kafkajs's retry must wait for node 1's answer:
+  // resending partition 1 meanwhile would take new sequence numbers, and the broker would keep both copies.
+  const { send, written, sequences } = scenario(createSendMessages(DEPS), { node1: 50, node2: 0 });
+  await send(SEND);
+  assert.deepEqual(written.map((w) => [w.node, w.partition, w.values.join('')]).sort(), [
+    [1, 0, 'ac'],
+    [1, 1, 'b'],
+  ]);
+  assert.deepEqual([...sequences].sort(), [
+    [0, 2],
+    [1, 1],
+  ]);
 });
