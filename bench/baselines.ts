@@ -212,6 +212,7 @@ export async function redisBenchmark(
       validUntilMs: Date.now() + 86_400_000,
       batchId: `churn:${env.topics.transactions}:3:1200-6199`,
       trigger: { topic: env.topics.transactions, partition: 3, offset: '6199' },
+      basis: {},
     },
     7,
     {

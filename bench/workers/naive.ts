@@ -147,6 +147,7 @@ async function main(): Promise<void> {
           validUntilMs: now + cfg.predictions.validForMs,
           batchId: `naive:${topic}:${partition}:${message.offset}`,
           trigger: { topic, partition, offset: message.offset },
+          basis: {},
         };
         await redis.hset(
           entityKeys(cfg.redis.keyPrefix, cfg.pipeline.name, id).prediction,

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       validUntilMs: now + 86_400_000,
       batchId: `bench:upsert:${Math.floor(i / spec.batch)}`,
       trigger: { topic: 'bench.transactions', partition: i % 6, offset: String(i) },
+      basis: {},
     };
   };
   let next = 0;

@@ -10,7 +10,7 @@
  *    and vector must equal the event's.
  * A batch of `rescore` or `timers` (stored states scored again) has no input records: its scores and Redis
  * entries are checked the same way.
- * Not done here: rebuilding the feature state by replaying history (`--deep`).
+ * `--deep` (verify-deep.ts) also rebuilds, from the input log, the feature state behind each vector.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';

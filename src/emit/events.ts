@@ -23,7 +23,7 @@ export function predictionEvent(
 ): PredictionEventV1 {
   const upsert = p.kind === 'upsert';
   return {
-    schema_version: 3,
+    schema_version: 4,
     event_type: upsert ? 'UPSERT' : 'DELETE',
     entity_id: p.entityId,
     score: upsert ? p.score : null,
@@ -45,7 +45,18 @@ export function predictionEvent(
     pipeline,
     reasons: upsert && p.reasons != null ? reasonsOf(p.reasons) : null,
     trigger,
+    basis: basisOf(p.basis),
   };
+}
+
+/** `topic/partition` → offset as the event's list (sorted, so equal bases give equal bytes). */
+function basisOf(b: Readonly<Record<string, string>>): NonNullable<PredictionEventV1['basis']> {
+  return Object.keys(b)
+    .sort()
+    .map((tp) => {
+      const cut = tp.lastIndexOf('/');
+      return { topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)), offset: Number(b[tp]) };
+    });
 }
 
 function reasonsOf(e: Explanation): NonNullable<PredictionEventV1['reasons']> {
@@ -64,7 +75,7 @@ export function storedPredictionEvent(
 ): PredictionEventV1 {
   const upsert = !stored.deleted;
   return {
-    schema_version: 3,
+    schema_version: 4,
     event_type: upsert ? 'UPSERT' : 'DELETE',
     entity_id: stored.entity_id,
     score: upsert ? stored.score : null,
@@ -86,6 +97,7 @@ export function storedPredictionEvent(
     pipeline,
     reasons: upsert && stored.reasons != null ? reasonsOf(stored.reasons) : null,
     trigger,
+    basis: stored.basis === undefined ? null : basisOf(stored.basis),
   };
 }
 

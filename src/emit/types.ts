@@ -1,6 +1,6 @@
 /**
  * The prediction event, as in schemas/predictions-value.avsc (schema_version 2: v1 plus `reasons`; 3: plus
- * `trigger`).
+ * `trigger`; 4: plus `basis`).
  */
 export interface PredictionEventV1 {
   schema_version: number;
@@ -28,6 +28,8 @@ export interface PredictionEventV1 {
   } | null;
   /** What made it (schema_version 3): a window's input records, or `streamscore rescore`. */
   trigger: PredictionTrigger;
+  /** The state's basis (schema_version 4): per input partition, the newest of the entity's records applied. */
+  basis: Array<{ topic: string; partition: number; offset: number }> | null;
 }
 
 export type PredictionTrigger = 'INPUT' | 'RESCORE' | 'TIMER';

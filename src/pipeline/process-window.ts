@@ -1,6 +1,6 @@
 import { commitWindow } from '../commit/index.js';
 import type { OutputBatch } from '../commit/index.js';
-import type { Decoded, RawRecord } from '../decode/types.js';
+import type { RawRecord } from '../decode/types.js';
 import {
   DLQ_HEADERS,
   deadLetter,
@@ -9,14 +9,14 @@ import {
   storedPredictionEvent,
 } from '../emit/index.js';
 import type { AuditEventV1, OutMessage, PredictionEventV1 } from '../emit/index.js';
-import { RecordRejected, StreamscoreError } from '../errors/index.js';
+import { StreamscoreError } from '../errors/index.js';
 import type { EntityState } from '../sink/index.js';
-import { validate } from '../validate/index.js';
 import { groupByEntity } from '../window/index.js';
 import type { RecordRef } from '../window/index.js';
 import { StageTimer, accountedFor, emptyCounts } from './accounting.js';
 import { buildAudit, windowBatchId } from './audit.js';
 import { countPlans, planEntity } from './plan.js';
+import { decodeValid } from './roles.js';
 import type { EntityPlan } from './plan.js';
 import type { InputRole, PartitionContext, PipelineContext } from './types.js';
 import { settleReemits, writeStates } from './write-window.js';
@@ -193,26 +193,14 @@ async function decodeWindow(
   const counts = emptyCounts();
   counts.received = records.length;
   const dlq: OutMessage[] = [];
-  const decoded: Array<{ ref: RecordRef; decoded: Decoded }> = [];
-  await role.decoder.prepare(records);
-  const now = Date.now();
-  for (const raw of records) {
-    try {
-      const d = role.decoder.decodeSync(raw);
-      const verdict = validate(d, raw, role, now);
-      counts.decoded += 1;
-      if (verdict === 'skip') {
-        counts.skipped += 1;
-        continue;
-      }
-      decoded.push({ ref: refOf(raw), decoded: d });
-    } catch (err) {
-      if (!(err instanceof RecordRejected)) throw err;
-      counts.invalid += 1;
-      dlq.push(deadLetter(raw, err, batchId, config.pipeline.name));
-      metrics.records.inc({ stage: 'decode', topic: raw.topic, outcome: 'dlq' });
-    }
-  }
+  const result = await decodeValid(role, records, Date.now(), (raw, err) => {
+    counts.invalid += 1;
+    dlq.push(deadLetter(raw, err, batchId, config.pipeline.name));
+    metrics.records.inc({ stage: 'decode', topic: raw.topic, outcome: 'dlq' });
+  });
+  counts.decoded += result.decoded;
+  counts.skipped += result.skipped;
+  const decoded = result.records;
   gateWindow(ctx, records, counts.invalid, dlq);
   return { decoded, dlq, counts };
 }

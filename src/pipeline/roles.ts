@@ -3,8 +3,10 @@ import { isAbsolute, join } from 'node:path';
 import type { SchemaRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
 import { createDecoder } from '../decode/index.js';
-import { StreamscoreError } from '../errors/index.js';
-import { compileCheck, loadContract, recordFields, rowFields } from '../validate/index.js';
+import type { Decoded, RawRecord } from '../decode/types.js';
+import { RecordRejected, StreamscoreError } from '../errors/index.js';
+import { compileCheck, loadContract, recordFields, rowFields, validate } from '../validate/index.js';
+import type { RecordRef } from '../window/index.js';
 import type { InputRole } from './types.js';
 
 function declaredSchema(projectDir: string, topic: string, file: string | undefined): unknown {
@@ -85,4 +87,43 @@ export function buildRoles(
     });
   }
   return roles;
+}
+
+/** A record of an input partition, decoded and past its contract, with where it came from. */
+export interface DecodedRecord {
+  readonly ref: RecordRef;
+  readonly decoded: Decoded;
+}
+
+/**
+ * The decode → validate step every reader of the input shares (a window, the rebuild, `verify --deep`):
+ * records the contract skips are counted, a rejected one goes to `onRejected` (a window dead-letters it;
+ * a reader of history ignores it: it went to the DLQ when the pipeline first read it).
+ */
+export async function decodeValid(
+  role: InputRole,
+  records: readonly RawRecord[],
+  nowMs: number,
+  onRejected: (raw: RawRecord, err: RecordRejected) => void,
+): Promise<{ records: DecodedRecord[]; decoded: number; skipped: number }> {
+  await role.decoder.prepare(records);
+  const out: DecodedRecord[] = [];
+  let decoded = 0;
+  let skipped = 0;
+  for (const raw of records) {
+    try {
+      const d = role.decoder.decodeSync(raw);
+      const verdict = validate(d, raw, role, nowMs);
+      decoded += 1;
+      if (verdict === 'skip') {
+        skipped += 1;
+        continue;
+      }
+      out.push({ ref: { topic: raw.topic, partition: raw.partition, offset: raw.offset }, decoded: d });
+    } catch (err) {
+      if (!(err instanceof RecordRejected)) throw err;
+      onRejected(raw, err);
+    }
+  }
+  return { records: out, decoded, skipped };
 }

@@ -168,6 +168,7 @@ export async function writeStates(
               validUntilMs: r === undefined ? null : scoredAt + config.predictions.validForMs,
               batchId,
               trigger,
+              basis: p.state.applied,
               reasons: r === undefined || reasons === null ? null : (reasons[r] ?? null),
             };
       // a refused score: the state is written (its events count from now on), the prediction is not, so

@@ -19,14 +19,13 @@
 import { replayLog } from '../adapters/kafka-replay.js';
 import type { LogBatch } from '../adapters/kafka-replay.js';
 import type { KafkaClient } from '../adapters/kafka.js';
-import type { Decoded } from '../decode/types.js';
-import { RecordRejected, StreamscoreError } from '../errors/index.js';
+import { StreamscoreError } from '../errors/index.js';
 import { requireValidScores } from '../score/index.js';
 import { buildMatrixYielding } from '../features/index.js';
+import { decodeValid } from '../pipeline/roles.js';
 import type { PipelineContext } from '../pipeline/types.js';
 import { applyWork, triggerText } from '../sink/index.js';
 import type { EntityState, PredictionRecord, StateWrite } from '../sink/index.js';
-import { validate } from '../validate/index.js';
 import { groupByEntity } from '../window/index.js';
 import type { EntityWork, RecordRef } from '../window/index.js';
 
@@ -131,21 +130,11 @@ async function applyBatch(
   const role = ctx.roles.get(batch.topic);
   if (role === undefined)
     throw new StreamscoreError('SS_CONFIG_INVALID', `no input is configured for topic ${batch.topic}`);
-  await role.decoder.prepare(batch.records);
-  const decoded: Array<{ ref: RecordRef; decoded: Decoded }> = [];
   let rejected = 0;
-  const now = Date.now();
-  for (const raw of batch.records) {
-    try {
-      const d = role.decoder.decodeSync(raw);
-      if (validate(d, raw, role, now) === 'skip') continue;
-      decoded.push({ ref: { topic: raw.topic, partition: raw.partition, offset: raw.offset }, decoded: d });
-    } catch (err) {
-      // it went to the DLQ when the pipeline first read it; a rebuild does not send it again
-      if (!(err instanceof RecordRejected)) throw err;
-      rejected += 1;
-    }
-  }
+  // a rejected record went to the DLQ when the pipeline first read it; a rebuild does not send it again
+  const { records: decoded } = await decodeValid(role, batch.records, Date.now(), () => {
+    rejected += 1;
+  });
   let works = groupByEntity(decoded);
   for (let round = 0; works.length > 0; round++) {
     if (round >= MAX_ROUNDS)
@@ -228,6 +217,7 @@ async function scoreBatch(
             validUntilMs: r === undefined ? null : now + ctx.config.predictions.validForMs,
             batchId,
             trigger: parseRef(ref),
+            basis: s.applied,
           };
     // a state without a prediction is owed one (as after a window's state-only write)
     const trigger = prediction === null || owed ? '' : ref;

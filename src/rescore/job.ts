@@ -270,6 +270,7 @@ export async function scoreChunk(
       validUntilMs: scoredAt + config.predictions.validForMs,
       batchId,
       trigger: input ?? { topic: '', partition: 0, offset: '' },
+      basis: s.applied,
       reasons: reasons === null ? null : (reasons[r] ?? null),
     };
     refs.push(input);

@@ -5,6 +5,7 @@ function sizeOf(id: string, s: EntityState): number {
   let n = 160 + 2 * id.length + 2 * s.lsn.length + 2 * s.trigger.length;
   if (s.profile !== null) n += 64 + 40 * Object.keys(s.profile).length;
   for (const e of s.events) n += 120 + 2 * e.eventId.length;
+  for (const k in s.applied) n += 48 + 2 * k.length;
   return n;
 }
 

@@ -25,6 +25,8 @@ export interface StoredPrediction {
   readonly trigger_topic: string;
   readonly trigger_partition: number;
   readonly trigger_offset: string;
+  /** The state's basis (see PredictionRecord.basis); absent in predictions stored before it existed. */
+  readonly basis?: Readonly<Record<string, string>>;
   /** Reason codes (absent in predictions stored before they existed). */
   readonly reasons?: Explanation | null;
   readonly version: number;
@@ -71,6 +73,7 @@ export function predictionJsonHead(p: PredictionRecord, model: ModelStamp): stri
     `"valid_until":${upsert && p.validUntilMs !== null ? p.validUntilMs : 'null'},` +
     `"batch_id":${JSON.stringify(p.batchId)},"trigger_topic":${JSON.stringify(p.trigger.topic)},` +
     `"trigger_partition":${p.trigger.partition},"trigger_offset":${JSON.stringify(p.trigger.offset)},` +
+    `"basis":${JSON.stringify(p.basis)},` +
     `"reasons":${upsert && p.reasons != null ? reasonsJson(p.reasons) : 'null'},"version":`
   );
 }

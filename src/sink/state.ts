@@ -35,6 +35,13 @@ export interface EntityState {
   readonly profile: Row | null;
   /** Events in the lookback, sorted by time then id, with only the aggregated fields. */
   readonly events: readonly EventForFeatures[];
+  /**
+   * Per input partition (`topic/partition`), the offset of the newest of the entity's records applied by a
+   * window that changed this state: every record of the entity up to it (in windows of that partition) is
+   * in the state, none after it. A prediction carries it as its basis, so the state can be rebuilt from the
+   * log (`verify --deep`). Empty for states stored before it existed.
+   */
+  readonly applied: Readonly<Record<string, string>>;
 }
 
 export const EMPTY_STATE: EntityState = Object.freeze({
@@ -46,6 +53,7 @@ export const EMPTY_STATE: EntityState = Object.freeze({
   trigger: '',
   profile: null,
   events: Object.freeze([]) as readonly EventForFeatures[],
+  applied: Object.freeze({}),
 });
 
 /** What a window does to one entity's state. */
@@ -185,17 +193,46 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     eventsApplied: applied,
     eventsUnchanged: unchanged,
     duplicates,
-    next: { sv: base.sv, pv: base.pv, lsn, deleted, clock, trigger: '', profile, events },
+    next: {
+      sv: base.sv,
+      pv: base.pv,
+      lsn,
+      deleted,
+      clock,
+      trigger: '',
+      profile,
+      events,
+      applied: advanced(base.applied, w.records),
+    },
     storeProfile,
     eventsChanged: events !== base.events,
   };
 }
 
+function offsetGreater(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+/** `applied` moved to the window's newest record of each partition (a window holds one partition). */
+function advanced(
+  applied: Readonly<Record<string, string>>,
+  records: EntityWork['records'],
+): Readonly<Record<string, string>> {
+  let out: Record<string, string> | undefined;
+  for (const r of records) {
+    const tp = `${r.topic}/${r.partition}`;
+    const had = (out ?? applied)[tp];
+    if (had !== undefined && !offsetGreater(r.offset, had)) continue;
+    (out ??= { ...applied })[tp] = r.offset;
+  }
+  return out ?? applied;
+}
+
 // ---- the stored form: fields of the state hash besides sv: p (full profile row), d (header), e (events) ----
 
-/** `d` as JSON: [lsn, deleted, clock, trigger]. Small: written with every change. */
+/** `d` as JSON: [lsn, deleted, clock, trigger, applied]. Small: written with every change. */
 export function encodeHeader(s: EntityState): string {
-  return `[${JSON.stringify(s.lsn)},${s.deleted ? 1 : 0},${s.clock},${JSON.stringify(s.trigger)}]`;
+  return `[${JSON.stringify(s.lsn)},${s.deleted ? 1 : 0},${s.clock},${JSON.stringify(s.trigger)},${JSON.stringify(s.applied)}]`;
 }
 
 /**
@@ -230,7 +267,7 @@ export function decodeState(
   fields: StateFields,
 ): EntityState {
   if (sv === 0 || d === null || d === '') return EMPTY_STATE;
-  const h = JSON.parse(d) as [string, number, number, string];
+  const h = JSON.parse(d) as [string, number, number, string, Record<string, string>?];
   const events: EventForFeatures[] = [];
   if (e !== null && e !== '') {
     const a = JSON.parse(e) as unknown[];
@@ -257,6 +294,7 @@ export function decodeState(
     trigger,
     profile: deleted || p === null || p === '' ? null : project(JSON.parse(p) as Row, fields.profile),
     events,
+    applied: h[4] ?? {},
   };
 }
 

@@ -11,6 +11,8 @@ export interface PredictionRecord {
   readonly validUntilMs: number | null;
   readonly batchId: string;
   readonly trigger: { readonly topic: string; readonly partition: number; readonly offset: string };
+  /** The `applied` positions of the state it was computed from (per `topic/partition`; see EntityState). */
+  readonly basis: Readonly<Record<string, string>>;
   /** Reason codes (reasons.topK > 0); null for deletes, when off, and for the challenger. */
   readonly reasons?: Explanation | null;
 }

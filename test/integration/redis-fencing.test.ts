@@ -60,6 +60,7 @@ function pred(id: string, score: number, kind: 'upsert' | 'delete' = 'upsert'): 
     validUntilMs: kind === 'upsert' ? 3 : null,
     batchId: 'b',
     trigger: { topic: 't', partition: 0, offset: '1' },
+    basis: {},
   };
 }
 

@@ -186,14 +186,24 @@ test('timers: an entity is re-scored as of the instant an event leaves a window,
   for (const id of timerEvents.keys()) assert.ok(dueIds.has(id), `customer ${id} was not due`);
   const xEvent = events.find((e) => e.entity_id === x && e.trigger === 'TIMER');
   assert.equal(xEvent?.as_of, exitAt);
-  // every timer chunk has its audit event, and verifies like a window (scores bit for bit, Redis)
+  // every timer chunk has its audit event, and verifies like a window (scores bit for bit, Redis); with
+  // --deep the state behind every prediction, TIMER ones (scored as of a later instant) included, rebuilds
+  // from the input log to its recorded vector
   const timerBatches = new Set(events.filter((e) => e.trigger === 'TIMER').map((e) => e.batch_id));
-  const verified = await cli(['verify', '--sample', '100000', '--json', '--config', configFile]);
+  const verified = await cli(['verify', '--sample', '100000', '--deep', '--json', '--config', configFile]);
   assert.equal(verified.code, 0, verified.all.slice(-3000));
   const report2 = JSON.parse(verified.out) as {
     failed: number;
+    rebuilt: number;
+    no_basis: number;
     verdicts: Array<{ batchId: string; predictions: number }>;
   };
+  assert.equal(report2.no_basis, 0);
+  assert.equal(
+    report2.rebuilt,
+    report2.verdicts.reduce((n, v) => n + v.predictions, 0),
+    'every prediction state rebuilt from the log',
+  );
   for (const b of timerBatches)
     assert.ok(
       report2.verdicts.some((v) => v.batchId === b && v.predictions > 0),

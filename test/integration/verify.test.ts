@@ -2,9 +2,11 @@
  * Invariant: a committed window can be shown again. After a run, `streamscore verify` re-reads every
  * window's input records at the audited offsets (their sha256 must equal the audit's), re-scores every
  * prediction from its recorded vector with the model of its recorded sha256 (bit for bit) and compares
- * Redis where it still holds the batch's prediction: 100% of the batches verify. Then three kinds of
- * tampering, each detected and named: a score changed in Redis, a forged prediction event on the topic
- * (a recorded vector with another score), and an input record deleted from the log.
+ * Redis where it still holds the batch's prediction: 100% of the batches verify, and with `--deep` every
+ * prediction's feature state rebuilt from the input log (up to its recorded basis) gives its recorded
+ * vector. Then four kinds of tampering, each detected and named: a score changed in Redis, a forged
+ * prediction event on the topic (a recorded vector with another score), a forged event whose vector the
+ * log does not give (--deep), and an input record deleted from the log.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -63,6 +65,23 @@ test('verify: 100% of the batches of a run verify (inputs re-read and hashed, ev
   );
   assert.ok(Number(summary[5]) > 0, 'Redis compared where it still holds a batch prediction');
   const seconds = Number(summary[6]);
+
+  // 1b. --deep: every prediction's state rebuilt from the log gives its recorded vector
+  const deep = await cli(['verify', '--sample', '100000', '--deep', '--config', configFile]);
+  assert.equal(deep.code, 0, deep.all);
+  const deepSummary =
+    /^(\d+) of (\d+) batches verified \((\d+) input records, (\d+) predictions re-scored, (\d+) Redis entries compared, (\d+) states rebuilt from the log\) in ([\d.]+) s$/m.exec(
+      deep.out,
+    );
+  assert.ok(deepSummary, deep.all);
+  assert.equal(Number(deepSummary[1]), audits.length, 'every batch verified deep');
+  assert.equal(
+    Number(deepSummary[6]),
+    Number(deepSummary[4]),
+    'the state of every prediction was rebuilt (each carries its basis)',
+  );
+  assert.doesNotMatch(deep.out, /carry no basis/);
+  const deepSeconds = Number(deepSummary[7]);
 
   // 2. a score changed in Redis
   const predictions = await readPredictions(env.kafka, config);
@@ -131,6 +150,46 @@ test('verify: 100% of the batches of a run verify (inputs re-read and hashed, ev
     ),
   );
 
+  // 3b. a forged event whose vector is not what its basis gives: only --deep can tell (score consistent
+  // with nothing: the shallow check names the score, the deep one the feature)
+  const realEvent = predictionType.fromBuffer(real.value.subarray(5)) as {
+    entity_id: string;
+    batch_id: string;
+    features: number[];
+    version: number;
+    basis: unknown[] | null;
+  };
+  assert.ok(realEvent.basis !== null && realEvent.basis.length > 0, 'events carry their basis');
+  const bent = {
+    ...realEvent,
+    features: realEvent.features.map((f, i) => (i === 0 ? Math.fround(f + 1) : f)),
+    version: realEvent.version + 2,
+  };
+  const producer2 = createPlainProducer(env.kafka);
+  await producer2.send(config.outputs.predictions, [
+    {
+      key: Buffer.from(realEvent.entity_id),
+      partition: real.partition,
+      value: Buffer.concat([real.value.subarray(0, 5), predictionType.toBuffer(bent)]),
+    },
+  ]);
+  await producer2.close();
+  const vectorTampered = await cli(['verify', realEvent.batch_id, '--deep', '--config', configFile]);
+  assert.equal(vectorTampered.code, 1, vectorTampered.all);
+  assert.match(
+    vectorTampered.out,
+    new RegExp(
+      `prediction ${realEvent.entity_id} v${bent.version} at \\d+@\\d+: the vector differs from the state rebuilt from the log \\(\\d+ events, LSN [^)]*\\): \\S+ recorded [\\d.e-]+, rebuilt [\\d.e-]+$`,
+      'm',
+    ),
+  );
+  // the untouched events of that batch still rebuild: only the forged one is named
+  assert.equal(
+    vectorTampered.out.split('\n').filter((l) => l.includes('the vector differs')).length,
+    1,
+    vectorTampered.out,
+  );
+
   // 4. an input record deleted from the log (the first of an event-topic window that starts past offset 0)
   const target = audits.find(
     (x) =>
@@ -166,6 +225,6 @@ test('verify: 100% of the batches of a run verify (inputs re-read and hashed, ev
   );
   assert.match(inputTampered.out, /sha256 [0-9a-f]{64} now, the audit recorded [0-9a-f]{64}/);
   t.diagnostic(
-    `verify: ${audits.length} batches, ${summary[3]} input records, ${summary[4]} predictions re-scored, ${summary[5]} Redis entries compared in ${seconds} s (${(audits.length / seconds).toFixed(1)} batches/s, including reading the audit and prediction topics)`,
+    `verify: ${audits.length} batches, ${summary[3]} input records, ${summary[4]} predictions re-scored, ${summary[5]} Redis entries compared in ${seconds} s (${(audits.length / seconds).toFixed(1)} batches/s, including reading the audit and prediction topics); --deep: ${deepSummary[6]} states rebuilt in ${deepSeconds} s (${(audits.length / deepSeconds).toFixed(1)} batches/s)`,
   );
 });

@@ -1,6 +1,8 @@
 import { createKafkaClient } from '../../adapters/kafka.js';
 import { createRegistryClient } from '../../adapters/registry.js';
 import { ModelsBySha, predictionsOf, readAudits, verifyBatch } from '../../admin/verify.js';
+import { verifyDeep } from '../../admin/verify-deep.js';
+import type { DeepResult } from '../../admin/verify-deep.js';
 import type { BatchVerdict, VerifyDeps } from '../../admin/verify.js';
 import { loadConfig } from '../../config/index.js';
 import { auditReader, predictionReader } from '../../emit/audit-reader.js';
@@ -8,6 +10,8 @@ import type { AuditEventV1 } from '../../emit/index.js';
 import { StreamscoreError } from '../../errors/index.js';
 import { lookupClientFor } from '../../lookup/index.js';
 import { ProgressLine } from '../../observe/progress-line.js';
+import { buildRoles } from '../../pipeline/roles.js';
+import { servedModel } from '../../rescore/model.js';
 import { Random } from '../../sample/random.js';
 import type { Command } from '../args.js';
 
@@ -24,15 +28,17 @@ function timeOption(name: string, text: string | undefined): number | undefined 
 
 export const verify: Command = {
   name: 'verify',
-  usage: 'verify <batch-id>... | --sample N [--since ISO] [--until ISO] [--seed n] [--config file] [--json]',
+  usage:
+    'verify <batch-id>... | --sample N [--since ISO] [--until ISO] [--seed n] [--deep] [--config file] [--json]',
   summary:
-    "Show a committed window again: re-read its input records at the audited offsets and check the audit's input hash, re-score every prediction of the batch from its recorded vector with the model of its recorded sha256 (bit for bit), and compare Redis where it still holds the batch's prediction. Exit 1 on any mismatch, naming it.",
+    "Show a committed window again: re-read its input records at the audited offsets and check the audit's input hash, re-score every prediction of the batch from its recorded vector with the model of its recorded sha256 (bit for bit), and compare Redis where it still holds the batch's prediction; with --deep, also rebuild from the input log the feature state each prediction was computed from and check its vector. Exit 1 on any mismatch, naming it.",
   options: {
     config: { type: 'string', short: 'c' },
     sample: { type: 'string' },
     since: { type: 'string' },
     until: { type: 'string' },
     seed: { type: 'string' },
+    deep: { type: 'boolean' },
     json: { type: 'boolean' },
   },
   optionHelp: {
@@ -41,6 +47,7 @@ export const verify: Command = {
     since: 'with --sample: only windows closed at or after this time',
     until: 'with --sample: only windows closed before this time',
     seed: 'with --sample: the draw (default: random)',
+    deep: "also rebuild each prediction's feature state from the input log (up to its recorded basis) and compare the vectors; reads the input partitions from their start",
     json: 'print one JSON document with a verdict per batch',
   },
   positionals: { min: 0, max: 1000, names: '<batch-id>...' },
@@ -127,12 +134,44 @@ export const verify: Command = {
         line.update(verdicts.length);
       }
       line.finish();
+      let deep: DeepResult | null = null;
+      if (values.deep === true) {
+        const served = await servedModel(config, deps.kafka, process.cwd());
+        try {
+          deep = await verifyDeep(
+            {
+              kafka: deps.kafka,
+              roles: buildRoles(config, registry, process.cwd(), served.kept.profile),
+              kept: served.kept,
+              onProgress: deps.onProgress,
+            },
+            audits.filter((a) => a.pipeline === config.pipeline.name),
+            chosen.flatMap((a) =>
+              (predictions.get(a.batch_id) ?? []).map((p) => ({ batchId: a.batch_id, ...p })),
+            ),
+            models,
+          );
+        } finally {
+          await served.close();
+        }
+        for (const l of progress.values()) l.finish();
+        const found = deep.problems;
+        verdicts.forEach((v, i) => {
+          const more = found.get(v.batchId);
+          if (more !== undefined) verdicts[i] = { ...v, problems: [...v.problems, ...more] };
+        });
+      }
       const seconds = (performance.now() - started) / 1000;
       const failed = verdicts.filter((v) => v.problems.length > 0);
       if (values.json === true) {
         console.log(
           JSON.stringify(
-            { verified: verdicts.length - failed.length, failed: failed.length, verdicts },
+            {
+              verified: verdicts.length - failed.length,
+              failed: failed.length,
+              ...(deep === null ? {} : { rebuilt: deep.rebuilt, no_basis: deep.noBasis }),
+              verdicts,
+            },
             null,
             2,
           ),
@@ -146,8 +185,12 @@ export const verify: Command = {
         const preds = verdicts.reduce((n, v) => n + v.predictions, 0);
         const redis = verdicts.reduce((n, v) => n + v.redisChecked, 0);
         console.log(
-          `${verdicts.length - failed.length} of ${verdicts.length} batches verified (${records} input records, ${preds} predictions re-scored, ${redis} Redis entries compared) in ${seconds.toFixed(1)} s`,
+          `${verdicts.length - failed.length} of ${verdicts.length} batches verified (${records} input records, ${preds} predictions re-scored, ${redis} Redis entries compared${deep === null ? '' : `, ${deep.rebuilt} states rebuilt from the log`}) in ${seconds.toFixed(1)} s`,
         );
+        if (deep !== null && deep.noBasis > 0)
+          console.log(
+            `${deep.noBasis} predictions carry no basis (written before schema_version 4): their states were not rebuilt`,
+          );
       }
       return failed.length === 0 ? 0 : 1;
     } finally {

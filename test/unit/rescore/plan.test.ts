@@ -22,6 +22,7 @@ const state = (over: Partial<EntityState> = {}): EntityState => ({
   trigger: 'in/0/41',
   profile: { plan: 'basic' },
   events: [],
+  applied: { 'in/0': '41' },
   ...over,
 });
 

@@ -114,6 +114,7 @@ test('state codec: encode then decode gives the same state; projection follows J
       { eventId: 'a"\\x', eventTimeMs: 1, fields: { amount: 12.5, declined: true } },
       { eventId: 'b', eventTimeMs: 2, fields: { amount: 0.1 } },
     ],
+    applied: { 'tx/3': '1200', 'cdc.customers/3': '90071992547409931' },
   };
   const d = encodeHeader(s);
   const e = encodeEvents(s.events, FIELDS.event);
@@ -132,6 +133,8 @@ test('state codec: encode then decode gives the same state; projection follows J
     [{ declined: true }, {}],
   );
   assert.deepEqual(decodeState(0, null, null, null, FIELDS), EMPTY_STATE);
+  // a header stored before `applied` existed reads as an empty basis
+  assert.deepEqual(decodeState(s.sv, null, JSON.stringify(['90', 0, 5, 'tx/3/1200']), e, FIELDS).applied, {});
   // a state written without its prediction (no profile yet): the stored prediction, if any, is older
   assert.equal(decodeState(s.sv, null, encodeHeader({ ...s, trigger: '' }), e, FIELDS).pv, 0);
   assert.deepEqual(
@@ -157,6 +160,7 @@ test('stored prediction JSON: parses back to the values written, with the versio
     validUntilMs: 30,
     batchId: 'b',
     trigger: { topic: 't', partition: 2, offset: '9007199254740993' },
+    basis: { 't/2': '9007199254740993' },
   };
   const model = { name: 'churn', version: '2', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@2' };
   const head = predictionJsonHead(p, model);
@@ -166,6 +170,7 @@ test('stored prediction JSON: parses back to the values written, with the versio
   assert.equal(stored?.score, Math.fround(0.1234567), 'float32 survives the text');
   assert.deepEqual(stored?.features, Array.from(p.features as Float32Array));
   assert.equal(stored?.trigger_offset, '9007199254740993', 'offsets stay exact');
+  assert.deepEqual(stored?.basis, { 't/2': '9007199254740993' }, 'the basis is stored with the prediction');
   assert.equal(stored?.entity_id, 'c"1');
   const del = predictionJsonHead({ ...p, kind: 'delete', score: null, tier: null, features: null }, model);
   assert.equal(del[0], 'D');
@@ -234,4 +239,36 @@ test('applyWork: a TOASTed column the change left unchanged (__debezium_unavaila
     age: 30,
     segment: null,
   });
+});
+
+test('state basis: a change records the newest record of the entity per partition; a window that changes nothing leaves it', () => {
+  const ref = (topic: string, offset: string) => ({ topic, partition: 2, offset });
+  let c = applyWork(
+    EMPTY_STATE,
+    work({ events: [ev('a', 100 * DAY)], records: [ref('tx', '9'), ref('tx', '17')] }),
+    FIELDS,
+  );
+  assert.deepEqual(c.next?.applied, { 'tx/2': '17' });
+  c = applyWork(
+    c.next as EntityState,
+    work({ cdc: { op: 'upsert', version: '5', profile: { age: 1 }, timeMs: 0 }, records: [ref('cdc', '3')] }),
+    FIELDS,
+  );
+  assert.deepEqual(c.next?.applied, { 'tx/2': '17', 'cdc/2': '3' });
+  // offsets compare as numbers, not text
+  c = applyWork(
+    c.next as EntityState,
+    work({ events: [ev('b', 101 * DAY)], records: [ref('tx', '100')] }),
+    FIELDS,
+  );
+  assert.deepEqual(c.next?.applied, { 'tx/2': '100', 'cdc/2': '3' });
+  // a redelivery changes nothing: no next state, so the basis stays where the last change left it
+  assert.equal(
+    applyWork(
+      c.next as EntityState,
+      work({ events: [ev('b', 101 * DAY)], records: [ref('tx', '101')] }),
+      FIELDS,
+    ).next,
+    null,
+  );
 });
