@@ -9,11 +9,10 @@
  * gives the time of each phase and the records and entities it went through. Written to
  * bench/results/<date>-rebuild-<records>.md.
  */
-import { parseArgs } from 'node:util';
 import { createLogger } from '../src/observe/logger.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import type { RebuildStats } from '../src/recover/index.js';
-import { prefilledState, writeReport } from './large-state.js';
+import { largeStateArgs, prefilledState, runBench, writeReport } from './large-state.js';
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -21,23 +20,12 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 type RebuildLog = RebuildStats & { totalMs: number };
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      records: { type: 'string', default: '2500000' },
-      'tx-per-customer': { type: 'string', default: '1' },
-      seed: { type: 'string', default: '42' },
-      keep: { type: 'boolean', default: false },
-    },
-  });
-  const records = Number(values.records);
-  const txPerCustomer = Number(values['tx-per-customer']);
-  if (!Number.isInteger(records) || records <= 0 || !Number.isFinite(txPerCustomer) || txPerCustomer < 0) {
-    log('bench:rebuild: --records must be a positive integer and --tx-per-customer a number >= 0');
-    return 2;
-  }
+  const args = largeStateArgs('rebuild', { records: 2500000 }, log);
+  if (args === null) return 2;
+  const { records, txPerCustomer } = args;
   const { env, startedAt, out, prefill, config } = await prefilledState(
     'rebuild',
-    { records, txPerCustomer, seed: Number(values.seed) },
+    { records, txPerCustomer, seed: args.seed },
     log,
   );
   try {
@@ -79,14 +67,8 @@ async function main(): Promise<number> {
     writeReport({ out, startedAt }, 'rebuild', records, lines, log);
     return 0;
   } finally {
-    await env.close(values.keep);
+    await env.close(args.keep);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`bench:rebuild failed: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runBench('rebuild', main, log);

@@ -9,36 +9,22 @@
  * (`--rate 0`), with churn/3 as the served model. Reports entities/s, the process's CPU and Redis's CPU per
  * entity scored. Written to bench/results/<date>-rescore-<records>.md.
  */
-import { parseArgs } from 'node:util';
 import { createRedisStore } from '../src/adapters/redis.js';
 import { createLogger } from '../src/observe/logger.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { runRescore } from '../src/rescore/index.js';
-import { prefilledState, writeReport } from './large-state.js';
+import { largeStateArgs, prefilledState, runBench, writeReport } from './large-state.js';
 import { infoDelta, readRedisInfo } from './redis-info.js';
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      records: { type: 'string', default: '2000000' },
-      'tx-per-customer': { type: 'string', default: '1' },
-      chunk: { type: 'string', default: '500' },
-      seed: { type: 'string', default: '42' },
-      keep: { type: 'boolean', default: false },
-    },
-  });
-  const records = Number(values.records);
-  const txPerCustomer = Number(values['tx-per-customer']);
-  const chunk = Number(values.chunk);
-  if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(chunk) || chunk < 1) {
-    log('bench:rescore: --records and --chunk must be positive integers');
-    return 2;
-  }
+  const args = largeStateArgs('rescore', { records: 2000000, withChunk: true }, log);
+  if (args === null) return 2;
+  const { records, txPerCustomer, chunk } = args;
   const { env, startedAt, out, prefill, config } = await prefilledState(
     'rescore',
-    { records, txPerCustomer, seed: Number(values.seed), config: { model: { version: '2' } } },
+    { records, txPerCustomer, seed: args.seed, config: { model: { version: '2' } } },
     log,
   );
   try {
@@ -99,14 +85,8 @@ async function main(): Promise<number> {
     writeReport({ out, startedAt }, 'rescore', records, lines, log);
     return 0;
   } finally {
-    await env.close(values.keep);
+    await env.close(args.keep);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`bench:rescore failed: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runBench('rescore', main, log);
