@@ -33,8 +33,8 @@ import { buildChunkAudit } from '../pipeline/audit.js';
 import { RedisSink } from '../sink/index.js';
 import type { EntityState, PredictionRecord, StateWrite, StoredPrediction } from '../sink/index.js';
 import type { RecordRef } from '../window/index.js';
-import { readIntent, writeIntent } from './intent.js';
-import type { ChunkIntent } from './intent.js';
+import { readIntent, takeJob, writeIntent } from './intent.js';
+import type { ChunkIntent, JobRun } from './intent.js';
 import { servedModel } from './model.js';
 import type { ServedModel } from './model.js';
 import { emptyCounts, inputOf, rescoreBatchId, rescoreTrigger } from './plan.js';
@@ -65,6 +65,8 @@ export interface Job {
   readonly progressGroup: string;
   readonly sink: RedisSink;
   readonly redis: RedisStore;
+  /** This run's hold on the job in Redis (a later run of the job takes it over). */
+  readonly run: JobRun;
   readonly producer: TransactionalProducer;
   readonly encoder: AvroEncoder<PredictionEventV1>;
   readonly auditEncoder: AvroEncoder<AuditEventV1>;
@@ -110,11 +112,15 @@ export async function openJob(
     opts.kind === 'rescore' ? `${config.consumer.groupId}.rescore.${id}` : `${config.consumer.groupId}.${id}`;
   let producer: TransactionalProducer | undefined;
   try {
+    // first shut an earlier run of this job out of Redis, then (the producer below) out of Kafka; only
+    // then read what it left: whatever it wrote is in Redis by now, and it can write nothing more
+    const run = await takeJob(redis, `${intentKey(config, opts.kind, id)}:run`);
     const sink = new RedisSink(redis, {
       prefix: config.redis.keyPrefix,
       pipeline: config.pipeline.name,
       fields: model.kept,
       cacheBytes: 0,
+      run,
     });
     await sink.adoptEpoch();
     const registry = createRegistryClient(config.registry);
@@ -146,6 +152,7 @@ export async function openJob(
       progressGroup,
       sink,
       redis,
+      run,
       producer,
       encoder,
       auditEncoder,
@@ -332,7 +339,7 @@ async function commitChunk(
   openedAt: number,
   write: () => Promise<{ events: PredictionEventV1[]; written: number }>,
 ): Promise<number> {
-  await writeIntent(job.redis, intentKeyOf(job), intent);
+  await writeIntent(job.redis, job.run, intentKeyOf(job), intent);
   job.opts.crashPoint?.('before-redis-write');
   const { events, written } = await write();
   const batchId = rescoreBatchId(job.id, intent.chunk, job.kind);
@@ -419,6 +426,10 @@ export async function pace(job: Job, started: number, signal?: AbortSignal): Pro
   if (ahead > 0) await sleep(ahead, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
 }
 
+function intentKey(config: Readonly<Config>, kind: JobKind, id: string): string {
+  return `${config.redis.keyPrefix}${config.pipeline.name}:${kind}:${id}`;
+}
+
 function intentKeyOf(job: Job): string {
-  return `${job.config.redis.keyPrefix}${job.config.pipeline.name}:${job.kind}:${job.id}`;
+  return intentKey(job.config, job.kind, job.id);
 }

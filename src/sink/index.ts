@@ -1,4 +1,5 @@
-export { RedisSink } from './sink.js';
+export { RedisSink, runTakenOver } from './sink.js';
+export { RUN_CHECK } from './scripts.js';
 export type { SinkOptions, StateWrite, WriteResult, MarkerUpdate } from './sink.js';
 export { entityKeys, committedKey, PREDICTION_FIELDS } from './keys.js';
 export type { EntityKeys, PredictionField } from './keys.js';

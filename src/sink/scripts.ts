@@ -35,15 +35,29 @@ return out
  * token the writer holds. A Redis that lost its data has no epoch key (or a rebuild's), so nothing is
  * written on top of a wiped store until its state has been rebuilt from the log; the call fails with
  * `SSEPOCH` and the writer recovers (src/recover/).
+ *
+ * And by the writer's run (KEYS[2], ARGV[2]): a rescore or timer job holds the key of its job with its
+ * run's token, so a later run of the same job shuts an earlier one out of Redis at once (`SSRUN`), not
+ * only out of Kafka: nothing it writes afterwards can be left without its events. A window passes the
+ * epoch key and token again.
  */
 const EPOCH_CHECK = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('SSEPOCH the Redis epoch is not the one this writer holds (Redis lost its data, or a rebuild is running)')
+end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then
+  return redis.error_reply('SSRUN a later run of this job took it over')
+end`;
+
+/** The run fence alone (KEYS[1], ARGV[1]), for a job's own keys; see EPOCH_CHECK. */
+export const RUN_CHECK = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('SSRUN a later run of this job took it over')
 end`;
 
 /**
- * COMMIT: the epoch (see above), then per entity KEYS (state, prediction) and ARGV (base sv, d, p, e,
- * prediction):
+ * COMMIT: the epoch and run fences (see above: KEYS[1..2], ARGV[1..2]), then per entity KEYS (state,
+ * prediction) and ARGV (base sv, d, p, e, prediction):
  *  - base sv: the version the client computed from; anything else stored means a concurrent change, and
  *    nothing is written for the entity: the reply carries the stored {sv, p, d, e} to compute again from;
  *  - d: the new state header (opaque); p: the full profile row ('' keep, '-' remove); e: the events (''
@@ -60,9 +74,9 @@ export const COMMIT_SCRIPT: ScriptSource = {
 local now = redis.call('TIME')
 local floor = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local out = {}
-for n = 1, (#KEYS - 1) / 2 do
-  local ks, kp = KEYS[2 * n], KEYS[2 * n + 1]
-  local a = 5 * (n - 1) + 1
+for n = 1, (#KEYS - 2) / 2 do
+  local ks, kp = KEYS[2 * n + 1], KEYS[2 * n + 2]
+  local a = 5 * (n - 1) + 2
   local sv = redis.call('HGET', ks, 'sv') or '0'
   if sv ~= ARGV[a + 1] then
     local s = redis.call('HMGET', ks, 'p', 'd', 'e')

@@ -19,6 +19,11 @@ export interface SinkOptions {
   readonly fields: StateFields;
   /** Bytes of entity state kept in process between windows (0: every window reads its entities). */
   readonly cacheBytes: number;
+  /**
+   * A job's run fence (see EPOCH_CHECK): every write also requires `key` to hold `token`; a later run of
+   * the job replaces it and this writer's writes are refused (SS_FENCED). Windows have none.
+   */
+  readonly run?: { readonly key: string; readonly token: string };
 }
 
 /** One entity's write: its new state computed from `base`, and the prediction that goes with it. */
@@ -41,6 +46,15 @@ export type WriteResult =
 export interface MarkerUpdate {
   readonly key: string;
   readonly value: bigint;
+}
+
+/** A job's write refused because a later run of the job holds its run key (see SinkOptions.run). */
+export function runTakenOver(cause: unknown): StreamscoreError {
+  return new StreamscoreError(
+    'SS_FENCED',
+    'a later run of this job took it over: this run stops (nothing more of it is written)',
+    { cause },
+  );
 }
 
 function chunks<T>(items: readonly T[]): T[][] {
@@ -153,8 +167,9 @@ export class RedisSink {
   async write(writes: readonly StateWrite[], model: ModelStamp): Promise<WriteResult[]> {
     const fields = this.#opts.fields;
     const calls: ScriptCall[] = chunks(writes).map((part) => {
-      const keys: string[] = [this.epochKey];
-      const args: string[] = [this.#epoch];
+      const run = this.#opts.run;
+      const keys: string[] = [this.epochKey, run?.key ?? this.epochKey];
+      const args: string[] = [this.#epoch, run?.token ?? this.#epoch];
       for (const w of part) {
         const k = this.keys(w.entityId);
         keys.push(k.state, k.prediction);
@@ -194,6 +209,7 @@ export class RedisSink {
           "Redis does not hold this pipeline's epoch: it lost its data (or is being rebuilt); nothing was written",
           { cause: err, retriable: true },
         );
+      if (/SSRUN/.test((err as Error).message)) throw runTakenOver(err);
       throw err;
     }
   }
