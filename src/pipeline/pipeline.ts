@@ -1,4 +1,4 @@
-import { classifyKafkaError, kafkaError, withRefusal } from '../adapters/kafka-errors.js';
+import { kafkaError, withRefusal } from '../adapters/kafka-errors.js';
 import { checkTopics, createInputConsumer } from '../adapters/kafka-io.js';
 import type { InputBatch, InputConsumer, TopicPartition } from '../adapters/kafka-io.js';
 import { createKafkaClient, lastAuthorizationRefusal } from '../adapters/kafka.js';
@@ -6,7 +6,7 @@ import { createLagProbe } from '../adapters/kafka-lag.js';
 import type { KafkaClient } from '../adapters/kafka.js';
 import type { RedisStore } from '../adapters/redis.js';
 import type { Config } from '../config/index.js';
-import { StreamscoreError, isProgrammingError } from '../errors/index.js';
+import { StreamscoreError } from '../errors/index.js';
 import { ObserveServer } from '../observe/http.js';
 import type { Logger } from '../observe/logger.js';
 import { PipelineMetrics } from '../observe/metrics.js';
@@ -21,6 +21,7 @@ import { PartitionBackoff, waitOut } from './backoff.js';
 import { PartitionLifecycle, tpKey } from './partitions.js';
 import { PipelineHealth } from './health.js';
 import { runShutdown } from './shutdown.js';
+import { judgeWindowError } from './window-errors.js';
 import type { ShutdownReport } from './shutdown.js';
 import type { PartitionProgress } from './partitions.js';
 import { consumerCrashFromEnv } from './test-hooks.js';
@@ -28,15 +29,6 @@ import { processWindow, windowBatchId } from './process-window.js';
 import type { WindowResult } from './process-window.js';
 import type { PartitionContext, PipelineContext } from './types.js';
 import type { RawRecord } from '../decode/types.js';
-
-/** A registry problem that is not about a record (unreachable, 401/403/429, 5xx, not a schema): retried. */
-function isRegistryOutage(err: unknown): boolean {
-  return (
-    err instanceof StreamscoreError &&
-    err.retriable &&
-    (err.code === 'SS_REGISTRY' || err.details?.service === 'registry')
-  );
-}
 
 export interface PipelineOptions {
   readonly config: Readonly<Config>;
@@ -483,52 +475,39 @@ export class Pipeline {
   ): 'handled' | 'rethrow' | { readonly retryInMs: number } {
     const logger = this.#opts.logger.child({ batchId });
     const key = tpKey(tp);
-    if (err instanceof StreamscoreError && err.code === 'SS_REDIS_LOST') {
-      // nothing of the window was written or committed; it is fetched again once Redis is rebuilt
-      this.metrics.windows.inc({ outcome: 'aborted' });
-      void this.#recovery?.lost(`window ${batchId ?? ''}`);
-      return 'handled';
-    }
-    if (err instanceof StreamscoreError && err.code === 'SS_FENCED') {
-      this.#partitions.fence(key, generation, (this.#consumer as InputConsumer).heartbeats());
-      this.metrics.windows.inc({ outcome: 'fenced' });
-      logger.warn({ err, partition: key }, 'fenced by a newer owner of the partition; window abandoned');
-      return 'handled';
-    }
-    if (err instanceof StreamscoreError && (err.code === 'SS_DLQ_FLOOD' || err.code === 'SS_GUARD_FAILED')) {
-      // nothing of the window was committed: the input gate judged it before any state was touched, the
-      // output guard (guard.policy=halt) before its first Redis write
-      this.metrics.windows.inc({ outcome: 'aborted' });
-      this.#holdFor(err, key, batchId);
-      return 'handled';
-    }
-    this.#partitions.retire(key);
-    if (isRegistryOutage(err)) {
+    const registryDownFor = () => {
       const now = Date.now();
       this.#registryDownSince ??= now;
       const forMs = now - this.#registryDownSince;
       this.metrics.registryOutage.set(forMs / 1000);
-      if (forMs >= this.#opts.config.registry.maxOutageMs) {
-        this.metrics.windows.inc({ outcome: 'halted' });
-        this.#halt(
-          new StreamscoreError(
-            'SS_REGISTRY',
-            `windows have failed on the schema registry for ${Math.round(forMs / 1000)} s (registry.maxOutageMs): ${(err as Error).message}`,
-            { cause: err },
-          ),
-          { partition: key, batchId },
-        );
+      return forMs;
+    };
+    const verdict = judgeWindowError(err, registryDownFor, this.#opts.config.registry.maxOutageMs);
+    switch (verdict.kind) {
+      case 'redis-lost':
+        this.metrics.windows.inc({ outcome: 'aborted' });
+        void this.#recovery?.lost(`window ${batchId ?? ''}`);
         return 'handled';
-      }
+      case 'fenced':
+        this.#partitions.fence(key, generation, (this.#consumer as InputConsumer).heartbeats());
+        this.metrics.windows.inc({ outcome: 'fenced' });
+        logger.warn({ err, partition: key }, 'fenced by a newer owner of the partition; window abandoned');
+        return 'handled';
+      case 'hold':
+        this.metrics.windows.inc({ outcome: 'aborted' });
+        this.#holdFor(err as Error, key, batchId);
+        return 'handled';
+      default:
+        break;
     }
-    if (isProgrammingError(err) || (err instanceof StreamscoreError && !err.retriable)) {
+    this.#partitions.retire(key);
+    if (verdict.kind === 'halt') {
       this.metrics.windows.inc({ outcome: 'halted' });
-      this.#halt(err as Error, { partition: key, batchId });
+      this.#halt(verdict.error, { partition: key, batchId });
       return 'handled';
     }
     this.metrics.windows.inc({ outcome: 'aborted' });
-    if (!(err instanceof StreamscoreError) || classifyKafkaError(err) === 'rebalance') {
-      // the consumer's own trouble (a heartbeat that failed, a lost membership): kafkajs rejoins the group
+    if (verdict.kind === 'rejoin') {
       logger.warn({ err, partition: key }, 'window aborted; the consumer rejoins the group');
       return 'rethrow';
     }
