@@ -23,11 +23,11 @@ import type { KafkaClient } from '../adapters/kafka.js';
 import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
 import { buildVector, featureNames } from '../features/index.js';
 import { decodeValid } from '../pipeline/roles.js';
-import type { DecodedRecord } from '../pipeline/roles.js';
 import type { InputRole } from '../pipeline/types.js';
 import { EMPTY_STATE, applyWork } from '../sink/index.js';
 import type { EntityState, StateFields } from '../sink/index.js';
 import { groupByEntity } from '../window/index.js';
+import type { DecodedRecord } from '../window/index.js';
 import type { ModelsBySha } from './verify.js';
 
 export interface DeepDeps {
@@ -155,12 +155,6 @@ export async function verifyDeep(
   // one read of every partition a basis names, up to its largest basis offset
   const topics = [...new Set([...bounds.keys()].map((tp) => tp.slice(0, tp.lastIndexOf('/'))))];
   const unknown = topics.filter((t) => !deps.roles.has(t));
-  for (const t of withBasis)
-    if (t.event.basis?.some((b) => unknown.includes(b.topic)))
-      problem(
-        t.batchId,
-        `prediction ${t.event.entity_id} v${t.event.version} at ${t.at}: its basis names input topics the config does not read (${unknown.join(', ')})`,
-      );
   const known = topics.filter((t) => deps.roles.has(t));
   const ends = new Map<string, { low: bigint; high: bigint }>();
   if (known.length > 0)
@@ -194,7 +188,13 @@ export async function verifyDeep(
     const e = t.event;
     const what = `prediction ${e.entity_id} v${e.version} at ${t.at}`;
     const basis = new Map((e.basis ?? []).map((b) => [tpOf(b.topic, b.partition), BigInt(b.offset)]));
-    if ((e.basis ?? []).some((b) => unknown.includes(b.topic))) continue;
+    if ((e.basis ?? []).some((b) => unknown.includes(b.topic))) {
+      problem(
+        t.batchId,
+        `${what}: its basis names input topics the config does not read (${unknown.join(', ')})`,
+      );
+      continue;
+    }
     const records = kept.get(e.entity_id) ?? [];
     const missing = [...basis].filter(
       ([tp, off]) =>

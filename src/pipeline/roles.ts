@@ -3,10 +3,10 @@ import { isAbsolute, join } from 'node:path';
 import type { SchemaRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
 import { createDecoder } from '../decode/index.js';
-import type { Decoded, RawRecord } from '../decode/types.js';
+import type { RawRecord } from '../decode/types.js';
 import { RecordRejected, StreamscoreError } from '../errors/index.js';
 import { compileCheck, loadContract, recordFields, rowFields, validate } from '../validate/index.js';
-import type { RecordRef } from '../window/index.js';
+import type { DecodedRecord } from '../window/index.js';
 import type { InputRole } from './types.js';
 
 function declaredSchema(projectDir: string, topic: string, file: string | undefined): unknown {
@@ -87,12 +87,6 @@ export function buildRoles(
     });
   }
   return roles;
-}
-
-/** A record of an input partition, decoded and past its contract, with where it came from. */
-export interface DecodedRecord {
-  readonly ref: RecordRef;
-  readonly decoded: Decoded;
 }
 
 /**

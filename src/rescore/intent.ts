@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RedisStore, ScriptSource } from '../adapters/redis.js';
-import { RUN_CHECK, runTakenOver } from '../sink/index.js';
+import { RUN_CHECK, fenceError } from '../sink/index.js';
 
 export interface ChunkIntent {
   readonly chunk: number;
@@ -54,8 +54,7 @@ export async function writeIntent(
       },
     ]);
   } catch (err) {
-    if (/SSRUN/.test((err as Error).message)) throw runTakenOver(err);
-    throw err;
+    throw fenceError(err);
   }
 }
 

@@ -1,4 +1,4 @@
-export { RedisSink, runTakenOver } from './sink.js';
+export { RedisSink, fenceError } from './sink.js';
 export { RUN_CHECK } from './scripts.js';
 export type { SinkOptions, StateWrite, WriteResult, MarkerUpdate } from './sink.js';
 export { entityKeys, committedKey, PREDICTION_FIELDS } from './keys.js';

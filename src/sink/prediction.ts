@@ -4,6 +4,7 @@
  * Built as text in one pass (no intermediate objects); the store appends the version it assigns.
  */
 import type { Explanation } from '../explain/index.js';
+import { appliedJson } from './state.js';
 import type { ModelStamp, PredictionRecord } from './types.js';
 
 /** The stored prediction, parsed (what `json` holds). */
@@ -73,7 +74,7 @@ export function predictionJsonHead(p: PredictionRecord, model: ModelStamp): stri
     `"valid_until":${upsert && p.validUntilMs !== null ? p.validUntilMs : 'null'},` +
     `"batch_id":${JSON.stringify(p.batchId)},"trigger_topic":${JSON.stringify(p.trigger.topic)},` +
     `"trigger_partition":${p.trigger.partition},"trigger_offset":${JSON.stringify(p.trigger.offset)},` +
-    `"basis":${JSON.stringify(p.basis)},` +
+    `"basis":${appliedJson(p.basis)},` +
     `"reasons":${upsert && p.reasons != null ? reasonsJson(p.reasons) : 'null'},"version":`
   );
 }

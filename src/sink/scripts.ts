@@ -38,21 +38,25 @@ return out
  *
  * And by the writer's run (KEYS[2], ARGV[2]): a rescore or timer job holds the key of its job with its
  * run's token, so a later run of the same job shuts an earlier one out of Redis at once (`SSRUN`), not
- * only out of Kafka: nothing it writes afterwards can be left without its events. A window passes the
- * epoch key and token again.
+ * only out of Kafka: nothing it writes afterwards can be left without its events. A window has no run: it
+ * passes the epoch key again, and the check is skipped.
  */
+const RUN_REFUSED = `return redis.error_reply('SSRUN a later run of this job took it over')`;
+
+const runCheck = (k: number) => `
+if KEYS[${k}] ~= KEYS[1] and redis.call('GET', KEYS[${k}]) ~= ARGV[${k}] then
+  ${RUN_REFUSED}
+end`;
+
 const EPOCH_CHECK = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('SSEPOCH the Redis epoch is not the one this writer holds (Redis lost its data, or a rebuild is running)')
-end
-if redis.call('GET', KEYS[2]) ~= ARGV[2] then
-  return redis.error_reply('SSRUN a later run of this job took it over')
-end`;
+end${runCheck(2)}`;
 
 /** The run fence alone (KEYS[1], ARGV[1]), for a job's own keys; see EPOCH_CHECK. */
 export const RUN_CHECK = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return redis.error_reply('SSRUN a later run of this job took it over')
+  ${RUN_REFUSED}
 end`;
 
 /**

@@ -48,13 +48,26 @@ export interface MarkerUpdate {
   readonly value: bigint;
 }
 
-/** A job's write refused because a later run of the job holds its run key (see SinkOptions.run). */
-export function runTakenOver(cause: unknown): StreamscoreError {
-  return new StreamscoreError(
-    'SS_FENCED',
-    'a later run of this job took it over: this run stops (nothing more of it is written)',
-    { cause },
-  );
+/**
+ * A write the fences refused, as the error callers handle: the epoch (SSEPOCH → SS_REDIS_LOST, the writer
+ * recovers and retries) or a job's run (SSRUN → SS_FENCED, a later run of the job holds it; see
+ * SinkOptions.run). Anything else unchanged.
+ */
+export function fenceError(err: unknown): unknown {
+  const message = (err as Error | undefined)?.message ?? '';
+  if (/SSEPOCH/.test(message))
+    return new StreamscoreError(
+      'SS_REDIS_LOST',
+      "Redis does not hold this pipeline's epoch: it lost its data (or is being rebuilt); nothing was written",
+      { cause: err, retriable: true },
+    );
+  if (/SSRUN/.test(message))
+    return new StreamscoreError(
+      'SS_FENCED',
+      'a later run of this job took it over: this run stops (nothing more of it is written)',
+      { cause: err },
+    );
+  return err;
 }
 
 function chunks<T>(items: readonly T[]): T[][] {
@@ -198,19 +211,12 @@ export class RedisSink {
     });
   }
 
-  /** A write refused by the epoch fence becomes SS_REDIS_LOST (the caller recovers, then retries). */
+  /** A write refused by a fence becomes the error its caller handles (see fenceError). */
   async #fenced<T>(run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (err) {
-      if (/SSEPOCH/.test((err as Error).message))
-        throw new StreamscoreError(
-          'SS_REDIS_LOST',
-          "Redis does not hold this pipeline's epoch: it lost its data (or is being rebuilt); nothing was written",
-          { cause: err, retriable: true },
-        );
-      if (/SSRUN/.test((err as Error).message)) throw runTakenOver(err);
-      throw err;
+      throw fenceError(err);
     }
   }
 

@@ -230,9 +230,24 @@ function advanced(
 
 // ---- the stored form: fields of the state hash besides sv: p (full profile row), d (header), e (events) ----
 
+const appliedTexts = new WeakMap<object, string>();
+
+/**
+ * `applied` as JSON, made once per object: a window's state header and its stored prediction (whose basis
+ * is the same object) both carry it.
+ */
+export function appliedJson(applied: Readonly<Record<string, string>>): string {
+  let text = appliedTexts.get(applied);
+  if (text === undefined) {
+    text = JSON.stringify(applied);
+    appliedTexts.set(applied, text);
+  }
+  return text;
+}
+
 /** `d` as JSON: [lsn, deleted, clock, trigger, applied]. Small: written with every change. */
 export function encodeHeader(s: EntityState): string {
-  return `[${JSON.stringify(s.lsn)},${s.deleted ? 1 : 0},${s.clock},${JSON.stringify(s.trigger)},${JSON.stringify(s.applied)}]`;
+  return `[${JSON.stringify(s.lsn)},${s.deleted ? 1 : 0},${s.clock},${JSON.stringify(s.trigger)},${appliedJson(s.applied)}]`;
 }
 
 /**

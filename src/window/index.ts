@@ -1,2 +1,2 @@
 export { splitIntoWindows, windowLimits, groupByEntity, fallbackVersion, versionGreater } from './window.js';
-export type { WindowLimits, RecordRef, EntityWork, EventWork, CdcWork } from './types.js';
+export type { WindowLimits, RecordRef, EntityWork, EventWork, CdcWork, DecodedRecord } from './types.js';

@@ -1,4 +1,4 @@
-import type { Row } from '../decode/types.js';
+import type { Decoded, Row } from '../decode/types.js';
 
 export interface WindowLimits {
   readonly maxRecords: number;
@@ -10,6 +10,12 @@ export interface RecordRef {
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
+}
+
+/** A record of an input partition, decoded and past its contract, with where it came from. */
+export interface DecodedRecord {
+  readonly ref: RecordRef;
+  readonly decoded: Decoded;
 }
 
 export type CdcWork =

@@ -1,6 +1,5 @@
 import { fillUnavailable } from '../decode/debezium.js';
-import type { Decoded } from '../decode/types.js';
-import type { EntityWork, EventWork, RecordRef, WindowLimits, CdcWork } from './types.js';
+import type { CdcWork, DecodedRecord, EntityWork, EventWork, RecordRef, WindowLimits } from './types.js';
 
 interface Sized {
   readonly key: Buffer | null;
@@ -78,7 +77,7 @@ interface MutableWork {
  * delete it adds nothing, since the delete carries the LSN that fences older updates. Events are all kept:
  * each is a fact the aggregates need, and the state dedups them by id.
  */
-export function groupByEntity(records: ReadonlyArray<{ ref: RecordRef; decoded: Decoded }>): EntityWork[] {
+export function groupByEntity(records: readonly DecodedRecord[]): EntityWork[] {
   const byId = new Map<string, MutableWork>();
   const get = (id: string): MutableWork => {
     let w = byId.get(id);

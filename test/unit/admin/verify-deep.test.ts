@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { rangeOf, rebuildState, windowRanges } from '../../../src/admin/verify-deep.js';
 import type { AuditEventV1 } from '../../../src/emit/index.js';
-import type { DecodedRecord } from '../../../src/pipeline/roles.js';
+import type { DecodedRecord } from '../../../src/window/index.js';
 import type { StateFields } from '../../../src/sink/index.js';
 
 const DAY = 86_400_000;
