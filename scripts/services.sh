@@ -5,7 +5,11 @@
 #   bash scripts/services.sh status   # one line per service; exit 0 if all are up, 3 otherwise
 #   bash scripts/services.sh down     # stop what this script started (never a Redis it did not start)
 #
-# (npm run services:up / services:status / services:down)
+#   bash scripts/services.sh cluster-up      # start (or reuse) a 6-node Redis Cluster; wait until it is ok
+#   bash scripts/services.sh cluster-status  # one line per cluster node; exit 0 if the cluster is ok, 3 otherwise
+#   bash scripts/services.sh cluster-down    # stop the cluster's nodes and delete their state (`down` does too)
+#
+# (npm run services:up / services:status / services:down / services:cluster-up / services:cluster-down)
 #
 #   kafka     Apache Kafka, single node KRaft (combined broker + controller)
 #             127.0.0.1:$STREAMSCORE_KAFKA_PORT (default 9092), controller on
@@ -13,6 +17,12 @@
 #   registry  Apicurio Registry (Confluent-compatible API at http://127.0.0.1:PORT/apis/ccompat/v7)
 #             port $STREAMSCORE_REGISTRY_PORT (default 8081)
 #   redis     127.0.0.1:$STREAMSCORE_REDIS_PORT (default 6379); an already running Redis is used as is
+#   redis-cluster  only with cluster-up (up does not start it): a Redis Cluster of 3 masters + 3 replicas
+#             on 127.0.0.1:$STREAMSCORE_REDIS_CLUSTER_PORT .. +5 (default 7100-7105; cluster bus ports
+#             +10000), no persistence; state (nodes.conf, pid file) in .run/redis-cluster/<port>/, logs in
+#             .run/logs/redis-cluster-<port>.log. Seed URL redis://127.0.0.1:7100. Tests reshard it,
+#             fail it over and flush its nodes (test/helpers/redis-cluster.ts); cluster-down + cluster-up
+#             gives a fresh, empty one.
 #
 # Needs: Java 17+ (`java`), and Maven (`mvn`) with access to Maven Central for the first run only.
 # Jars are resolved into .cache/ (reused; delete it to re-resolve). Runtime state (Kafka data,
@@ -34,6 +44,7 @@ KAFKA_PORT="${STREAMSCORE_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${STREAMSCORE_KAFKA_CONTROLLER_PORT:-9093}"
 REGISTRY_PORT="${STREAMSCORE_REGISTRY_PORT:-8081}"
 REDIS_PORT="${STREAMSCORE_REDIS_PORT:-6379}"
+REDIS_CLUSTER_PORT="${STREAMSCORE_REDIS_CLUSTER_PORT:-7100}"
 REGISTRY_CCOMPAT_PATH=/apis/ccompat/v7
 TIMEOUT="${STREAMSCORE_SERVICES_TIMEOUT:-120}"
 KAFKA_HEAP="${STREAMSCORE_KAFKA_HEAP:--Xms256m -Xmx1g}"
@@ -58,6 +69,8 @@ REGISTRY_PID_FILE="$RUN_DIR/registry.pid"
 REGISTRY_PORT_FILE="$RUN_DIR/registry.port"
 REDIS_RUN="$RUN_DIR/redis"
 REDIS_PID_FILE="$RUN_DIR/redis.pid"
+REDIS_CLUSTER_RUN="$RUN_DIR/redis-cluster"
+REDIS_CLUSTER_NODES=6 # 3 masters + 3 replicas (--cluster-replicas 1)
 
 # Every JVM we start carries this flag: together with the pid file it tells our processes apart from
 # anything else (another checkout's services, a recycled pid).
@@ -68,15 +81,17 @@ SCRIPT_NAME=services
 source "$ROOT/scripts/services/common.sh"
 
 usage() {
-  echo "usage: bash scripts/services.sh up|down|status|kafka-jars <version>" >&2
+  echo "usage: bash scripts/services.sh up|down|status|cluster-up|cluster-down|cluster-status|kafka-jars <version>" >&2
   exit 2
 }
 
 for pair in "STREAMSCORE_KAFKA_PORT=$KAFKA_PORT" "STREAMSCORE_KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT" \
   "STREAMSCORE_REGISTRY_PORT=$REGISTRY_PORT" "STREAMSCORE_REDIS_PORT=$REDIS_PORT" \
-  "STREAMSCORE_SERVICES_TIMEOUT=$TIMEOUT"; do
+  "STREAMSCORE_REDIS_CLUSTER_PORT=$REDIS_CLUSTER_PORT" "STREAMSCORE_SERVICES_TIMEOUT=$TIMEOUT"; do
   [[ "${pair#*=}" =~ ^[0-9]+$ ]] || fail "${pair%%=*} must be a number (got '${pair#*=}')"
 done
+((REDIS_CLUSTER_PORT >= 1 && REDIS_CLUSTER_PORT + REDIS_CLUSTER_NODES - 1 + 10000 <= 65535)) ||
+  fail "STREAMSCORE_REDIS_CLUSTER_PORT=$REDIS_CLUSTER_PORT: the cluster needs ports up to +$((REDIS_CLUSTER_NODES - 1)) and their bus ports (+10000) below 65536"
 [[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ]] ||
   fail "STREAMSCORE_KAFKA_PORT and STREAMSCORE_KAFKA_CONTROLLER_PORT are both $KAFKA_PORT; they must differ"
 [[ -n "$KAFKA_VERSION" && -n "$APICURIO_VERSION" ]] ||
@@ -407,6 +422,165 @@ ensure_redis() {
 }
 
 # ---------------------------------------------------------------------------------------------------
+# redis cluster (cluster-up / cluster-down / cluster-status; `up` does not start it)
+#
+# Six redis-server processes of this script's own (never the Redis of `up`), joined once by
+# `redis-cli --cluster create ... --cluster-replicas 1` (which port ends up master or replica is
+# redis-cli's choice; tests read CLUSTER NODES). No persistence: a node that is restarted comes back
+# empty but keeps its place (nodes.conf); cluster-down deletes nodes.conf too, so the next cluster-up
+# forms a fresh, empty cluster. "ok" means, on every node: cluster_state:ok, cluster_slots_ok:16384,
+# all six nodes known and none flagged fail/pfail/handshake, no open slot (MIGRATING/IMPORTING, e.g. left by
+# a test that died mid-resharding; cluster-up closes them with `redis-cli --cluster fix`) and, on a
+# replica, master_link_status:up.
+
+CLUSTER_PORTS=()
+# cluster_set_ports BASE: CLUSTER_PORTS=(BASE .. BASE+5)
+cluster_set_ports() {
+  local i
+  CLUSTER_PORTS=()
+  for ((i = 0; i < REDIS_CLUSTER_NODES; i++)); do CLUSTER_PORTS+=("$(($1 + i))"); done
+}
+cluster_set_ports "$REDIS_CLUSTER_PORT"
+
+# the base port the running cluster was started with (empty if none recorded)
+cluster_recorded_base() { tr -dc '0-9' 2>/dev/null <"$REDIS_CLUSTER_RUN/base" || true; }
+
+cluster_range() { printf '%s:%s-%s' "$HOST" "${CLUSTER_PORTS[0]}" "${CLUSTER_PORTS[-1]}"; }
+
+# the redis-server title ("redis-server 127.0.0.1:PORT [cluster]") names its address
+cluster_node_pid() { pid_of "$REDIS_CLUSTER_RUN/$1/redis.pid" "$HOST:$1"; }
+
+# cluster_cli PORT ARGS...: redis-cli against one node, never hanging on a stuck one; CRs stripped
+cluster_cli() {
+  local port=$1
+  shift
+  if have timeout; then
+    timeout 10 redis-cli -h "$HOST" -p "$port" "$@" 2>/dev/null | tr -d '\r'
+  else
+    redis-cli -h "$HOST" -p "$port" "$@" 2>/dev/null | tr -d '\r'
+  fi
+}
+
+# cluster_field TEXT NAME: the value of NAME:value in an INFO / CLUSTER INFO reply
+cluster_field() { sed -n "s/^$2:\(.*\)$/\1/p" <<<"$1" | head -n 1; }
+
+# cluster_node_check PORT: whether this node sees an ok cluster; CLUSTER_WHY says why not
+CLUSTER_WHY=''
+CLUSTER_ALLOW_OPEN='' # set: open slots do not count
+cluster_node_check() {
+  local port=$1 info nodes repl bad state open
+  info="$(cluster_cli "$port" cluster info || true)"
+  if [[ -z "$info" ]]; then
+    CLUSTER_WHY="$HOST:$port does not answer CLUSTER INFO"
+    return 1
+  fi
+  state="cluster_state:$(cluster_field "$info" cluster_state) cluster_slots_ok:$(cluster_field "$info" cluster_slots_ok) cluster_known_nodes:$(cluster_field "$info" cluster_known_nodes)"
+  if [[ "$state" != "cluster_state:ok cluster_slots_ok:16384 cluster_known_nodes:$REDIS_CLUSTER_NODES" ]]; then
+    CLUSTER_WHY="$HOST:$port reports $state"
+    return 1
+  fi
+  nodes="$(cluster_cli "$port" cluster nodes || true)"
+  bad="$(awk '$3 ~ /fail|handshake|noaddr/ { printf "%s(%s) ", $2, $3 }' <<<"$nodes")"
+  if [[ -n "$bad" ]]; then
+    CLUSTER_WHY="$HOST:$port flags ${bad% }"
+    return 1
+  fi
+  # the node's own line lists its open slots as [slot->-id] (migrating) / [slot-<-id] (importing)
+  open="$(awk '$3 ~ /myself/ { for (i = 9; i <= NF; i++) if ($i ~ /^\[/) printf "%s ", $i }' <<<"$nodes")"
+  if [[ -n "$open" && -z "$CLUSTER_ALLOW_OPEN" ]]; then
+    CLUSTER_WHY="$HOST:$port has open slot(s) ${open% }"
+    return 1
+  fi
+  repl="$(cluster_cli "$port" info replication || true)"
+  if [[ "$(cluster_field "$repl" role)" == slave && "$(cluster_field "$repl" master_link_status)" != up ]]; then
+    CLUSTER_WHY="replica $HOST:$port: master_link_status:$(cluster_field "$repl" master_link_status)"
+    return 1
+  fi
+  return 0
+}
+
+cluster_ok() {
+  local port
+  for port in "${CLUSTER_PORTS[@]}"; do cluster_node_check "$port" || return 1; done
+}
+
+# whether any node has slots assigned, i.e. `redis-cli --cluster create` ran (nodes.conf keeps it)
+cluster_formed() {
+  local port assigned
+  for port in "${CLUSTER_PORTS[@]}"; do
+    assigned="$(cluster_field "$(cluster_cli "$port" cluster info || true)" cluster_slots_assigned)"
+    [[ -n "$assigned" && "$assigned" != 0 ]] && return 0
+  done
+  return 1
+}
+
+# need_redis7 BINARY: fail unless BINARY --version is Redis 7 or newer
+need_redis7() {
+  local version major
+  version="$("$1" --version 2>/dev/null | grep -o '[0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*' | head -n 1 || true)"
+  major="${version%%.*}"
+  [[ "$major" =~ ^[0-9]+$ ]] || fail "cannot tell the version of $1 ('$("$1" --version 2>&1 | head -n 1)'); the Redis Cluster needs Redis 7"
+  ((major >= 7)) || fail "$1 is Redis $version; the Redis Cluster of cluster-up needs Redis 7 or newer (install redis-server 7, e.g. from packages.redis.io)"
+}
+
+start_cluster_node() {
+  local port=$1 dir="$REDIS_CLUSTER_RUN/$1" log="$LOG_DIR/redis-cluster-$1.log"
+  mkdir -p "$dir"
+  rotate_log "$log"
+  if ! redis-server --daemonize yes --port "$port" --bind "$HOST" --cluster-enabled yes \
+    --cluster-config-file nodes.conf --cluster-node-timeout 3000 --save "" --appendonly no \
+    --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$log" 9>&-; then
+    show_log_tail "$log"
+    fail "redis-server (cluster node $HOST:$port) failed to start (see $(rel "$log"))"
+  fi
+}
+
+# wait_cluster_node PORT: until it answers PING (10 s)
+wait_cluster_node() {
+  local port=$1 i
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(cluster_cli "$port" ping || true)" == PONG ]] && return 0
+    sleep 0.1
+  done
+  show_log_tail "$LOG_DIR/redis-cluster-$port.log"
+  fail "redis cluster node $HOST:$port did not answer PING within 10 s"
+}
+
+wait_cluster() {
+  local deadline=$((SECONDS + TIMEOUT)) port
+  until cluster_ok; do
+    for port in "${CLUSTER_PORTS[@]}"; do
+      cluster_node_pid "$port" >/dev/null && continue
+      show_log_tail "$LOG_DIR/redis-cluster-$port.log"
+      fail "redis cluster node $HOST:$port exited (see $(rel "$LOG_DIR/redis-cluster-$port.log"))"
+    done
+    if ((SECONDS >= deadline)); then
+      show_log_tail "$LOG_DIR/redis-cluster-create.log"
+      fail "the Redis Cluster on $(cluster_range) is not ok within $TIMEOUT s: $CLUSTER_WHY. \`bash scripts/services.sh cluster-down\` then \`cluster-up\` starts a fresh one."
+    fi
+    sleep 0.3
+  done
+}
+
+# stop_cluster: stops every node under .run/redis-cluster/ (whatever base port it was started with)
+# and deletes their state; CLUSTER_STOPPED is how many were running
+CLUSTER_STOPPED=0
+stop_cluster() {
+  local pidfile port pid
+  CLUSTER_STOPPED=0
+  [[ -d "$REDIS_CLUSTER_RUN" ]] || return 0
+  for pidfile in "$REDIS_CLUSTER_RUN"/*/redis.pid; do
+    [[ -f "$pidfile" ]] || continue
+    port="$(basename "$(dirname "$pidfile")")"
+    pid="$(pid_of "$pidfile" "$HOST:$port")" || continue
+    stop_pid "redis cluster node $port" "$pid" &
+    CLUSTER_STOPPED=$((CLUSTER_STOPPED + 1))
+  done
+  wait
+  rm -rf "$REDIS_CLUSTER_RUN"
+}
+
+# ---------------------------------------------------------------------------------------------------
 # commands
 
 
@@ -480,6 +654,149 @@ cmd_down() {
   fi
   rm -f "$KAFKA_PID_FILE" "$KAFKA_PORTS_FILE" "$REGISTRY_PID_FILE" "$REGISTRY_PORT_FILE"
   [[ -z "$dpid" ]] || rm -f "$REDIS_PID_FILE"
+  # the Redis Cluster of cluster-up too, if it runs (nothing is left behind after a CI run)
+  stop_cluster
+  ((CLUSTER_STOPPED == 0)) || say "redis-cluster: stopped $CLUSTER_STOPPED node(s); deleted $(rel "$REDIS_CLUSTER_RUN")"
+}
+
+cmd_cluster_up() {
+  local started=$SECONDS port pid recorded missing=() addrs=() known keys
+  lock
+  if ! have redis-server || ! have redis-cli; then install_redis; fi
+  need_redis7 redis-server
+  need_redis7 redis-cli
+
+  # 1. a cluster of another base port still running? every port (and bus port) ours or free?
+  recorded="$(cluster_recorded_base)"
+  if [[ -n "$recorded" && "$recorded" != "$REDIS_CLUSTER_PORT" ]]; then
+    cluster_set_ports "$recorded"
+    for port in "${CLUSTER_PORTS[@]}"; do
+      pid="$(cluster_node_pid "$port")" &&
+        fail "a Redis Cluster of this checkout is running on $(cluster_range), not on base port $REDIS_CLUSTER_PORT; run \`bash scripts/services.sh cluster-down\` first"
+    done
+    rm -rf "$REDIS_CLUSTER_RUN"
+    cluster_set_ports "$REDIS_CLUSTER_PORT"
+  fi
+  for port in "${CLUSTER_PORTS[@]}"; do
+    cluster_node_pid "$port" >/dev/null && continue
+    listening "$port" &&
+      fail "cannot start the Redis Cluster on $(cluster_range): $(port_taken_message "$port" STREAMSCORE_REDIS_CLUSTER_PORT)"
+    listening "$((port + 10000))" &&
+      fail "cannot start the Redis Cluster on $(cluster_range): cluster bus $(port_taken_message "$((port + 10000))" STREAMSCORE_REDIS_CLUSTER_PORT)"
+    missing+=("$port")
+  done
+
+  # 2. already running and ok: nothing to do
+  if ((${#missing[@]} == 0)) && cluster_ok; then
+    say "redis-cluster: already running and ok on $(cluster_range) (seed redis://$HOST:${CLUSTER_PORTS[0]})"
+    return 0
+  fi
+
+  # 3. start the missing nodes (a node that has a nodes.conf rejoins its cluster, empty)
+  mkdir -p "$REDIS_CLUSTER_RUN" "$LOG_DIR"
+  echo "$REDIS_CLUSTER_PORT" >"$REDIS_CLUSTER_RUN/base"
+  for port in ${missing[@]+"${missing[@]}"}; do start_cluster_node "$port"; done
+  for port in ${missing[@]+"${missing[@]}"}; do wait_cluster_node "$port"; done
+  ((${#missing[@]} == 0)) ||
+    say "redis-cluster: started ${#missing[@]} node(s) on $HOST:${missing[*]} (logs $(rel "$LOG_DIR")/redis-cluster-<port>.log)"
+
+  # 4. not formed yet (no slot assigned anywhere): join the six
+  if ! cluster_formed; then
+    for port in "${CLUSTER_PORTS[@]}"; do
+      addrs+=("$HOST:$port")
+      # a create that was interrupted after CLUSTER MEET: back to a blank node
+      known="$(cluster_field "$(cluster_cli "$port" cluster info || true)" cluster_known_nodes)"
+      keys="$(cluster_cli "$port" dbsize || true)"
+      if [[ "$known" != 1 || "$keys" != 0 ]]; then
+        cluster_cli "$port" flushall >/dev/null || true
+        [[ "$(cluster_cli "$port" cluster reset hard || true)" == OK ]] ||
+          fail "cannot reset the half-formed cluster node $HOST:$port; run \`bash scripts/services.sh cluster-down\` and try again"
+      fi
+    done
+    printf '\n===== %s: redis-cli --cluster create %s --cluster-replicas 1\n' "$(date '+%F %T')" "${addrs[*]}" \
+      >>"$LOG_DIR/redis-cluster-create.log"
+    if ! redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes \
+      </dev/null >>"$LOG_DIR/redis-cluster-create.log" 2>&1 9>&-; then
+      show_log_tail "$LOG_DIR/redis-cluster-create.log"
+      fail "redis-cli --cluster create failed (see $(rel "$LOG_DIR/redis-cluster-create.log"))"
+    fi
+    say "redis-cluster: created (3 masters + 3 replicas; log $(rel "$LOG_DIR/redis-cluster-create.log"))"
+  fi
+
+  # 5. until every node sees all slots served and every replica is in sync; then close the slots that a
+  # resharding which died midway left open (MIGRATING/IMPORTING)
+  CLUSTER_ALLOW_OPEN=1 wait_cluster
+  if ! cluster_ok; then
+    say "redis-cluster: $CLUSTER_WHY; closing open slots with redis-cli --cluster fix (log $(rel "$LOG_DIR/redis-cluster-create.log"))"
+    printf '\n===== %s: redis-cli --cluster fix %s:%s\n' "$(date '+%F %T')" "$HOST" "${CLUSTER_PORTS[0]}" \
+      >>"$LOG_DIR/redis-cluster-create.log"
+    if ! redis-cli --cluster fix "$HOST:${CLUSTER_PORTS[0]}" --cluster-yes \
+      </dev/null >>"$LOG_DIR/redis-cluster-create.log" 2>&1 9>&-; then
+      show_log_tail "$LOG_DIR/redis-cluster-create.log"
+      fail "redis-cli --cluster fix failed; \`bash scripts/services.sh cluster-down\` then \`cluster-up\` starts a fresh cluster"
+    fi
+    wait_cluster
+  fi
+  say "redis-cluster: ok on $(cluster_range) ($((SECONDS - started)) s; seed redis://$HOST:${CLUSTER_PORTS[0]})"
+}
+
+cmd_cluster_down() {
+  lock
+  stop_cluster
+  if ((CLUSTER_STOPPED > 0)); then
+    say "redis-cluster: stopped $CLUSTER_STOPPED node(s); deleted $(rel "$REDIS_CLUSTER_RUN")"
+  else
+    say "redis-cluster: was not running"
+  fi
+}
+
+# cluster_status_line PORT STATE PID DETAIL
+cluster_status_line() { printf 'redis-cluster %-5s %-8s pid %-8s %s\n' "$1" "$2" "${3:--}" "$4"; }
+
+cmd_cluster_status() {
+  local all=0 port pid recorded nodes myself role detail master
+  # a running cluster reports the ports it was started with, even if the environment now asks for others
+  recorded="$(cluster_recorded_base)"
+  if [[ -n "$recorded" ]]; then
+    cluster_set_ports "$recorded"
+    for port in "${CLUSTER_PORTS[@]}"; do cluster_node_pid "$port" >/dev/null && break; done ||
+      cluster_set_ports "$REDIS_CLUSTER_PORT"
+  fi
+  for port in "${CLUSTER_PORTS[@]}"; do
+    if pid="$(cluster_node_pid "$port")"; then
+      nodes="$(cluster_cli "$port" cluster nodes || true)"
+      myself="$(awk '$3 ~ /myself/' <<<"$nodes")"
+      case "$(awk '{ print $3 }' <<<"$myself")" in
+        *master*)
+          role=master
+          detail="$(awk '{ n = 0; for (i = 9; i <= NF; i++) if ($i !~ /^\[/) { split($i, r, "-"); n += (r[2] == "" ? 1 : r[2] - r[1] + 1) } print n " slots" }' <<<"$myself")"
+          ;;
+        *slave*)
+          role=replica
+          master="$(awk -v id="$(awk '{ print $4 }' <<<"$myself")" '$1 == id { split($2, a, "@"); print a[1] }' <<<"$nodes")"
+          detail="replica of ${master:-?}, link $(cluster_field "$(cluster_cli "$port" info replication || true)" master_link_status)"
+          ;;
+        *)
+          role=unknown
+          detail="does not answer CLUSTER NODES"
+          ;;
+      esac
+      if cluster_node_check "$port"; then
+        detail="$detail; cluster ok"
+      else
+        detail="$detail; not ok: $CLUSTER_WHY"
+        all=3
+      fi
+      cluster_status_line "$port" "$role" "$pid" "$detail"
+    elif listening "$port"; then
+      cluster_status_line "$port" foreign "$(port_holder "$port")" "port held by a process streamscore did not start"
+      all=3
+    else
+      cluster_status_line "$port" stopped "" "-"
+      all=3
+    fi
+  done
+  return "$all"
 }
 
 # status_line NAME STATE PID ENDPOINT WHO
@@ -554,6 +871,9 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  cluster-up) cmd_cluster_up ;;
+  cluster-down) cmd_cluster_down ;;
+  cluster-status) cmd_cluster_status ;;
   # the jars of another Kafka version into .cache/kafka-<version>/lib (the compatibility smoke test runs a
   # private broker of it); prints the lib folder
   kafka-jars)

@@ -3,7 +3,9 @@
  * pipeline (one round trip), and the few plain reads it needs. Scripts are given by the caller (the sink
  * owns its Lua); the adapter only knows how to run them.
  */
-import { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterNode, RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { tlsOptions } from './tls.js';
@@ -21,6 +23,13 @@ export interface ScriptCall {
 
 export interface RedisStore {
   /**
+   * A Redis Cluster: every script call's keys must share one hash slot (src/sink/slots.ts); calls of one
+   * batch are sent pipelined per node.
+   */
+  readonly cluster: boolean;
+  /** One hash slot served by each master (a cluster), or [0]: to sample per-slot fences of every node. */
+  masterSlots(): number[];
+  /**
    * Sends every call in one pipeline and waits once; results in call order. Any failure rejects the whole
    * batch (calls before it may have run: callers write only what is safe to write again).
    */
@@ -33,19 +42,101 @@ export interface RedisStore {
   close(): Promise<void>;
 }
 
-type Call = (...a: string[]) => unknown;
+type Call = (...a: string[]) => Promise<unknown>;
 
-export function createRedisStore(cfg: Config['redis'], connectionName = 'streamscore'): RedisStore {
-  const client = new Redis(cfg.url, {
-    db: cfg.db,
+/** host and port of a redis:// URL (its credentials go to the client options, not the node list). */
+function node(url: string): ClusterNode {
+  const u = new URL(url);
+  return { host: u.hostname, port: u.port === '' ? 6379 : Number(u.port) };
+}
+
+function clientOf(cfg: Config['redis'], connectionName: string): Redis | Cluster {
+  const common: RedisOptions = {
     ...(cfg.username === undefined ? {} : { username: cfg.username }),
     ...(cfg.password === undefined ? {} : { password: cfg.password }),
     ...(cfg.tls === undefined ? {} : { tls: tlsOptions('redis.tls', cfg.tls) }),
     connectionName,
-    lazyConnect: false,
     maxRetriesPerRequest: 3,
+  };
+  if (!cfg.cluster)
+    return new Redis(cfg.url, { ...common, db: cfg.db, lazyConnect: false, enableAutoPipelining: false });
+  const u = new URL(cfg.url);
+  const fromUrl: RedisOptions = {
+    ...(u.username === '' ? {} : { username: decodeURIComponent(u.username) }),
+    ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
+  };
+  // script calls go in one pipeline per node (runOnCluster), and on their own when redirected: a command of
+  // its own follows MOVED and ASK and retries TRYAGAIN (a slot half-migrated) after 100 ms. Not
+  // auto-pipelining: it groups script calls by their first argument (the key count), not by their first
+  // key, and mixes nodes in one pipeline
+  return new Cluster([cfg.url, ...cfg.clusterNodes].map(node), {
+    redisOptions: { ...fromUrl, ...common },
     enableAutoPipelining: false,
+    scaleReads: 'master',
+    maxRedirections: 16,
+    retryDelayOnTryAgain: 100,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    slotsRefreshTimeout: 2000,
   });
+}
+
+const send = (target: Redis | Cluster | ReturnType<Cluster['pipeline']>, c: ScriptCall) =>
+  (target as unknown as Record<string, Call>)[c.script.name]!(String(c.keys.length), ...c.keys, ...c.args);
+
+/** An answer that means "ask another node, or again" (or load the script): the call is sent once more on its own. */
+const REDIRECTED =
+  /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|NOSCRIPT)\b|Connection is closed|ECONNRESET|ECONNREFUSED/;
+
+/**
+ * Script calls on a cluster (each call's keys are in one slot): one pipeline per master as the client's slot
+ * map has them, then every call a pipeline could not place (a slot that moved, is half-migrated, or a node
+ * failing over) once more as a command of its own, which follows MOVED and ASK and retries TRYAGAIN. Every
+ * call is settled before a failure is reported, as a single Redis's pipeline would have run them all.
+ */
+async function runOnCluster(cluster: Cluster, calls: readonly ScriptCall[]): Promise<unknown[]> {
+  const owners = (cluster as unknown as { slots: Array<string[] | undefined> }).slots;
+  const byNode = new Map<string, number[]>();
+  calls.forEach((c, i) => {
+    const slot = calculateSlot(c.keys[0] ?? '');
+    const owner = owners[slot]?.[0] ?? `slot ${slot}`;
+    const group = byNode.get(owner);
+    if (group === undefined) byNode.set(owner, [i]);
+    else group.push(i);
+  });
+  const out: unknown[] = new Array<unknown>(calls.length);
+  const again: number[] = [];
+  let failure: unknown;
+  await Promise.all(
+    [...byNode.values()].map(async (group) => {
+      const pipe = cluster.pipeline();
+      for (const i of group) void send(pipe, calls[i] as ScriptCall);
+      let results: Array<[Error | null, unknown]> | null = null;
+      try {
+        results = await pipe.exec();
+      } catch {
+        // the whole pipeline could not be placed (e.g. its keys now span nodes): each call on its own
+      }
+      group.forEach((i, n) => {
+        const [err, value] = results?.[n] ?? [new Error('Connection is closed (pipeline)'), undefined];
+        if (err === null) out[i] = value;
+        else if (REDIRECTED.test(err.message)) again.push(i);
+        else failure ??= err;
+      });
+    }),
+  );
+  const retried = await Promise.allSettled(again.map((i) => send(cluster, calls[i] as ScriptCall)));
+  retried.forEach((r, n) => {
+    if (r.status === 'fulfilled') out[again[n] as number] = r.value;
+    else failure ??= r.reason;
+  });
+  if (failure !== undefined) throw failure;
+  return out;
+}
+
+export function createRedisStore(cfg: Config['redis'], connectionName = 'streamscore'): RedisStore {
+  const client = clientOf(cfg, connectionName);
+  const cluster = client instanceof Cluster ? client : undefined;
   const defined = new Set<string>();
   let closed = false;
 
@@ -57,6 +148,7 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
   }
 
   return {
+    cluster: cluster !== undefined,
     async runScripts(calls) {
       if (calls.length === 0) return [];
       for (const c of calls) {
@@ -67,14 +159,12 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
           defined.add(c.script.name);
         }
       }
+      if (cluster !== undefined)
+        return runOnCluster(cluster, calls).catch((cause) => {
+          throw wrap(cause, 'script');
+        });
       const pipe = client.pipeline();
-      for (const c of calls) {
-        (pipe as unknown as Record<string, Call>)[c.script.name]!(
-          String(c.keys.length),
-          ...c.keys,
-          ...c.args,
-        );
-      }
+      for (const c of calls) void send(pipe, c);
       let results: Array<[Error | null, unknown]> | null;
       try {
         results = await pipe.exec();
@@ -105,9 +195,11 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
     },
     async hget(keys, field) {
       if (keys.length === 0) return [];
-      const pipe = client.pipeline();
-      for (const k of keys) pipe.hget(k, field);
       try {
+        if (cluster !== undefined)
+          return await Promise.all(keys.map(async (k) => (await cluster.hget(k, field)) ?? null));
+        const pipe = client.pipeline();
+        for (const k of keys) pipe.hget(k, field);
         const results = (await pipe.exec()) ?? [];
         return results.map(([err, v]) => {
           if (err !== null) throw err;
@@ -118,17 +210,31 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
       }
     },
     async *scan(match, count) {
-      let cursor = '0';
-      do {
-        let reply: [string, string[]];
-        try {
-          reply = await client.scan(cursor, 'MATCH', match, 'COUNT', count);
-        } catch (cause) {
-          throw wrap(cause, 'SCAN');
-        }
-        cursor = reply[0];
-        if (reply[1].length > 0) yield reply[1];
-      } while (cursor !== '0');
+      // on a cluster every master holds its own keys: scan each (a slot moving meanwhile may show a key
+      // twice, never hide one that stays put)
+      for (const node of cluster === undefined ? [client as Redis] : cluster.nodes('master')) {
+        let cursor = '0';
+        do {
+          let reply: [string, string[]];
+          try {
+            reply = await node.scan(cursor, 'MATCH', match, 'COUNT', count);
+          } catch (cause) {
+            throw wrap(cause, 'SCAN');
+          }
+          cursor = reply[0];
+          if (reply[1].length > 0) yield reply[1];
+        } while (cursor !== '0');
+      }
+    },
+    masterSlots() {
+      if (cluster === undefined) return [0];
+      const first = new Map<string, number>();
+      const slots = (cluster as unknown as { slots: Array<string[] | undefined> }).slots;
+      slots.forEach((owners, slot) => {
+        const master = owners?.[0];
+        if (master !== undefined && !first.has(master)) first.set(master, slot);
+      });
+      return [...first.values()];
     },
     async close() {
       if (closed) return;

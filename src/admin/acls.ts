@@ -108,12 +108,14 @@ export function aclCommands(entries: readonly AclEntry[], principal: string, boo
  *    (rebuild, rescore), and what ioredis sends on connecting (CLIENT SETNAME, SELECT, INFO for its ready
  *    check), PING and QUIT;
  *  - lookup: HGETALL on the keys, read-only (%R~), and the connection commands; no script, no write.
+ * On Redis Cluster (`redis.cluster`) both also need CLUSTER SLOTS (the client's slot map) and ASKING (a
+ * slot half-migrated), and the pipeline DEL (dropping an epoch a node lost; src/sink/epoch.ts).
  */
 export function redisAclRules(config: Readonly<Config>): { pipeline: string; lookup: string } {
   const keys = `${config.redis.keyPrefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
-  const connection = '+ping +info +select +client|setname +quit';
+  const connection = `+ping +info +select +client|setname +quit${config.redis.cluster ? ' +cluster|slots +asking' : ''}`;
   return {
-    pipeline: `resetkeys ~${keys} resetchannels -@all +evalsha +eval +get +set +exists +pexpire +time +hget +hmget +hgetall +hset +hsetnx +hdel +scan ${connection}`,
+    pipeline: `resetkeys ~${keys} resetchannels -@all +evalsha +eval +get +set +exists +pexpire +time +hget +hmget +hgetall +hset +hsetnx +hdel${config.redis.cluster ? ' +del' : ''} +scan ${connection}`,
     lookup: `resetkeys %R~${keys} resetchannels -@all +hgetall ${connection}`,
   };
 }

@@ -190,6 +190,10 @@ export function redactConfig(config: Config): unknown {
   const redis = copy['redis'] as Json | undefined;
   const registry = copy['registry'] as Json | undefined;
   if (typeof redis?.['url'] === 'string') redis['url'] = redactUrl(redis['url']);
+  if (Array.isArray(redis?.['clusterNodes']))
+    redis['clusterNodes'] = (redis['clusterNodes'] as unknown[]).map((u) =>
+      typeof u === 'string' ? redactUrl(u) : u,
+    );
   if (typeof registry?.['url'] === 'string') registry['url'] = redactUrl(registry['url']);
   for (const p of SECRET_PATHS) {
     const parts = p.split('.');

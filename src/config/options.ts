@@ -139,6 +139,14 @@ export const configSchema = z
         tls: tlsFilesSchema.optional(),
         db: z.number().int().min(0).max(15).default(0),
         keyPrefix: z.string().min(1).default('ss:'),
+        /**
+         * Redis Cluster: `url` is one node of it (plus `clusterNodes`, more nodes to start from); the client
+         * finds the rest, follows MOVED/ASK and groups script calls by hash slot (docs/redis.md).
+         */
+        cluster: z.boolean().default(false),
+        clusterNodes: z
+          .array(z.string().regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://…'))
+          .default([]),
       })
       .strict()
       .prefault({}),
@@ -431,6 +439,29 @@ export const configSchema = z
         code: 'custom',
         path: ['redis', 'tls'],
         message: `is set but redis.url is not rediss://: use rediss://${cfg.redis.url.slice('redis://'.length)} (TLS), or remove redis.tls`,
+      });
+    }
+    if (cfg.redis.cluster && cfg.redis.db !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', 'db'],
+        message:
+          'Redis Cluster has database 0 only: remove redis.db (or set it to 0), or set redis.cluster: false',
+      });
+    }
+    if (cfg.redis.cluster && /[{}]/.test(cfg.redis.keyPrefix + cfg.pipeline.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', 'keyPrefix'],
+        message:
+          'on Redis Cluster the key prefix and pipeline.name must not contain { or } (the keys carry hash tags of their own): choose a prefix without braces',
+      });
+    }
+    if (!cfg.redis.cluster && cfg.redis.clusterNodes.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', 'clusterNodes'],
+        message: 'is set but redis.cluster is false: set redis.cluster: true, or remove redis.clusterNodes',
       });
     }
     const sasl = cfg.kafka.sasl;

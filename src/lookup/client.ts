@@ -38,6 +38,9 @@ export interface LookupOptions {
   /** TLS files, for a rediss:// URL (config redis.tls). */
   readonly tls?: Config['redis']['tls'];
   readonly db?: number;
+  /** A Redis Cluster: `url` is one of its nodes, `clusterNodes` more to start from (config redis.cluster). */
+  readonly cluster?: boolean;
+  readonly clusterNodes?: readonly string[];
   /** Key prefix of the pipeline (config redis.keyPrefix, default "ss:"). */
   readonly keyPrefix?: string;
   /** Pipeline name (config pipeline.name, default "churn"). */
@@ -89,6 +92,8 @@ export class LookupClient {
         url: opts.url ?? 'redis://127.0.0.1:6379',
         db: opts.db ?? 0,
         keyPrefix: opts.keyPrefix ?? 'ss:',
+        cluster: opts.cluster ?? false,
+        clusterNodes: [...(opts.clusterNodes ?? [])],
         ...(opts.username === undefined ? {} : { username: opts.username }),
         ...(opts.password === undefined ? {} : { password: opts.password }),
         ...(opts.tls === undefined ? {} : { tls: opts.tls }),

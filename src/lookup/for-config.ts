@@ -8,6 +8,8 @@ export function lookupClientFor(config: Pick<Config, 'redis' | 'pipeline'>): Loo
     db: config.redis.db,
     keyPrefix: config.redis.keyPrefix,
     pipeline: config.pipeline.name,
+    cluster: config.redis.cluster,
+    clusterNodes: config.redis.clusterNodes,
     ...(config.redis.username === undefined ? {} : { username: config.redis.username }),
     ...(config.redis.password === undefined ? {} : { password: config.redis.password }),
     ...(config.redis.tls === undefined ? {} : { tls: config.redis.tls }),

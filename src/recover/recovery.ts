@@ -68,6 +68,14 @@ export class RedisRecovery {
     for (;;) {
       const v = await this.#epochs.read();
       if (v.kind === 'ready') {
+        if (!(await this.#epochs.intact(v.id))) {
+          ctx.logger.warn(
+            { epoch: v.id },
+            'a Redis Cluster node lost its copies of the epoch (its data): dropping the epoch to rebuild',
+          );
+          await this.#epochs.drop(v.id);
+          continue;
+        }
         ctx.sink.useEpoch(v.id);
         break;
       }
@@ -118,9 +126,11 @@ export class RedisRecovery {
     if (this.#running !== undefined || this.#stopped) return;
     this.#epochs
       .read()
-      .then((v) => {
+      .then(async (v) => {
         if (this.#running !== undefined || this.#stopped) return;
         if (v.kind !== 'ready' || v.id !== this.#o.ctx.sink.epoch) void this.lost(`watch: epoch ${v.kind}`);
+        else if (!(await this.#epochs.intact(v.id, true)))
+          void this.lost('watch: a node lost its epoch copies');
       })
       // Redis unreachable: windows fail and retry meanwhile; the epoch is read again when it is back
       .catch(() => undefined);
@@ -137,6 +147,12 @@ export class RedisRecovery {
       this.#phase('waiting');
       try {
         const v = await this.#epochs.read();
+        if (v.kind === 'ready' && !(await this.#epochs.intact(v.id))) {
+          // a cluster node lost its data (and with it its copies of the epoch): rebuild everything
+          ctx.logger.warn({ epoch: v.id }, 'a Redis Cluster node lost its copies of the epoch: dropping it');
+          await this.#epochs.drop(v.id);
+          continue;
+        }
         if (v.kind === 'ready') {
           if (v.id !== ctx.sink.epoch) {
             ctx.sink.useEpoch(v.id);
@@ -167,6 +183,8 @@ export class RedisRecovery {
     const runId = newEpochId();
     // a sink of its own: only the rebuild writes with the claim's token, never a window of this process
     const sink = ctx.sink.writerWith(rebuildToken(owner));
+    // on a cluster the rebuild's writes check copies of its token in every slot: write them first
+    await this.#epochs.spread(rebuildToken(owner));
     let lost = false;
     const renew = setInterval(() => {
       this.#epochs

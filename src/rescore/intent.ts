@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RedisStore, ScriptSource } from '../adapters/redis.js';
-import { RUN_CHECK, fenceError } from '../sink/index.js';
+import { FenceLayout, RUN_CHECK, fenceError, spreadFence } from '../sink/index.js';
 
 export interface ChunkIntent {
   readonly chunk: number;
@@ -36,6 +36,8 @@ export interface JobRun {
 export async function takeJob(store: RedisStore, key: string): Promise<JobRun> {
   const run = { key, token: `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}` };
   await store.runScripts([{ script: TAKE_SCRIPT, keys: [key], args: [run.token] }]);
+  // on Redis Cluster writes check the run in their own slot: one copy per slot
+  await spreadFence(store, key, run.token);
   return run;
 }
 
@@ -49,7 +51,7 @@ export async function writeIntent(
     await store.runScripts([
       {
         script: SET_SCRIPT,
-        keys: [run.key, key],
+        keys: [new FenceLayout(store.cluster).at(run.key, key), key],
         args: [run.token, JSON.stringify({ chunk: intent.chunk, ids: intent.ids })],
       },
     ]);

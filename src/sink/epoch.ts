@@ -9,9 +9,15 @@
  *
  * A rebuild claims the key with a time to live and renews it while it works: if its process dies, the
  * claim expires and another instance takes the rebuild over (applying the log again is idempotent).
+ *
+ * On Redis Cluster the key above is the control key (the claim protocol is the same), and writers check
+ * copies of its value, one per hash slot (src/sink/slots.ts). They are written before the control key says
+ * "ready" (and when a rebuild starts), so a ready control key with a copy missing means that a node lost
+ * its data: the epoch is dropped and the state rebuilt, as when the whole Redis lost it.
  */
 import { randomBytes } from 'node:crypto';
 import type { RedisStore, ScriptSource } from '../adapters/redis.js';
+import { FenceLayout } from './slots.js';
 
 export type EpochView =
   | { readonly kind: 'ready'; readonly id: string }
@@ -55,13 +61,65 @@ if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[3]) else redis.call('PEXPI
 return 1`,
 };
 
+/** Sets KEYS[1] to ARGV[1] (a fence copy). */
+const SET_COPY: ScriptSource = {
+  name: 'ssFenceSet',
+  lua: `redis.call('SET', KEYS[1], ARGV[1])
+return 1`,
+};
+
+/** Deletes the epoch when it is still ARGV[1]; 1 if deleted. */
+const DROP: ScriptSource = {
+  name: 'ssEpochDrop',
+  lua: `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1`,
+};
+
+/** How long making a new epoch on a cluster may hold its claim (it writes 16,384 copies). */
+const CREATE_TTL_MS = 30000;
+
+/** Writes `value` at every copy of `fence` (a cluster; nothing on a single Redis, where the fence is one key). */
+export async function spreadFence(store: RedisStore, fence: string, value: string): Promise<void> {
+  if (!store.cluster) return;
+  const layout = new FenceLayout(true);
+  await store.runScripts(layout.keysOf(fence).map((k) => ({ script: SET_COPY, keys: [k], args: [value] })));
+}
+
 export class EpochStore {
   readonly #store: RedisStore;
   readonly key: string;
+  readonly #layout: FenceLayout;
 
   constructor(store: RedisStore, key: string) {
     this.#store = store;
     this.key = key;
+    this.#layout = new FenceLayout(store.cluster);
+  }
+
+  /**
+   * Whether every copy of the epoch (a cluster) holds `id`; with `sample`, one copy per master only (a
+   * node that lost its data lost them all). Always true on a single Redis.
+   */
+  async intact(id: string, sample = false): Promise<boolean> {
+    if (!this.#layout.cluster) return true;
+    const keys = sample
+      ? this.#store.masterSlots().map((s) => this.#layout.copy(this.key, s))
+      : this.#layout.keysOf(this.key);
+    const values = await this.#store.runScripts(keys.map((k) => ({ script: READ, keys: [k], args: [] })));
+    return values.every((v) => v === id);
+  }
+
+  /** Removes the ready epoch `id` (a node lost its copies): the pipeline then rebuilds as after a loss. */
+  async drop(id: string): Promise<boolean> {
+    const [r] = await this.#store.runScripts([{ script: DROP, keys: [this.key], args: [id] }]);
+    return Number(r) === 1;
+  }
+
+  /** Writes the copies writers check (a cluster): `value` is the ready id or a rebuild's token. */
+  async spread(value: string): Promise<void> {
+    await spreadFence(this.#store, this.key, value);
   }
 
   async read(): Promise<EpochView> {
@@ -72,7 +130,12 @@ export class EpochStore {
 
   /** Creates a ready epoch when there is none (a new deployment); true when this call created it. */
   async create(id: string): Promise<boolean> {
-    return this.#claim(id, 0);
+    if (!this.#layout.cluster) return this.#claim(id, 0);
+    // on a cluster the copies come first: claim, write them, then say ready
+    const token = rebuildToken(`new-${id}`);
+    if (!(await this.#claim(token, CREATE_TTL_MS))) return false;
+    await this.spread(id);
+    return this.#handOver(token, '0', id);
   }
 
   /** Claims the rebuild when there is no epoch; true when this caller now holds it for ttlMs. */
@@ -87,6 +150,7 @@ export class EpochStore {
 
   /** Ends a held rebuild with a new ready epoch; false when the claim was lost meanwhile. */
   async finish(owner: string, id: string): Promise<boolean> {
+    await this.spread(id);
     return this.#handOver(rebuildToken(owner), '0', id);
   }
 

@@ -21,5 +21,6 @@ export {
 } from './state.js';
 export type { EntityState, StateChange, StateFields } from './state.js';
 export type { PredictionRecord, ModelStamp } from './types.js';
-export { EpochStore, epochKey, newEpochId, rebuildToken } from './epoch.js';
+export { EpochStore, epochKey, newEpochId, rebuildToken, spreadFence } from './epoch.js';
+export { FenceLayout, slotOf, slotTags, SLOT_COUNT } from './slots.js';
 export type { EpochView } from './epoch.js';

@@ -6,6 +6,7 @@ import { entityKeys } from './keys.js';
 import { parseStoredPrediction, predictionJsonHead } from './prediction.js';
 import type { StoredPrediction } from './prediction.js';
 import { COMMIT_SCRIPT, READ_SCRIPT, SET_MAX_SCRIPT } from './scripts.js';
+import { FenceLayout } from './slots.js';
 import { decodeState, encodeEvents, encodeHeader } from './state.js';
 import type { EntityState, StateFields } from './state.js';
 import type { ModelStamp, PredictionRecord } from './types.js';
@@ -70,12 +71,6 @@ export function fenceError(err: unknown): unknown {
   return err;
 }
 
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += ENTITIES_PER_CALL) out.push(items.slice(i, i + ENTITIES_PER_CALL));
-  return out;
-}
-
 /**
  * Entity state and predictions in Redis: reads what the cache does not hold, and writes each window's
  * states and predictions in one round trip (compare-and-set per entity; see COMMIT_SCRIPT).
@@ -84,6 +79,8 @@ export class RedisSink {
   readonly #store: RedisStore;
   readonly #opts: SinkOptions;
   readonly #cache: StateCache;
+  /** Where fences are checked and how calls are grouped (one slot per call on a cluster). */
+  readonly layout: FenceLayout;
   /** The epoch key every write is fenced by, and the token this writer holds ('' none yet). */
   readonly epochKey: string;
   #epoch = '';
@@ -92,6 +89,7 @@ export class RedisSink {
     this.#store = store;
     this.#opts = opts;
     this.#cache = new StateCache(opts.cacheBytes);
+    this.layout = new FenceLayout(store.cluster);
     this.epochKey = epochKey(opts.prefix, opts.pipeline);
   }
 
@@ -158,18 +156,23 @@ export class RedisSink {
     const missing: number[] = [];
     out.forEach((s, i) => s === undefined && missing.push(i));
     if (missing.length === 0) return out as EntityState[];
-    const calls: ScriptCall[] = chunks(missing).map((part) => ({
+    const keys = missing.map((i) => this.keys(ids[i] as string).state);
+    const groups = this.layout.groups(keys, ENTITIES_PER_CALL);
+    const calls: ScriptCall[] = groups.map((g) => ({
       script: READ_SCRIPT,
-      keys: part.map((i) => this.keys(ids[i] as string).state),
+      keys: g.map((j) => keys[j] as string),
       args: [],
     }));
-    const replies = (await this.#store.runScripts(calls)).flatMap((r) => r as string[]);
-    missing.forEach((i, j) => {
-      const r = replies.slice(4 * j, 4 * j + 4);
-      const state = decodeState(Number(r[0]), r[1] ?? '', r[2] ?? '', r[3] ?? '', this.#opts.fields);
-      this.#cache.set(ids[i] as string, state);
-      out[i] = state;
-    });
+    const replies = (await this.#store.runScripts(calls)) as string[][];
+    groups.forEach((g, c) =>
+      g.forEach((j, n) => {
+        const r = (replies[c] as string[]).slice(4 * n, 4 * n + 4);
+        const i = missing[j] as number;
+        const state = decodeState(Number(r[0]), r[1] ?? '', r[2] ?? '', r[3] ?? '', this.#opts.fields);
+        this.#cache.set(ids[i] as string, state);
+        out[i] = state;
+      }),
+    );
     return out as EntityState[];
   }
 
@@ -179,13 +182,18 @@ export class RedisSink {
    */
   async write(writes: readonly StateWrite[], model: ModelStamp): Promise<WriteResult[]> {
     const fields = this.#opts.fields;
-    const calls: ScriptCall[] = chunks(writes).map((part) => {
-      const run = this.#opts.run;
-      const keys: string[] = [this.epochKey, run?.key ?? this.epochKey];
+    const run = this.#opts.run;
+    const stateKeys = writes.map((w) => this.keys(w.entityId).state);
+    const groups = this.layout.groups(stateKeys, ENTITIES_PER_CALL);
+    const calls: ScriptCall[] = groups.map((g) => {
+      // the fences in this call's slot (one key each on a single Redis)
+      const near = stateKeys[g[0] as number] as string;
+      const fence = this.layout.at(this.epochKey, near);
+      const keys: string[] = [fence, run === undefined ? fence : this.layout.at(run.key, near)];
       const args: string[] = [this.#epoch, run?.token ?? this.#epoch];
-      for (const w of part) {
-        const k = this.keys(w.entityId);
-        keys.push(k.state, k.prediction);
+      for (const j of g) {
+        const w = writes[j] as StateWrite;
+        keys.push(stateKeys[j] as string, this.keys(w.entityId).prediction);
         args.push(
           String(w.base.sv),
           encodeHeader(w.next),
@@ -196,8 +204,9 @@ export class RedisSink {
       }
       return { script: COMMIT_SCRIPT, keys, args };
     });
-    const replies = await this.#fenced(() => this.#store.runScripts(calls));
-    const flat = replies.flatMap((r) => r as unknown[][]);
+    const replies = (await this.#fenced(() => this.#store.runScripts(calls))) as unknown[][][];
+    const flat: unknown[][] = new Array<unknown[]>(writes.length);
+    groups.forEach((g, c) => g.forEach((j, n) => (flat[j] = (replies[c] as unknown[][])[n] as unknown[])));
     return writes.map((w, i) => {
       const r = flat[i] as unknown[];
       if (Number(r[0]) !== 1) {
@@ -225,7 +234,7 @@ export class RedisSink {
     await this.#store.runScripts([
       {
         script: SET_MAX_SCRIPT,
-        keys: [this.epochKey, marker.key],
+        keys: [this.layout.at(this.epochKey, marker.key), marker.key],
         args: [this.#epoch, marker.value.toString()],
       },
     ]);

@@ -10,9 +10,18 @@ import { applyTopics } from '../../src/admin/topics.js';
 import { parseConfig } from '../../src/config/index.js';
 import type { Config, ConfigInput } from '../../src/config/index.js';
 import { produceSample } from '../../src/sample/index.js';
+import { deleteClusterKeys, ensureRedisCluster } from './redis-cluster.js';
 import type { ProduceSampleOptions, SampleStream } from '../../src/sample/index.js';
 
 let servicesChecked = false;
+
+/**
+ * STREAMSCORE_TEST_REDIS=cluster: the tests that use the shared Redis run against the local Redis Cluster
+ * of `scripts/services.sh cluster-up` instead (`npm run test:cluster`).
+ */
+export function testRedisIsCluster(): boolean {
+  return process.env.STREAMSCORE_TEST_REDIS === 'cluster';
+}
 
 /** Starts Kafka, the registry and Redis through the project's own script when they are not running. */
 export function ensureServices(): void {
@@ -99,7 +108,9 @@ export async function createTestEnv(
     },
     control: { topic: `${prefix}streamscore.control` },
     consumer: { groupId: `${id}-group`, sessionTimeoutMs: 10000, heartbeatIntervalMs: 1000 },
-    redis: { keyPrefix: `${id}:` },
+    redis: testRedisIsCluster()
+      ? { keyPrefix: `${id}:`, url: ensureRedisCluster().url, cluster: true }
+      : { keyPrefix: `${id}:` },
     window: { maxRecords: 200, maxBytes: 1024 * 1024, maxDelayMs: 100 },
     observe: { port: 0, logLevel: 'warn' },
   };
@@ -151,6 +162,7 @@ export async function produceToInputs(
 }
 
 export async function deleteRedisKeys(config: Readonly<Config>, pattern: string): Promise<void> {
+  if (config.redis.cluster) return deleteClusterKeys(config.redis.url, pattern);
   const { Redis } = await import('ioredis');
   const r = new Redis(config.redis.url, { db: config.redis.db });
   try {

@@ -69,3 +69,10 @@ test('Redis ACL rules: the pipeline user gets its scripts and the commands they 
   assert.match(rules.lookup, /^resetkeys %R~p\\\*1:\* resetchannels -@all \+hgetall /);
   assert.ok(!/\+eval|\+hset|\+set\b/.test(rules.lookup));
 });
+
+test('Redis ACL rules on a cluster: the slot map and ASKING for both users, DEL (an epoch a node lost) for the pipeline only', () => {
+  const rules = redisAclRules(parseConfig({ redis: { keyPrefix: 'p1:', cluster: true } }, {}));
+  for (const c of ['+cluster|slots', '+asking', '+del']) assert.ok(rules.pipeline.split(' ').includes(c), c);
+  for (const c of ['+cluster|slots', '+asking']) assert.ok(rules.lookup.split(' ').includes(c), c);
+  assert.ok(!/\+del\b|\+eval|\+hset/.test(rules.lookup));
+});

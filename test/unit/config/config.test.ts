@@ -232,3 +232,27 @@ test('redis TLS files go with a rediss:// URL; an ACL user comes from the config
     ),
   );
 });
+
+test('redis.cluster: database 0 only, no braces in the prefix, clusterNodes only with cluster; node passwords masked', () => {
+  const c = parseConfig(
+    { redis: { url: 'redis://a:7000', cluster: true, clusterNodes: ['redis://:pw@b:7001'] } },
+    {},
+  );
+  assert.equal(c.redis.cluster, true);
+  assert.doesNotMatch(JSON.stringify(redactConfig(c)), /pw@/);
+  assert.ok(
+    problems({ redis: { cluster: true, db: 2 } }).some((l) =>
+      /^redis\.db: Redis Cluster has database 0 only/.test(l),
+    ),
+  );
+  assert.ok(
+    problems({ redis: { cluster: true, keyPrefix: 'a{b}:' } }).some((l) =>
+      /^redis\.keyPrefix: on Redis Cluster the key prefix and pipeline\.name must not contain/.test(l),
+    ),
+  );
+  assert.ok(
+    problems({ redis: { clusterNodes: ['redis://b:7001'] } }).some((l) =>
+      /^redis\.clusterNodes: is set but redis\.cluster is false/.test(l),
+    ),
+  );
+});
