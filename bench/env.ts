@@ -15,7 +15,8 @@ import type { TopicSpec } from '../src/admin/topic-spec.js';
 import { applyTopics } from '../src/admin/topics.js';
 import { parseConfig } from '../src/config/index.js';
 import { ProgressLine } from '../src/observe/progress-line.js';
-import { epochKey, newEpochId } from '../src/sink/index.js';
+import { EpochStore, epochKey, newEpochId } from '../src/sink/index.js';
+import { createRedisStore } from '../src/adapters/redis.js';
 import type { Config, ConfigInput } from '../src/config/index.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -170,11 +171,15 @@ export class BenchEnv {
 
   /** Marks the config's Redis key prefix as holding the pipeline's state (what a new deployment does). */
   async openEpoch(config: Readonly<Config>): Promise<void> {
-    const r = new Redis(this.redisUrl);
+    // through the product's own epoch store: on a Redis Cluster (a side run with redis.cluster) it also
+    // writes the per-slot copies the writes check
+    const store = createRedisStore(config.redis, 'streamscore-bench');
     try {
-      await r.set(epochKey(config.redis.keyPrefix, config.pipeline.name), newEpochId(), 'NX');
+      await new EpochStore(store, epochKey(config.redis.keyPrefix, config.pipeline.name)).create(
+        newEpochId(),
+      );
     } finally {
-      r.disconnect();
+      await store.close();
     }
   }
 
