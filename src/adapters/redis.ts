@@ -78,6 +78,9 @@ function clientOf(cfg: Config['redis'], connectionName: string): Redis | Cluster
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     slotsRefreshTimeout: 2000,
+    // the slot map is also refreshed every 5 s (not only on MOVED), for the watch's one-copy-per-master
+    // sample and the scans of every master
+    slotsRefreshInterval: 5000,
   });
 }
 
@@ -94,6 +97,12 @@ const REDIRECTED =
  * failing over) once more as a command of its own, which follows MOVED and ASK and retries TRYAGAIN. Every
  * call is settled before a failure is reported, as a single Redis's pipeline would have run them all.
  */
+/** The error to report of two: a fence's refusal (SSEPOCH, SSRUN) before anything else, else the first. */
+function worse(kept: unknown, next: unknown): unknown {
+  const fence = (e: unknown) => /SSEPOCH|SSRUN/.test((e as Error | undefined)?.message ?? '');
+  return kept === undefined || (!fence(kept) && fence(next)) ? next : kept;
+}
+
 async function runOnCluster(cluster: Cluster, calls: readonly ScriptCall[]): Promise<unknown[]> {
   const owners = (cluster as unknown as { slots: Array<string[] | undefined> }).slots;
   const byNode = new Map<string, number[]>();
@@ -121,14 +130,14 @@ async function runOnCluster(cluster: Cluster, calls: readonly ScriptCall[]): Pro
         const [err, value] = results?.[n] ?? [new Error('Connection is closed (pipeline)'), undefined];
         if (err === null) out[i] = value;
         else if (REDIRECTED.test(err.message)) again.push(i);
-        else failure ??= err;
+        else failure = worse(failure, err);
       });
     }),
   );
   const retried = await Promise.allSettled(again.map((i) => send(cluster, calls[i] as ScriptCall)));
   retried.forEach((r, n) => {
     if (r.status === 'fulfilled') out[again[n] as number] = r.value;
-    else failure ??= r.reason;
+    else failure = worse(failure, r.reason);
   });
   if (failure !== undefined) throw failure;
   return out;

@@ -183,8 +183,13 @@ export class RedisRecovery {
     const runId = newEpochId();
     // a sink of its own: only the rebuild writes with the claim's token, never a window of this process
     const sink = ctx.sink.writerWith(rebuildToken(owner));
-    // on a cluster the rebuild's writes check copies of its token in every slot: write them first
+    // on a cluster the rebuild's writes check copies of its token in every slot: write them first, then
+    // make sure the claim is still this instance's (a stalled one that lost it must not go on writing)
     await this.#epochs.spread(rebuildToken(owner));
+    if (!(await this.#epochs.renew(owner, CLAIM_TTL_MS)))
+      throw new StreamscoreError('SS_REDIS_LOST', 'the rebuild lost its claim on Redis before it started', {
+        retriable: true,
+      });
     let lost = false;
     const renew = setInterval(() => {
       this.#epochs

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RedisStore, ScriptSource } from '../adapters/redis.js';
+import { StreamscoreError } from '../errors/index.js';
 import { FenceLayout, RUN_CHECK, fenceError, spreadFence } from '../sink/index.js';
 
 export interface ChunkIntent {
@@ -36,8 +37,9 @@ export interface JobRun {
 export async function takeJob(store: RedisStore, key: string): Promise<JobRun> {
   const run = { key, token: `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}` };
   await store.runScripts([{ script: TAKE_SCRIPT, keys: [key], args: [run.token] }]);
-  // on Redis Cluster writes check the run in their own slot: one copy per slot
-  await spreadFence(store, key, run.token);
+  // on Redis Cluster writes check the run in their own slot: one copy per slot, never over a later run's
+  if ((await spreadFence(store, key, run.token, { only: 'greater' })) > 0)
+    throw new StreamscoreError('SS_FENCED', `a later run of this job holds ${key}: this run stops`);
   return run;
 }
 

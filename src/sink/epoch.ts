@@ -61,12 +61,28 @@ if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[3]) else redis.call('PEXPI
 return 1`,
 };
 
-/** Sets KEYS[1] to ARGV[1] (a fence copy). */
+/**
+ * Sets a fence copy KEYS[1] to ARGV[1]; ARGV[2] says when: '' always, '=' only while it holds ARGV[3] (a
+ * rebuild handing over: refused once its claim's token was replaced), '>' only over nothing or a smaller
+ * value (job run tokens start with their time: an earlier run never overwrites a later one). 1 if set.
+ */
 const SET_COPY: ScriptSource = {
-  name: 'ssFenceSet',
-  lua: `redis.call('SET', KEYS[1], ARGV[1])
+  name: 'ssFenceSet2',
+  lua: `
+if ARGV[2] ~= '' then
+  local cur = redis.call('GET', KEYS[1])
+  if ARGV[2] == '=' and cur ~= ARGV[3] then return 0 end
+  if ARGV[2] == '>' and cur and cur >= ARGV[1] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
 return 1`,
 };
+
+/** When a fence copy is written (see SET_COPY). */
+export type CopyRule =
+  | { readonly only: 'always' }
+  | { readonly only: 'while'; readonly holds: string }
+  | { readonly only: 'greater' };
 
 /** Deletes the epoch when it is still ARGV[1]; 1 if deleted. */
 const DROP: ScriptSource = {
@@ -80,11 +96,24 @@ return 1`,
 /** How long making a new epoch on a cluster may hold its claim (it writes 16,384 copies). */
 const CREATE_TTL_MS = 30000;
 
-/** Writes `value` at every copy of `fence` (a cluster; nothing on a single Redis, where the fence is one key). */
-export async function spreadFence(store: RedisStore, fence: string, value: string): Promise<void> {
-  if (!store.cluster) return;
+/**
+ * Writes `value` at every copy of `fence` under `rule` (a cluster; nothing on a single Redis, where the fence
+ * is one key). Returns how many copies refused it.
+ */
+export async function spreadFence(
+  store: RedisStore,
+  fence: string,
+  value: string,
+  rule: CopyRule = { only: 'always' },
+): Promise<number> {
+  if (!store.cluster) return 0;
+  const mode = rule.only === 'always' ? '' : rule.only === 'while' ? '=' : '>';
+  const holds = rule.only === 'while' ? rule.holds : '';
   const layout = new FenceLayout(true);
-  await store.runScripts(layout.keysOf(fence).map((k) => ({ script: SET_COPY, keys: [k], args: [value] })));
+  const set = await store.runScripts(
+    layout.keysOf(fence).map((k) => ({ script: SET_COPY, keys: [k], args: [value, mode, holds] })),
+  );
+  return set.filter((r) => Number(r) !== 1).length;
 }
 
 export class EpochStore {
@@ -150,8 +179,11 @@ export class EpochStore {
 
   /** Ends a held rebuild with a new ready epoch; false when the claim was lost meanwhile. */
   async finish(owner: string, id: string): Promise<boolean> {
-    await this.spread(id);
-    return this.#handOver(rebuildToken(owner), '0', id);
+    // a copy that no longer holds this rebuild's token (its claim was taken over, or a node lost it again)
+    // refuses the new id, and the rebuild does not hand over
+    const token = rebuildToken(owner);
+    if ((await spreadFence(this.#store, this.key, id, { only: 'while', holds: token })) > 0) return false;
+    return this.#handOver(token, '0', id);
   }
 
   async #claim(value: string, ttlMs: number): Promise<boolean> {

@@ -59,7 +59,7 @@ export function fenceError(err: unknown): unknown {
   if (/SSEPOCH/.test(message))
     return new StreamscoreError(
       'SS_REDIS_LOST',
-      "Redis does not hold this pipeline's epoch: it lost its data (or is being rebuilt); nothing was written",
+      "Redis does not hold this pipeline's epoch: it lost its data (or is being rebuilt); the refused writes wrote nothing (on a Redis Cluster, calls to other slots may have gone through: they are compare-and-set, and the window is retried)",
       { cause: err, retriable: true },
     );
   if (/SSRUN/.test(message))
