@@ -3,6 +3,7 @@ import { StreamscoreError } from '../errors/index.js';
 import { StateCache } from './cache.js';
 import { EpochStore, epochKey, newEpochId } from './epoch.js';
 import { entityKeys } from './keys.js';
+import type { EntityKeys } from './keys.js';
 import { parseStoredPrediction, predictionJsonHead } from './prediction.js';
 import type { StoredPrediction } from './prediction.js';
 import { COMMIT_SCRIPT, READ_SCRIPT, SET_MAX_SCRIPT } from './scripts.js';
@@ -183,7 +184,8 @@ export class RedisSink {
   async write(writes: readonly StateWrite[], model: ModelStamp): Promise<WriteResult[]> {
     const fields = this.#opts.fields;
     const run = this.#opts.run;
-    const stateKeys = writes.map((w) => this.keys(w.entityId).state);
+    const entityKeys = writes.map((w) => this.keys(w.entityId));
+    const stateKeys = entityKeys.map((k) => k.state);
     const groups = this.layout.groups(stateKeys, ENTITIES_PER_CALL);
     const calls: ScriptCall[] = groups.map((g) => {
       // the fences in this call's slot (one key each on a single Redis)
@@ -193,7 +195,7 @@ export class RedisSink {
       const args: string[] = [this.#epoch, run?.token ?? this.#epoch];
       for (const j of g) {
         const w = writes[j] as StateWrite;
-        keys.push(stateKeys[j] as string, this.keys(w.entityId).prediction);
+        keys.push(stateKeys[j] as string, (entityKeys[j] as EntityKeys).prediction);
         args.push(
           String(w.base.sv),
           encodeHeader(w.next),

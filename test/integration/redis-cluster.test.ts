@@ -93,24 +93,29 @@ async function assertNoRegression(env: TestEnv, stream: SampleStream, rebuilt = 
   return checked;
 }
 
+/** The cluster's slot ranges now: [first slot, last slot, port of their master]. */
+async function slotRanges(config: Readonly<Config>): Promise<Array<[number, number, number]>> {
+  const raw = new Cluster([config.redis.url]);
+  try {
+    const ranges = (await raw.cluster('SLOTS')) as unknown as Array<
+      [number, number, [string, number, ...unknown[]]]
+    >;
+    return ranges.map(([lo, hi, master]) => [lo, hi, master[1]]);
+  } finally {
+    raw.disconnect();
+  }
+}
+
 /** The hash slots of the stream's entities that the master on `port` serves now. */
 async function entitySlotsOn(
   config: Readonly<Config>,
   port: number,
   stream: SampleStream,
 ): Promise<number[]> {
-  const raw = new Cluster([config.redis.url]);
-  try {
-    const ranges = (await raw.cluster('SLOTS')) as unknown as Array<
-      [number, number, [string, number, ...unknown[]]]
-    >;
-    const mine = ranges.filter((r) => r[2][1] === port);
-    const ids = new Set(stream.cdc.map((r) => String(r.key.id)));
-    const slots = new Set([...ids].map((id) => slotOf(`{${config.pipeline.name}:${id}}`)));
-    return [...slots].filter((s) => mine.some(([lo, hi]) => s >= lo && s <= hi)).sort((a, b) => a - b);
-  } finally {
-    raw.disconnect();
-  }
+  const mine = (await slotRanges(config)).filter((r) => r[2] === port);
+  const ids = new Set(stream.cdc.map((r) => String(r.key.id)));
+  const slots = new Set([...ids].map((id) => slotOf(`{${config.pipeline.name}:${id}}`)));
+  return [...slots].filter((s) => mine.some(([lo, hi]) => s >= lo && s <= hi)).sort((a, b) => a - b);
 }
 
 async function controlEpoch(config: Readonly<Config>): Promise<string | null> {
@@ -173,17 +178,9 @@ test('oracle on Redis Cluster through a live resharding and a failover: no lost 
 
 /** The port of the master serving `slot` now. */
 async function masterOf(config: Readonly<Config>, slot: number): Promise<number> {
-  const raw = new Cluster([config.redis.url]);
-  try {
-    const ranges = (await raw.cluster('SLOTS')) as unknown as Array<
-      [number, number, [string, number, ...unknown[]]]
-    >;
-    const r = ranges.find(([lo, hi]) => slot >= lo && slot <= hi);
-    assert.ok(r !== undefined, `slot ${slot} is served`);
-    return r[2][1];
-  } finally {
-    raw.disconnect();
-  }
+  const r = (await slotRanges(config)).find(([lo, hi]) => slot >= lo && slot <= hi);
+  assert.ok(r !== undefined, `slot ${slot} is served`);
+  return r[2];
 }
 
 for (const lost of ['a node without the control key', 'the node holding the control key'] as const) {
