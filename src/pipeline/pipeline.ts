@@ -16,7 +16,7 @@ import { RedisRecovery } from '../recover/index.js';
 import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
 import { buildPipelineContext } from './context.js';
-import { openPartitionContext } from './partition-context.js';
+import { noHeartbeat, openPartitionContext } from './partition-context.js';
 import { PartitionBackoff, waitOut } from './backoff.js';
 import { PartitionLifecycle, tpKey } from './partitions.js';
 import { PipelineHealth } from './health.js';
@@ -348,12 +348,14 @@ export class Pipeline {
     const watch = health.watch;
     let batchId: string | undefined;
     let pending = 0;
+    let opened: PartitionContext | undefined;
     try {
       const part = await this.#partitions.context(
         tp,
         BigInt((batch.records[0] as RawRecord).offset),
         batch.heartbeat,
       );
+      opened = part;
       part.heartbeat = batch.heartbeat;
       const fresh = batch.records.filter((r) => BigInt(r.offset) > part.committedHere);
       const skipped = batch.records[batch.records.length - fresh.length - 1];
@@ -409,6 +411,9 @@ export class Pipeline {
       }
     } finally {
       this.#track(-pending);
+      // kafkajs's heartbeat closes over its whole fetched batch: left on the long-lived context it would
+      // keep every partition's last batch (records, buffers) alive after the batch is done
+      if (opened !== undefined && opened.heartbeat === batch.heartbeat) opened.heartbeat = noHeartbeat;
     }
   }
 
