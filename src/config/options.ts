@@ -226,6 +226,12 @@ export const configSchema = z
       .object({
         /** Fetching pauses while more records than this are buffered and not yet committed. */
         maxInFlightRecords: z.number().int().positive().default(50000),
+        /**
+         * Records the windows of all partitions process at once (a window waits for its share; one larger
+         * than this runs alone). Bounds the heap: a window's working set is several times its fetched
+         * records, and every assigned partition runs its windows concurrently (docs/memory.md).
+         */
+        maxWindowRecords: z.number().int().positive().default(40000),
       })
       .strict()
       .prefault({}),

@@ -9,6 +9,7 @@ export class PipelineMetrics {
   readonly windowBytes: Histogram;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly inFlightRecords: Gauge;
+  readonly windowRecordsInUse: Gauge;
   readonly paused: Gauge;
   readonly held: Gauge;
   readonly gateTrips: Counter<'scope' | 'policy'>;
@@ -75,6 +76,11 @@ export class PipelineMetrics {
     this.inFlightRecords = new Gauge({
       name: 'streamscore_in_flight_records',
       help: 'Records fetched and not yet committed',
+      registers,
+    });
+    this.windowRecordsInUse = new Gauge({
+      name: 'streamscore_window_records_in_use',
+      help: 'Records in windows being processed, all partitions together (at most backpressure.maxWindowRecords)',
       registers,
     });
     this.paused = new Gauge({

@@ -18,6 +18,7 @@ import { inputConsumerOptions } from './consumer-options.js';
 import { buildPipelineContext } from './context.js';
 import { noHeartbeat, openPartitionContext } from './partition-context.js';
 import { PartitionBackoff, waitOut } from './backoff.js';
+import { RecordBudget } from './budget.js';
 import { PartitionLifecycle, tpKey } from './partitions.js';
 import { PipelineHealth } from './health.js';
 import { runShutdown } from './shutdown.js';
@@ -79,6 +80,8 @@ export class Pipeline {
   /** Output topic -> most bytes per produce call, from the topics' max.message.bytes. */
   #sendLimits = new Map<string, number>();
   #inFlight = 0;
+  /** Records all partitions' windows may process at once (backpressure.maxWindowRecords). */
+  readonly #budget: RecordBudget;
   /** Fetching is paused: too many records in flight (backpressure). */
   #paused = false;
   #recovery: RedisRecovery | undefined;
@@ -98,6 +101,7 @@ export class Pipeline {
   observePort = 0;
 
   constructor(opts: PipelineOptions) {
+    this.#budget = new RecordBudget(opts.config.backpressure.maxWindowRecords);
     this.#opts = opts;
     this.metrics = new PipelineMetrics(opts.config.pipeline.name);
     this.#partitions = new PartitionLifecycle(
@@ -368,14 +372,17 @@ export class Pipeline {
       if (pending > 0) watch.working(key, Date.now());
       for (const window of splitIntoWindows(records, windowLimits(records.length, ctx.config.window))) {
         batchId = windowBatchId(ctx.config.pipeline.name, window);
-        // a window never spans a rebalance: once this member no longer owns the partition (or the batch
-        // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
-        const revoked = generation !== this.#partitions.generation && !this.#partitions.owns(key);
-        if (!batch.isRunning() || batch.isStale() || revoked || this.#held()) {
+        const result = await this.#inBudget(window.length, batch.heartbeat, async () => {
+          // a window never spans a rebalance: once this member no longer owns the partition (or the batch
+          // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
+          const revoked = generation !== this.#partitions.generation && !this.#partitions.owns(key);
+          if (!batch.isRunning() || batch.isStale() || revoked || this.#held()) return undefined;
+          return processWindow(ctx, part, window);
+        });
+        if (result === undefined) {
           watch.idle(key); // handed back: fetched again by this member or the next owner
           return;
         }
-        const result = await processWindow(ctx, part, window);
         this.#backoff.succeeded(key);
         if (this.#registryDownSince !== undefined) {
           this.#registryDownSince = undefined;
@@ -414,6 +421,25 @@ export class Pipeline {
       // kafkajs's heartbeat closes over its whole fetched batch: left on the long-lived context it would
       // keep every partition's last batch (records, buffers) alive after the batch is done
       if (opened !== undefined && opened.heartbeat === batch.heartbeat) opened.heartbeat = noHeartbeat;
+    }
+  }
+
+  /**
+   * Runs `fn` holding `records` of the window budget: the windows of all partitions together process at
+   * most backpressure.maxWindowRecords records at once (see budget.ts), heartbeating while they wait.
+   */
+  async #inBudget<T>(records: number, heartbeat: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
+    const release = await this.#budget.take(
+      records,
+      heartbeat,
+      this.#opts.config.consumer.heartbeatIntervalMs,
+    );
+    this.metrics.windowRecordsInUse.set(this.#budget.used);
+    try {
+      return await fn();
+    } finally {
+      release();
+      this.metrics.windowRecordsInUse.set(this.#budget.used);
     }
   }
 

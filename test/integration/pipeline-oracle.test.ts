@@ -216,3 +216,16 @@ for (const format of ['json', 'json-schema'] as const) {
     assertPredictionEventsMatch(await readPredictions(env.kafka, config), expected);
   });
 }
+
+test('a window budget smaller than a window: windows of all partitions wait their turn and the oracle still holds', async () => {
+  const { env, config, expected } = await setup('oracle-budget', 'json');
+  // 7 records: every window takes the whole budget, so the partitions' windows run one at a time, in the
+  // order they asked
+  const budgeted: Readonly<Config> = {
+    ...config,
+    backpressure: { ...config.backpressure, maxWindowRecords: 7 },
+  };
+  await runUntilCaughtUp(env, budgeted);
+  await assertRedisMatches(budgeted, expected);
+  assertPredictionEventsMatch(await readPredictions(env.kafka, budgeted), expected);
+});
