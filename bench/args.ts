@@ -45,7 +45,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --rates <list>         open-loop rates in events/s, comma-separated; saturation is added (default 2000,10000,20000)
   --step-seconds <n>     length of each latency step (default 30; --quick: 10)
   --warmup-seconds <n>   start of each step not measured (default 5; --quick: 2)
-  --soak-minutes <x>     soak at the saturation rate, RSS sampled (default 10; --quick: 1; 0 skips it)
+  --soak-minutes <x>     soak at 80% of the drain rate, RSS sampled (default 10; --quick: 1; 0 skips it)
   --naive-seconds <n>    the naive processor stops after this long (default 60; --quick: 20)
   --sweep-records <n>    records per window-sweep drain (default 300000, at most --records)
   --sweep-rates <list>   open-loop rates of the window sweep (default 2000,10000)

@@ -38,6 +38,9 @@ import type {
   WindowSettings,
 } from './types.js';
 
+/** The soak's rate as a share of the drain rate. */
+export const SOAK_SHARE = 0.8;
+
 const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const WORKERS = join(import.meta.dirname, 'workers');
 const MiB = 1024 * 1024;
@@ -198,6 +201,9 @@ async function phases(
   const latency: LatencyStep[] = [];
   let soak: SoakResult | null = null;
   const saturation = Math.max(1000, Math.round(main.recordsPerSec / 1000) * 1000);
+  // the soak holds a steady load below the drain rate (issue 8: 80 % of saturation), so its RSS shows the
+  // steady state rather than a growing backlog
+  const soakRate = Math.max(500, Math.round((SOAK_SHARE * main.recordsPerSec) / 500) * 500);
   if (opts.skipLatency) skipped.push('latency and soak (--skip-latency)');
   else {
     const common = {
@@ -229,7 +235,7 @@ async function phases(
       label: 'default',
       window: {},
       rates,
-      ...(opts.soakMinutes > 0 ? { soak: { minutes: opts.soakMinutes, rate: saturation } } : {}),
+      ...(opts.soakMinutes > 0 ? { soak: { minutes: opts.soakMinutes, rate: soakRate } } : {}),
     });
     soak = def.soak;
     if (opts.soakMinutes === 0) skipped.push('soak (--soak-minutes 0)');
