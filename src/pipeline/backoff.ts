@@ -52,17 +52,39 @@ export class PartitionBackoff {
  * Waits `ms` in short steps, heartbeating the group (a rebalance surfaces as the heartbeat's error, which
  * the caller hands to kafkajs) and ending early once `keepWaiting` says no (stopping, partition revoked).
  */
-export async function waitOut(
+export function waitOut(
   ms: number,
   keepWaiting: () => boolean,
   heartbeat: () => Promise<void>,
   stepMs = 250,
 ): Promise<void> {
-  const until = Date.now() + ms;
+  return heartbeatWhile({ keepWaiting, heartbeat, stepMs, deadline: Date.now() + ms });
+}
+
+/**
+ * The one wait of a consumer's batch: while `keepWaiting()` holds (and, with a `deadline`, until then),
+ * it sleeps in steps of at most `stepMs` and heartbeats the group after each, so a long wait does not cost
+ * the membership. A step ends early when `wake` resolves. A heartbeat's error ends the wait and is thrown.
+ */
+export async function heartbeatWhile(opts: {
+  readonly keepWaiting: () => boolean;
+  readonly heartbeat: () => Promise<void>;
+  readonly stepMs: number;
+  readonly deadline?: number;
+  readonly wake?: Promise<void>;
+}): Promise<void> {
+  const { keepWaiting, heartbeat, stepMs, deadline = Infinity, wake } = opts;
   while (keepWaiting()) {
-    const left = until - Date.now();
+    const left = deadline - Date.now();
     if (left <= 0) return;
-    await new Promise((r) => setTimeout(r, Math.min(stepMs, left)));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(stepMs, left));
+      void wake?.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (!keepWaiting()) return;
     await heartbeat();
   }
 }

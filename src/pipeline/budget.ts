@@ -1,3 +1,5 @@
+import { heartbeatWhile } from './backoff.js';
+
 /**
  * How many records all partitions' windows may process at once. A window's working set (decoded records,
  * base and next states, plans, vectors, predictions, the text of its Redis writes and output events) is
@@ -40,7 +42,8 @@ export class RecordBudget {
     const n = Math.max(1, Math.min(records, this.#limit));
     if (this.#waiting.length === 0 && this.#used + n <= this.#limit) return this.#granted(n);
     let granted = false;
-    let wake = () => undefined as void;
+    let wake = (): void => undefined;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
     const entry = {
       n,
       grant: () => {
@@ -50,16 +53,12 @@ export class RecordBudget {
     };
     this.#waiting.push(entry);
     try {
-      while (!granted) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, everyMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        if (!granted && whileWaiting !== undefined) await whileWaiting();
-      }
+      await heartbeatWhile({
+        keepWaiting: () => !granted,
+        heartbeat: whileWaiting ?? (async () => undefined),
+        stepMs: everyMs,
+        wake: woken,
+      });
     } catch (err) {
       if (granted)
         this.#give(n); // granted while the heartbeat ran: hand it on

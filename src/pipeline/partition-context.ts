@@ -21,9 +21,6 @@ export interface PartitionDeps {
   readonly logger: Logger;
 }
 
-/** A context's heartbeat while no batch of its partition runs (a batch sets its own: see the pipeline). */
-export const noHeartbeat = async (): Promise<void> => undefined;
-
 /**
  * What the windows of a newly assigned partition share: a fresh transactional producer and the committed
  * offset marker. The first fetch after an assignment starts at the group's committed offset, after a failed
@@ -64,7 +61,6 @@ export async function openPartitionContext(
         );
       });
     },
-    heartbeat: noHeartbeat,
     refreshMarker: async () => {
       const committed = await deps.consumer.committedOffset(tp);
       if (committed !== null && committed - 1n > ctx.committedMarker) ctx.committedMarker = committed - 1n;

@@ -13,23 +13,19 @@ import { PipelineMetrics } from '../observe/metrics.js';
 import type { ControlFollower } from '../adapters/kafka-control.js';
 import { followPromotions, httpModelAdmin, promotionReporter } from '../lifecycle/index.js';
 import { RedisRecovery } from '../recover/index.js';
-import { splitIntoWindows, windowLimits } from '../window/index.js';
 import { inputConsumerOptions } from './consumer-options.js';
+import { BatchRunner } from './batches.js';
+import type { RunBounds } from './batches.js';
 import { buildPipelineContext } from './context.js';
-import { noHeartbeat, openPartitionContext } from './partition-context.js';
-import { PartitionBackoff, waitOut } from './backoff.js';
-import { RecordBudget } from './budget.js';
+import { openPartitionContext } from './partition-context.js';
 import { PartitionLifecycle, tpKey } from './partitions.js';
 import { PipelineHealth } from './health.js';
 import { runShutdown } from './shutdown.js';
-import { judgeWindowError } from './window-errors.js';
 import type { ShutdownReport } from './shutdown.js';
 import type { PartitionProgress } from './partitions.js';
 import { consumerCrashFromEnv } from './test-hooks.js';
-import { processWindow, windowBatchId } from './process-window.js';
 import type { WindowResult } from './process-window.js';
 import type { PartitionContext, PipelineContext } from './types.js';
-import type { RawRecord } from '../decode/types.js';
 
 export interface PipelineOptions {
   readonly config: Readonly<Config>;
@@ -50,14 +46,8 @@ export interface PipelineOptions {
    * transaction markers count as read). A Redis rebuild of a bounded run goes up to the committed offsets
    * only (the state as of where the run resumes; see RecoveryOptions.upToCommitted).
    */
-  readonly bounds?: {
-    readonly ends: ReadonlyMap<string, bigint>;
-    readonly onReached: (partition: string) => void;
-  };
+  readonly bounds?: RunBounds;
 }
-
-/** How long a batch of a fenced partition waits before it is fetched again. */
-const FENCED_WAIT_MS = 250;
 
 /**
  * A running pipeline: one consumer-group member with a transactional producer per owned input partition
@@ -75,33 +65,23 @@ export class Pipeline {
   #ctx: PipelineContext | undefined;
   #observe: ObserveServer | undefined;
   readonly #partitions: PartitionLifecycle;
-  /** Per partition: consecutive windows that failed on something transient (see backoff.ts). */
-  readonly #backoff = new PartitionBackoff();
   /** Output topic -> most bytes per produce call, from the topics' max.message.bytes. */
   #sendLimits = new Map<string, number>();
-  #inFlight = 0;
-  /** Records all partitions' windows may process at once (backpressure.maxWindowRecords). */
-  readonly #budget: RecordBudget;
-  /** Fetching is paused: too many records in flight (backpressure). */
-  #paused = false;
   #recovery: RedisRecovery | undefined;
+  /** Runs the fetched batches (windows, commits, backpressure; see batches.ts). */
+  #batches: BatchRunner | undefined;
   #health: PipelineHealth | undefined;
   /** In the group with a current assignment (false before the first join, while rebalancing, after a crash). */
   #member = false;
   #halted: Error | undefined;
   /** The data-quality gate tripped under dlq.policy=halt: nothing runs until resume() or a restart. */
   #hold: Error | undefined;
-  /** Since when windows have failed on registry problems that are not about a record. */
-  #registryDownSince: number | undefined;
   /** Test-only: throws from a batch as if the consumer itself failed (see test-hooks). */
   #consumerCrash: (() => void) | undefined;
   #stopping: Promise<ShutdownReport> | undefined;
-  /** A bounded run: partitions done (see PipelineOptions.bounds). */
-  readonly #reached = new Set<string>();
   observePort = 0;
 
   constructor(opts: PipelineOptions) {
-    this.#budget = new RecordBudget(opts.config.backpressure.maxWindowRecords);
     this.#opts = opts;
     this.metrics = new PipelineMetrics(opts.config.pipeline.name);
     this.#partitions = new PartitionLifecycle(
@@ -190,6 +170,21 @@ export class Pipeline {
     consumer.onAssignment((assigned) => this.#onAssignment(assigned));
     consumer.onRebalancing(() => this.#setMember(false));
     consumer.onCrash((err, willRestart) => this.#onCrash(err, willRestart));
+    this.#batches = new BatchRunner({
+      ctx: this.#ctx,
+      consumer,
+      partitions: this.#partitions,
+      health: this.#health,
+      metrics: this.metrics,
+      bounds: this.#opts.bounds,
+      onWindow: this.#opts.onWindow,
+      held: () => this.#held(),
+      stopping: () => this.#stopping !== undefined,
+      hold: (err, partition, batchId) => this.#holdFor(err, partition, batchId),
+      halt: (err, fields) => this.#halt(err, fields),
+      redisLost: (reason) => void this.#recovery?.lost(reason),
+      gate: () => this.#gateFetching(),
+    });
     await consumer.start((batch) => this.#onBatch(batch));
     if (config.model.alias !== undefined) await this.#followPromotions();
     this.#health.start(createLagProbe(this.#kafka, config.consumer.groupId, topics));
@@ -320,138 +315,10 @@ export class Pipeline {
     );
   }
 
-  /**
-   * One fetched batch of one partition. Batches of the same partition never run concurrently (see
-   * PartitionLifecycle.run), and records this process already committed are skipped (resolved, not
-   * processed again): kafkajs can fetch the same records twice around a rebalance or an error.
-   */
+  /** One fetched batch of one partition (see BatchRunner). */
   async #onBatch(batch: InputBatch): Promise<void> {
     this.#consumerCrash?.();
-    const tp = { topic: batch.topic, partition: batch.partition };
-    await this.#partitions.run(tpKey(tp), () => this.#processBatch(batch, tp));
-  }
-
-  async #processBatch(batch: InputBatch, tp: TopicPartition): Promise<void> {
-    const ctx = this.#ctx as PipelineContext;
-    const consumer = this.#consumer as InputConsumer;
-    const key = tpKey(tp);
-    if (this.#held()) return;
-    if (batch.records.length === 0) {
-      this.#checkBound(key, false);
-      return;
-    }
-    if (this.#partitions.fenced(key, consumer.heartbeats())) {
-      // Nothing is resolved or committed. The heartbeat is what ends the wait: it fails (and kafkajs
-      // rejoins the group) if this member lost the partition, or proves it is still the owner.
-      await batch.heartbeat();
-      await new Promise((r) => setTimeout(r, FENCED_WAIT_MS));
-      return;
-    }
-    const generation = this.#partitions.generation;
-    const health = this.#health as PipelineHealth;
-    const watch = health.watch;
-    let batchId: string | undefined;
-    let pending = 0;
-    let opened: PartitionContext | undefined;
-    try {
-      const part = await this.#partitions.context(
-        tp,
-        BigInt((batch.records[0] as RawRecord).offset),
-        batch.heartbeat,
-      );
-      opened = part;
-      part.heartbeat = batch.heartbeat;
-      const fresh = batch.records.filter((r) => BigInt(r.offset) > part.committedHere);
-      const skipped = batch.records[batch.records.length - fresh.length - 1];
-      if (fresh.length < batch.records.length && skipped !== undefined) batch.resolveOffset(skipped.offset);
-      // a bounded run leaves the records at and past its end alone (not processed, not resolved)
-      const end = this.#opts.bounds?.ends.get(key);
-      const records = end === undefined ? fresh : fresh.filter((r) => BigInt(r.offset) < end);
-      pending = records.length;
-      this.#track(pending);
-      if (pending > 0) watch.working(key, Date.now());
-      for (const window of splitIntoWindows(records, windowLimits(records.length, ctx.config.window))) {
-        batchId = windowBatchId(ctx.config.pipeline.name, window);
-        const result = await this.#inBudget(window.length, batch.heartbeat, async () => {
-          // a window never spans a rebalance: once this member no longer owns the partition (or the batch
-          // was made stale by a seek), the rest of the batch is left uncommitted for the new owner
-          const revoked = generation !== this.#partitions.generation && !this.#partitions.owns(key);
-          if (!batch.isRunning() || batch.isStale() || revoked || this.#held()) return undefined;
-          return processWindow(ctx, part, window);
-        });
-        if (result === undefined) {
-          watch.idle(key); // handed back: fetched again by this member or the next owner
-          return;
-        }
-        this.#backoff.succeeded(key);
-        if (this.#registryDownSince !== undefined) {
-          this.#registryDownSince = undefined;
-          this.metrics.registryOutage.set(0);
-        }
-        health.committed(key, Date.now());
-        health.board.window(result.audit);
-        const last = window[window.length - 1] as (typeof window)[number];
-        batch.resolveOffset(last.offset);
-        pending -= window.length;
-        this.#track(-window.length);
-        this.metrics.consumerLag.set(
-          { topic: tp.topic, partition: String(tp.partition) },
-          Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1),
-        );
-        this.#opts.onWindow?.(result);
-      }
-      watch.idle(key);
-      this.#checkBound(key, records.length < fresh.length);
-    } catch (err) {
-      // handled here: a fence, a hold or a halt is not a consumer failure; a transient failure waits out
-      // this partition's backoff and returns without resolving, so kafkajs fetches the records again; only
-      // the consumer's own troubles (a rebalance, a lost membership) go back to kafkajs
-      const verdict = this.#onWindowError(err, tp, generation, batchId);
-      if (verdict === 'rethrow') throw err;
-      if (verdict !== 'handled') {
-        watch.idle(key);
-        await waitOut(
-          verdict.retryInMs,
-          () => batch.isRunning() && !batch.isStale() && this.#stopping === undefined,
-          batch.heartbeat,
-        );
-      }
-    } finally {
-      this.#track(-pending);
-      // kafkajs's heartbeat closes over its whole fetched batch: left on the long-lived context it would
-      // keep every partition's last batch (records, buffers) alive after the batch is done
-      if (opened !== undefined && opened.heartbeat === batch.heartbeat) opened.heartbeat = noHeartbeat;
-    }
-  }
-
-  /**
-   * Runs `fn` holding `records` of the window budget: the windows of all partitions together process at
-   * most backpressure.maxWindowRecords records at once (see budget.ts), heartbeating while they wait.
-   */
-  async #inBudget<T>(records: number, heartbeat: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
-    const release = await this.#budget.take(
-      records,
-      heartbeat,
-      this.#opts.config.consumer.heartbeatIntervalMs,
-    );
-    this.metrics.windowRecordsInUse.set(this.#budget.used);
-    try {
-      return await fn();
-    } finally {
-      release();
-      this.metrics.windowRecordsInUse.set(this.#budget.used);
-    }
-  }
-
-  /** A bounded run: this partition is done once a batch went past its end, or the consumer read up to it. */
-  #checkBound(key: string, wentPast: boolean): void {
-    const bounds = this.#opts.bounds;
-    const end = bounds?.ends.get(key);
-    if (bounds === undefined || end === undefined || this.#reached.has(key)) return;
-    if (wentPast || (this.#consumer?.fetchedTo().get(key) ?? -1n) >= end) {
-      this.#reached.add(key);
-      bounds.onReached(key);
-    }
+    await (this.#batches as BatchRunner).run(batch);
   }
 
   #recovering(): boolean {
@@ -471,83 +338,16 @@ export class Pipeline {
     );
   }
 
-  /** Backpressure: pause fetching while too many fetched records are not committed yet. */
-  #track(delta: number): void {
-    this.#inFlight += delta;
-    this.metrics.inFlightRecords.set(this.#inFlight);
-    const limit = this.#opts.config.backpressure.maxInFlightRecords;
-    if (!this.#paused && this.#inFlight > limit) {
-      this.#paused = true;
-      this.metrics.paused.set(1);
-      this.#gateFetching();
-    } else if (this.#paused && this.#inFlight <= limit / 2) {
-      this.#paused = false;
-      this.metrics.paused.set(0);
-      this.#gateFetching();
-    }
-  }
-
   /** Fetches only when nothing holds it back: backpressure, a Redis recovery, a halt. */
   #gateFetching(): void {
-    if (this.#paused || this.#recovering() || this.#halted !== undefined || this.#hold !== undefined)
+    if (
+      this.#batches?.paused === true ||
+      this.#recovering() ||
+      this.#halted !== undefined ||
+      this.#hold !== undefined
+    )
       this.#consumer?.pause();
     else this.#consumer?.resume();
-  }
-
-  /**
-   * Whatever failed, the partition's producer is not used again: a fenced one stays fenced, and after a
-   * failed send or commit its transaction state is unknown. The next window opens a new one.
-   */
-  #onWindowError(
-    err: unknown,
-    tp: TopicPartition,
-    generation: number,
-    batchId: string | undefined,
-  ): 'handled' | 'rethrow' | { readonly retryInMs: number } {
-    const logger = this.#opts.logger.child({ batchId });
-    const key = tpKey(tp);
-    const registryDownFor = () => {
-      const now = Date.now();
-      this.#registryDownSince ??= now;
-      const forMs = now - this.#registryDownSince;
-      this.metrics.registryOutage.set(forMs / 1000);
-      return forMs;
-    };
-    const verdict = judgeWindowError(err, registryDownFor, this.#opts.config.registry.maxOutageMs);
-    switch (verdict.kind) {
-      case 'redis-lost':
-        this.metrics.windows.inc({ outcome: 'aborted' });
-        void this.#recovery?.lost(`window ${batchId ?? ''}`);
-        return 'handled';
-      case 'fenced':
-        this.#partitions.fence(key, generation, (this.#consumer as InputConsumer).heartbeats());
-        this.metrics.windows.inc({ outcome: 'fenced' });
-        logger.warn({ err, partition: key }, 'fenced by a newer owner of the partition; window abandoned');
-        return 'handled';
-      case 'hold':
-        this.metrics.windows.inc({ outcome: 'aborted' });
-        this.#holdFor(err as Error, key, batchId);
-        return 'handled';
-      default:
-        break;
-    }
-    this.#partitions.retire(key);
-    if (verdict.kind === 'halt') {
-      this.metrics.windows.inc({ outcome: 'halted' });
-      this.#halt(verdict.error, { partition: key, batchId });
-      return 'handled';
-    }
-    this.metrics.windows.inc({ outcome: 'aborted' });
-    if (verdict.kind === 'rejoin') {
-      logger.warn({ err, partition: key }, 'window aborted; the consumer rejoins the group');
-      return 'rethrow';
-    }
-    const retryInMs = this.#backoff.failed(key);
-    logger.warn(
-      { err, partition: key, failures: this.#backoff.failures(key), retryInMs },
-      'window aborted; it will be fetched again from the committed offset after a backoff',
-    );
-    return { retryInMs };
   }
 
   /**

@@ -39,12 +39,14 @@ function refOf(r: RawRecord): RecordRef {
  * the entities' states (cache, else one Redis read) → features → score (one ONNX run) → commit (one Redis
  * round trip for states and predictions, then one Kafka transaction with outputs and
  * offsets). Throws on anything that must not be committed; the caller then leaves the offsets where they
- * were and the window is fetched again.
+ * were and the window is fetched again. `heartbeat` is the fetched batch's group heartbeat, sent between
+ * the long steps; it is an argument, never stored: kafkajs's closure holds the whole fetched batch.
  */
 export async function processWindow(
   shared: PipelineContext,
   part: PartitionContext,
   records: readonly RawRecord[],
+  heartbeat: () => Promise<void>,
 ): Promise<WindowResult> {
   // the model (scorer, spec, stamp, drift) as of now, for the whole window: a promotion applied while it
   // runs is for the partition's next window
@@ -70,7 +72,7 @@ export async function processWindow(
   const plans = work.map((w, i) => planEntity(w, bases[i] as EntityState, ctx.fields, part.committedMarker));
   const stored = await settleReemits(ctx, part, plans);
   metrics.stageSeconds.observe({ stage: 'state' }, timer.lap('state') / 1000);
-  await part.heartbeat();
+  await heartbeat();
   // every record is in exactly one bucket before anything is written: a window that cannot account for
   // its records must not touch Redis
   checkAccounting({ ...counts, ...countPlans(plans) }, batchId);
@@ -136,7 +138,7 @@ export async function processWindow(
 
   await commitWindow({
     writeRedis: async () => {
-      writes = await writeStates(ctx, part, plans, stored, batchId, timer);
+      writes = await writeStates(ctx, part, plans, stored, { batchId, timer, heartbeat });
     },
     outputs,
     producer: part.producer,

@@ -73,5 +73,4 @@ export interface PartitionContext {
    * the in-memory marker can lag when a commit succeeded but its acknowledgement was lost.
    */
   refreshMarker(): Promise<bigint>;
-  heartbeat(): Promise<void>;
 }

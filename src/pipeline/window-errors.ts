@@ -1,6 +1,6 @@
 /**
  * What a failed window means for its partition, decided from the error alone (pure, unit-tested); the
- * pipeline carries the verdict out (src/pipeline/pipeline.ts, #onWindowError):
+ * pipeline carries the verdict out (src/pipeline/batches.ts, #onWindowError):
  *  - `redis-lost`: the epoch fence refused the write; nothing was written or committed, Redis is rebuilt
  *    and the window fetched again;
  *  - `fenced`: a newer owner of the partition fenced this one; the window is abandoned;

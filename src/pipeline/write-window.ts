@@ -95,9 +95,14 @@ export async function writeStates(
   part: PartitionContext,
   plans: EntityPlan[],
   stored: Map<number, StoredPrediction>,
-  batchId: string,
-  timer: StageTimer,
+  window: {
+    readonly batchId: string;
+    readonly timer: StageTimer;
+    /** The batch's group heartbeat, between the long steps (see processWindow). */
+    readonly heartbeat: () => Promise<void>;
+  },
 ): Promise<WindowWrites> {
+  const { batchId, timer } = window;
   const { config, metrics } = ctx;
   const written: Written[] = [];
   const quarantined: Quarantined[] = [];
@@ -142,7 +147,7 @@ export async function writeStates(
         });
       quarantineReason ??= failure.reason;
     }
-    await part.heartbeat();
+    await window.heartbeat();
 
     const scoredAt = Date.now();
     const width = ctx.featureSpec.features.length;

@@ -34,7 +34,6 @@ function harness() {
       committedHere: previous?.committedHere ?? -1n,
       markCommitted: async () => undefined,
       refreshMarker: async () => -1n,
-      heartbeat: async () => undefined,
     };
     return ctx;
   });
