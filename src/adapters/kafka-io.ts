@@ -8,6 +8,7 @@ import { StreamscoreError } from '../errors/index.js';
 import { kafkaError, withRefusal } from './kafka-errors.js';
 import { connectTopicAdmin, lastAuthorizationRefusal } from './kafka.js';
 import type { KafkaClient } from './kafka.js';
+import { runsOf } from './runs.js';
 
 export interface InputBatch {
   readonly topic: string;
@@ -89,21 +90,7 @@ function sizeOf(m: OutMessage): number {
 
 /** Splits messages, in order, into runs of at most maxBytes each (a single larger message runs alone). */
 export function chunksOf(messages: readonly OutMessage[], maxBytes: number): OutMessage[][] {
-  const out: OutMessage[][] = [];
-  let current: OutMessage[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const size = sizeOf(m);
-    if (current.length > 0 && bytes + size > maxBytes) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m);
-    bytes += size;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
+  return runsOf(messages, sizeOf, maxBytes);
 }
 
 /** A fetched kafkajs message as the decode stage reads it. */

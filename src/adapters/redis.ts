@@ -8,6 +8,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { ClusterNode, RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
+import { runsOf } from './runs.js';
 import { tlsOptions } from './tls.js';
 
 export interface ScriptSource {
@@ -30,8 +31,9 @@ export interface RedisStore {
   /** One hash slot served by each master (a cluster), or [0]: to sample per-slot fences of every node. */
   masterSlots(): number[];
   /**
-   * Sends every call in one pipeline and waits once; results in call order. Any failure rejects the whole
-   * batch (calls before it may have run: callers write only what is safe to write again).
+   * Sends every call before waiting once (pipelines of at most PIPELINE_BYTES of arguments each, on one
+   * connection, so Redis runs them in order); results in call order. Any failure rejects the whole batch
+   * (other calls of it may have run: callers write only what is safe to write again).
    */
   runScripts(calls: readonly ScriptCall[]): Promise<unknown[]>;
   get(key: string): Promise<string | null>;
@@ -84,6 +86,29 @@ function clientOf(cfg: Config['redis'], connectionName: string): Redis | Cluster
   });
 }
 
+/**
+ * Arguments per pipeline, about. ioredis joins a pipeline's commands into one string before writing it: a
+ * 20,000-entity window's commit in one pipeline is an 11 MB string and its UTF-8 copy. In pipelines of this
+ * size the transient stays small, and Redis starts on the first while the next is encoded.
+ */
+const PIPELINE_BYTES = 256 * 1024;
+
+/** Consecutive runs of calls (given by index) of about PIPELINE_BYTES of keys and arguments each. */
+export function pipelineChunks(
+  calls: readonly ScriptCall[],
+  indices: readonly number[],
+  maxBytes = PIPELINE_BYTES,
+): number[][] {
+  return runsOf(indices, (i) => callBytes(calls[i] as ScriptCall), maxBytes);
+}
+
+function callBytes(c: ScriptCall): number {
+  let size = 0;
+  for (const k of c.keys) size += k.length;
+  for (const a of c.args) size += a.length;
+  return size;
+}
+
 const send = (target: Redis | Cluster | ReturnType<Cluster['pipeline']>, c: ScriptCall) =>
   (target as unknown as Record<string, Call>)[c.script.name]!(String(c.keys.length), ...c.keys, ...c.args);
 
@@ -92,8 +117,8 @@ const REDIRECTED =
   /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|NOSCRIPT)\b|Connection is closed|ECONNRESET|ECONNREFUSED/;
 
 /**
- * Script calls on a cluster (each call's keys are in one slot): one pipeline per master as the client's slot
- * map has them, then every call a pipeline could not place (a slot that moved, is half-migrated, or a node
+ * Script calls on a cluster (each call's keys are in one slot): pipelines per master (see PIPELINE_BYTES)
+ * as the client's slot map has them, then every call a pipeline could not place (a slot that moved, is half-migrated, or a node
  * failing over) once more as a command of its own, which follows MOVED and ASK and retries TRYAGAIN. Every
  * call is settled before a failure is reported, as a single Redis's pipeline would have run them all.
  */
@@ -117,22 +142,24 @@ async function runOnCluster(cluster: Cluster, calls: readonly ScriptCall[]): Pro
   const again: number[] = [];
   let failure: unknown;
   await Promise.all(
-    [...byNode.values()].map(async (group) => {
-      const pipe = cluster.pipeline();
-      for (const i of group) void send(pipe, calls[i] as ScriptCall);
-      let results: Array<[Error | null, unknown]> | null = null;
-      try {
-        results = await pipe.exec();
-      } catch {
-        // the whole pipeline could not be placed (e.g. its keys now span nodes): each call on its own
-      }
-      group.forEach((i, n) => {
-        const [err, value] = results?.[n] ?? [new Error('Connection is closed (pipeline)'), undefined];
-        if (err === null) out[i] = value;
-        else if (REDIRECTED.test(err.message)) again.push(i);
-        else failure = worse(failure, err);
-      });
-    }),
+    [...byNode.values()]
+      .flatMap((onNode) => pipelineChunks(calls, onNode))
+      .map(async (group) => {
+        const pipe = cluster.pipeline();
+        for (const i of group) void send(pipe, calls[i] as ScriptCall);
+        let results: Array<[Error | null, unknown]> | null = null;
+        try {
+          results = await pipe.exec();
+        } catch {
+          // the whole pipeline could not be placed (e.g. its keys now span nodes): each call on its own
+        }
+        group.forEach((i, n) => {
+          const [err, value] = results?.[n] ?? [new Error('Connection is closed (pipeline)'), undefined];
+          if (err === null) out[i] = value;
+          else if (REDIRECTED.test(err.message)) again.push(i);
+          else failure = worse(failure, err);
+        });
+      }),
   );
   const retried = await Promise.allSettled(again.map((i) => send(cluster, calls[i] as ScriptCall)));
   retried.forEach((r, n) => {
@@ -172,19 +199,27 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
         return runOnCluster(cluster, calls).catch((cause) => {
           throw wrap(cause, 'script');
         });
-      const pipe = client.pipeline();
-      for (const c of calls) void send(pipe, c);
-      let results: Array<[Error | null, unknown]> | null;
+      const sent = pipelineChunks(
+        calls,
+        calls.map((_, i) => i),
+      ).map((chunk) => {
+        const pipe = client.pipeline();
+        for (const i of chunk) void send(pipe, calls[i] as ScriptCall);
+        return pipe.exec();
+      });
+      let replies: Array<Array<[Error | null, unknown]> | null>;
       try {
-        results = await pipe.exec();
+        replies = await Promise.all(sent);
       } catch (cause) {
         throw wrap(cause, 'script pipeline');
       }
-      if (results === null) throw wrap(new Error('pipeline was discarded'), 'script pipeline');
       const out: unknown[] = [];
-      for (const [err, value] of results) {
-        if (err !== null) throw wrap(err, 'script');
-        out.push(value);
+      for (const results of replies) {
+        if (results === null) throw wrap(new Error('pipeline was discarded'), 'script pipeline');
+        for (const [err, value] of results) {
+          if (err !== null) throw wrap(err, 'script');
+          out.push(value);
+        }
       }
       return out;
     },
