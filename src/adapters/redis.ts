@@ -8,7 +8,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { ClusterNode, RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
-import { runsOf } from './runs.js';
+import { runsOf } from '../window/runs.js';
 import { tlsOptions } from './tls.js';
 
 export interface ScriptSource {

@@ -1,4 +1,5 @@
 import { fillUnavailable } from '../decode/debezium.js';
+import { runsOf } from './runs.js';
 import type { CdcWork, DecodedRecord, EntityWork, EventWork, RecordRef, WindowLimits } from './types.js';
 
 interface Sized {
@@ -12,22 +13,10 @@ interface Sized {
  * delay is enforced upstream: the fetch returns no later than window.maxDelayMs after it started waiting.
  */
 export function splitIntoWindows<T extends Sized>(records: readonly T[], limits: WindowLimits): T[][] {
-  const windows: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const size = (r.key?.length ?? 0) + (r.value?.length ?? 0);
-    if (current.length > 0 && (current.length >= limits.maxRecords || bytes + size > limits.maxBytes)) {
-      windows.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(r);
-    bytes += size;
-  }
-  if (current.length > 0) windows.push(current);
-  return windows;
+  return runsOf(records, recordBytes, limits.maxBytes, limits.maxRecords);
 }
+
+const recordBytes = (r: Sized): number => (r.key?.length ?? 0) + (r.value?.length ?? 0);
 
 /**
  * Adaptive windows: a partition whose fetched batch holds more than maxRecords records is behind, and its
