@@ -51,13 +51,28 @@ const logit = (p: number) => {
   return Math.log(q / (1 - q));
 };
 
-/** Indices of the k largest |c|, largest first; ties go to the earlier feature. */
-function topIndices(c: Float64Array, k: number): number[] {
-  const idx = Array.from({ length: c.length }, (_, i) => i);
-  idx.sort((a, b) => Math.abs(c[b] as number) - Math.abs(c[a] as number) || a - b);
-  return idx.slice(0, Math.min(k, c.length));
+/**
+ * Indices of the k largest |c|, largest first; ties go to the earlier feature. A selection in one pass
+ * (k is small): no index array to sort per row.
+ */
+export function topIndices(c: Float64Array, k: number): number[] {
+  const n = Math.min(k, c.length);
+  const top: number[] = [];
+  if (n <= 0) return top;
+  for (let j = 0; j < c.length; j++) {
+    const a = Math.abs(c[j] as number);
+    if (top.length === n) {
+      if (!(a > Math.abs(c[top[n - 1] as number] as number))) continue;
+      top.pop();
+    }
+    let i = top.length;
+    while (i > 0 && a > Math.abs(c[top[i - 1] as number] as number)) i--;
+    top.splice(i, 0, j);
+  }
+  return top;
 }
 
+/** One row's explanation; the row is matrix[at .. at + width). */
 function explanationOf(
   o: ExplainerOptions,
   method: ExplainMethod,
@@ -65,7 +80,8 @@ function explanationOf(
   c: Float64Array,
   base: number,
   total: number,
-  row: Float32Array,
+  matrix: Float32Array,
+  at: number,
 ): Explanation {
   const top = topIndices(c, o.topK);
   let sum = 0;
@@ -78,7 +94,7 @@ function explanationOf(
     top: top.map((j) => ({
       feature: o.features[j] as string,
       contribution: c[j] as number,
-      value: row[j] as number,
+      value: matrix[at + j] as number,
     })),
   };
 }
@@ -94,13 +110,13 @@ export function linearExplainer(o: ExplainerOptions, weights: Float64Array, bias
       const out: Explanation[] = [];
       const c = new Float64Array(width);
       for (let r = 0; r < rows; r++) {
-        const row = matrix.subarray(r * width, (r + 1) * width);
+        const at = r * width;
         let total = base;
         for (let j = 0; j < width; j++) {
-          c[j] = (weights[j] as number) * ((row[j] as number) - (o.reference[j] as number));
+          c[j] = (weights[j] as number) * ((matrix[at + j] as number) - (o.reference[j] as number));
           total += c[j] as number;
         }
-        out.push(explanationOf(o, 'linear', 'logit', c, base, total, row));
+        out.push(explanationOf(o, 'linear', 'logit', c, base, total, matrix, at));
       }
       return out;
     },
@@ -143,7 +159,8 @@ export function substitutionExplainer(o: ExplainerOptions): Explainer {
             c,
             base,
             total,
-            matrix.subarray(r * width, (r + 1) * width),
+            matrix,
+            r * width,
           ),
         );
       }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'node:test';
 import avro from 'avsc';
 import { explainerFor, linearLogitOf } from '../../../src/explain/index.js';
+import { topIndices } from '../../../src/explain/explain.js';
 import { featureNames } from '../../../src/features/index.js';
 import { loadModel } from '../../../src/models/index.js';
 import { createScorer } from '../../../src/score/index.js';
@@ -135,4 +136,21 @@ test('a v1 reader decodes v2 prediction events (reasons are ignored)', () => {
   // and the new reader reads old events: reasons default to null
   const old = v1.toBuffer({ ...event, reasons: undefined });
   assert.equal((v2.fromBuffer(old, v2.createResolver(v1)) as { reasons: unknown }).reasons, null);
+});
+
+test('top reasons: the k largest contributions by size, largest first, ties to the earlier feature', () => {
+  // the definition, by sorting every index (the test's own oracle)
+  const bySort = (c: Float64Array, k: number) =>
+    Array.from({ length: c.length }, (_, i) => i)
+      .sort((a, b) => Math.abs(c[b] as number) - Math.abs(c[a] as number) || a - b)
+      .slice(0, Math.max(0, Math.min(k, c.length)));
+  let x = 7;
+  const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
+  for (let t = 0; t < 5000; t++) {
+    const width = 1 + (t % 30);
+    // every third vector rounded to a few values, so ties are common
+    const c = Float64Array.from({ length: width }, () => (t % 3 === 0 ? Math.round(next() * 6) : next()));
+    const k = t % 7;
+    assert.deepEqual(topIndices(c, k), bySort(c, k), `width ${width}, k ${k}: ${[...c].join(',')}`);
+  }
 });

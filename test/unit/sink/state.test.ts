@@ -179,6 +179,33 @@ test('stored prediction JSON: parses back to the values written, with the versio
   assert.equal(d?.model_sha256, 'ab', 'a deletion keeps the model stamp');
 });
 
+test('stored prediction features: every float32 parses back to itself; non-finite values are null, -0 is 0', () => {
+  const model = { name: 'm', version: '1', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@1' };
+  const values = [Number.NaN, Infinity, -Infinity, -0, 1e-45, 3.4e38, 0.1, -123.456, 1e21, 1e-7];
+  for (let seed = 1; seed < 200; seed++) values.push(Math.sin(seed) * 10 ** ((seed % 13) - 6));
+  const features = new Float32Array(values);
+  const head = predictionJsonHead(
+    {
+      entityId: 'e',
+      kind: 'upsert',
+      score: 0.5,
+      tier: null,
+      features,
+      asOfMs: 1,
+      scoredAtMs: 2,
+      validUntilMs: null,
+      batchId: 'b',
+      trigger: { topic: 't', partition: 0, offset: '1' },
+      basis: {},
+    },
+    model,
+  );
+  const stored = parseStoredPrediction(`${head.slice(1)}1}`);
+  const expected = Array.from(features, (v) => (Number.isFinite(v) ? (Object.is(v, -0) ? 0 : v) : null));
+  assert.deepEqual(stored?.features, expected);
+  for (const v of stored?.features ?? []) if (v !== null) assert.equal(Math.fround(v), v, 'a float32 value');
+});
+
 test('state cache: bounded by bytes, least recently used out first, never replaced by an older version', () => {
   const s = (sv: number): EntityState => ({ ...EMPTY_STATE, sv, profile: { age: 1 } });
   const cache = new StateCache(2000);
