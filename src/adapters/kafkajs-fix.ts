@@ -15,8 +15,13 @@
  *
  * 3. The producer's send (kafkajs-send.ts): messages of a partition whose leader moved during a send were
  * dropped silently; this one tracks acknowledged partitions, not brokers.
+ *
+ * 4. The encoder of one produced record (kafkajs-record.ts): the same bytes, sized once, without a
+ * zero-filled buffer, arrays and Long objects per record.
  */
 import { createRequire } from 'node:module';
+import { fastRecordEncoder } from './kafkajs-record.js';
+import type { RecordInput } from './kafkajs-record.js';
 import { createSendMessages } from './kafkajs-send.js';
 import type { SendDeps } from './kafkajs-send.js';
 
@@ -112,4 +117,13 @@ replace(
     metadataNotLoaded: (message) => new KafkaJSMetadataNotLoaded(message),
     groupMessagesPerPartition: groupMessagesPerPartition as unknown as SendDeps['groupMessagesPerPartition'],
   }),
+);
+const RECORD_ENCODER = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
+const Encoder = require('kafkajs/src/protocol/encoder.js') as { prototype: object };
+replace(
+  RECORD_ENCODER,
+  fastRecordEncoder(
+    require(RECORD_ENCODER) as (record: RecordInput) => unknown,
+    () => Object.create(Encoder.prototype) as { buf: Buffer; offset: number },
+  ),
 );
