@@ -16,12 +16,12 @@
  * 3. The producer's send (kafkajs-send.ts): messages of a partition whose leader moved during a send were
  * dropped silently; this one tracks acknowledged partitions, not brokers.
  *
- * 4. The encoder of one produced record (kafkajs-record.ts): the same bytes, sized once, without a
- * zero-filled buffer, arrays and Long objects per record.
+ * 4. The encoder and the decoder of one record (kafkajs-record.ts): the same bytes and the same fetched
+ * message objects, without a zero-filled buffer, arrays and Long objects per record.
  */
 import { createRequire } from 'node:module';
-import { fastRecordEncoder } from './kafkajs-record.js';
-import type { RecordInput } from './kafkajs-record.js';
+import { fastRecordDecoder, fastRecordEncoder } from './kafkajs-record.js';
+import type { RecordBatchContext, RecordInput } from './kafkajs-record.js';
 import { createSendMessages } from './kafkajs-send.js';
 import type { SendDeps } from './kafkajs-send.js';
 
@@ -125,5 +125,15 @@ replace(
   fastRecordEncoder(
     require(RECORD_ENCODER) as (record: RecordInput) => unknown,
     () => Object.create(Encoder.prototype) as { buf: Buffer; offset: number },
+  ),
+);
+const RECORD_DECODER = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
+replace(
+  RECORD_DECODER,
+  fastRecordDecoder(
+    require(RECORD_DECODER) as (
+      decoder: { buffer: Buffer; offset: number },
+      batch: RecordBatchContext,
+    ) => unknown,
   ),
 );

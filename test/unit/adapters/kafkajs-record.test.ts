@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import test from 'node:test';
-import { fastRecordEncoder } from '../../../src/adapters/kafkajs-record.js';
-import type { RecordInput } from '../../../src/adapters/kafkajs-record.js';
+import { fastRecordDecoder, fastRecordEncoder } from '../../../src/adapters/kafkajs-record.js';
+import type { RecordBatchContext, RecordInput } from '../../../src/adapters/kafkajs-record.js';
 
 // kafkajs's own encoder is the oracle: this test does not load kafkajs-fix, which replaces it
 const require = createRequire(import.meta.url);
@@ -72,4 +72,75 @@ test('produced records: the same bytes as kafkajs encodes, for keys, values, hea
   }
   // what kafkajs itself refuses (a null header value) is still refused
   assert.throws(() => fast({ key: 'k', value: 'v', headers: { h: null as unknown as string } }));
+});
+
+test('fetched records: the same message objects as kafkajs decodes, offsets and timestamps exact', () => {
+  const kafkajsDecode = require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js') as (
+    d: { buffer: Buffer; offset: number },
+    b: RecordBatchContext,
+  ) => unknown;
+  const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => {
+    buffer: Buffer;
+    offset: number;
+  };
+  const decode = fastRecordDecoder(kafkajsDecode);
+  let x = 99;
+  const rand = (n: number) => (x = (x * 48271) % 2147483647) % n;
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => rand(256)));
+  const firsts = [
+    '0',
+    '1',
+    '4095',
+    '9007199254740991',
+    '9007199254740993',
+    '999999999999999',
+    '1764600000123',
+  ];
+  const deltas = [
+    0,
+    1,
+    -1,
+    63,
+    -64,
+    8192,
+    2 ** 20,
+    -(2 ** 29),
+    2 ** 40,
+    -(2 ** 47),
+    2 ** 48,
+    2 ** 52,
+    -(2 ** 55),
+  ];
+  const names = ['a', 'é€', 'toString', '__proto__', 'h'];
+  for (let t = 0; t < 3000; t++) {
+    const headers: Record<string, Buffer | Array<Buffer>> = {};
+    for (let h = rand(4); h > 0; h--) {
+      const name = names[rand(names.length)] as string;
+      if (name === '__proto__' && !Object.hasOwn(headers, name))
+        Object.defineProperty(headers, name, { value: bytes(3), enumerable: true });
+      else if (name === '__proto__') continue;
+      else headers[name] = rand(3) === 0 ? [bytes(rand(5)), bytes(rand(5))] : bytes(rand(20));
+    }
+    const record = kafkajsRecord({
+      offsetDelta: rand(3) === 0 ? rand(2 ** 30) : rand(500),
+      timestampDelta: deltas[rand(deltas.length)] as number,
+      key: rand(4) === 0 ? null : bytes(rand(40)),
+      value: rand(6) === 0 ? null : bytes(rand(t % 50 === 0 ? 40000 : 400)),
+      headers,
+    }).buffer;
+    // a record is read from its own decoder, past its length prefix (as kafkajs's batch decoder does)
+    const batch: RecordBatchContext = {
+      firstOffset: firsts[rand(firsts.length)] as string,
+      firstTimestamp: firsts[rand(firsts.length)] as string,
+      magicByte: 2,
+      isControlBatch: rand(5) === 0,
+      timestampType: rand(4) === 0 ? 1 : 0,
+      maxTimestamp: '1764600000999',
+    };
+    const read = (fn: typeof decode) => {
+      const body = (new Decoder(record) as unknown as { readVarIntBytes(): Buffer }).readVarIntBytes();
+      return fn(new Decoder(body), batch);
+    };
+    assert.deepStrictEqual(read(decode), read(kafkajsDecode), `record ${t}`);
+  }
 });
