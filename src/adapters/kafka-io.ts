@@ -8,7 +8,7 @@ import { StreamscoreError } from '../errors/index.js';
 import { kafkaError, withRefusal } from './kafka-errors.js';
 import { connectTopicAdmin, lastAuthorizationRefusal } from './kafka.js';
 import type { KafkaClient } from './kafka.js';
-import { runsOf } from '../window/runs.js';
+import { runsOf } from '../util/runs.js';
 
 export interface InputBatch {
   readonly topic: string;

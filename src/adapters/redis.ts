@@ -1,6 +1,6 @@
 /**
- * The only place that imports ioredis. The pipeline sees `RedisStore`: batches of script calls sent in one
- * pipeline (one round trip), and the few plain reads it needs. Scripts are given by the caller (the sink
+ * The only place that imports ioredis. The pipeline sees `RedisStore`: batches of script calls sent together
+ * before waiting once (one round trip's latency), and the few plain reads it needs. Scripts are given by the caller (the sink
  * owns its Lua); the adapter only knows how to run them.
  */
 import calculateSlot from 'cluster-key-slot';
@@ -8,7 +8,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { ClusterNode, RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
-import { runsOf } from '../window/runs.js';
+import { runsOf } from '../util/runs.js';
 import { tlsOptions } from './tls.js';
 
 export interface ScriptSource {
@@ -67,7 +67,7 @@ function clientOf(cfg: Config['redis'], connectionName: string): Redis | Cluster
     ...(u.username === '' ? {} : { username: decodeURIComponent(u.username) }),
     ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
   };
-  // script calls go in one pipeline per node (runOnCluster), and on their own when redirected: a command of
+  // script calls go in pipelines per node (runOnCluster), and on their own when redirected: a command of
   // its own follows MOVED and ASK and retries TRYAGAIN (a slot half-migrated) after 100 ms. Not
   // auto-pipelining: it groups script calls by their first argument (the key count), not by their first
   // key, and mixes nodes in one pipeline
@@ -88,8 +88,10 @@ function clientOf(cfg: Config['redis'], connectionName: string): Redis | Cluster
 
 /**
  * Arguments per pipeline, about. ioredis joins a pipeline's commands into one string before writing it: a
- * 20,000-entity window's commit in one pipeline is an 11 MB string and its UTF-8 copy. In pipelines of this
- * size the transient stays small, and Redis starts on the first while the next is encoded.
+ * 20,000-entity window's commit in one pipeline was an 11 MB string, flattened and copied to UTF-8 in one
+ * piece. In pipelines of this size no such string is made, and each pipeline is handed to the socket as it
+ * is built, so Redis can start on the first while the next is encoded. (What the kernel does not take at
+ * once still waits in the socket's queue: the bytes in flight are not bounded by this.)
  */
 const PIPELINE_BYTES = 256 * 1024;
 

@@ -64,7 +64,8 @@ export function waitOut(
 /**
  * The one wait of a consumer's batch: while `keepWaiting()` holds (and, with a `deadline`, until then),
  * it sleeps in steps of at most `stepMs` and heartbeats the group after each, so a long wait does not cost
- * the membership. A step ends early when `wake` resolves. A heartbeat's error ends the wait and is thrown.
+ * the membership. When `wake` resolves, the step under way ends at once (later steps sleep in full). A
+ * heartbeat's error ends the wait and is thrown.
  */
 export async function heartbeatWhile(opts: {
   readonly keepWaiting: () => boolean;
@@ -74,17 +75,19 @@ export async function heartbeatWhile(opts: {
   readonly wake?: Promise<void>;
 }): Promise<void> {
   const { keepWaiting, heartbeat, stepMs, deadline = Infinity, wake } = opts;
+  let endStep: (() => void) | undefined;
+  void wake?.then(() => endStep?.());
   while (keepWaiting()) {
     const left = deadline - Date.now();
     if (left <= 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, Math.min(stepMs, left));
-      void wake?.then(() => {
+      endStep = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
     });
-    if (!keepWaiting()) return;
+    endStep = undefined;
     await heartbeat();
   }
 }

@@ -55,7 +55,10 @@ export class RecordBudget {
     try {
       await heartbeatWhile({
         keepWaiting: () => !granted,
-        heartbeat: whileWaiting ?? (async () => undefined),
+        // granted during the step: no heartbeat needed, the loop ends
+        heartbeat: async () => {
+          if (!granted) await whileWaiting?.();
+        },
         stepMs: everyMs,
         wake: woken,
       });

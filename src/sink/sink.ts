@@ -178,8 +178,10 @@ export class RedisSink {
   }
 
   /**
-   * Writes every entity's state (and prediction) in one pipeline (one round trip). Per entity: written with a new version, or refused because the stored state is not `base` any
-   * more (then `current` is what is stored; nothing of that entity was written).
+   * Writes every entity's state (and prediction): all calls sent before waiting once (one round trip's
+   * latency; see RedisStore.runScripts). Per entity: written with a new version, or refused because the
+   * stored state is not `base` any more (then `current` is what is stored; nothing of that entity was
+   * written).
    */
   async write(writes: readonly StateWrite[], model: ModelStamp): Promise<WriteResult[]> {
     const fields = this.#opts.fields;

@@ -1,5 +1,5 @@
 import { fillUnavailable } from '../decode/debezium.js';
-import { runsOf } from './runs.js';
+import { runsOf } from '../util/runs.js';
 import type { CdcWork, DecodedRecord, EntityWork, EventWork, RecordRef, WindowLimits } from './types.js';
 
 interface Sized {

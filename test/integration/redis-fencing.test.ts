@@ -247,3 +247,22 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
     },
   );
 });
+
+test('a batch of script calls larger than one pipeline comes back whole and in call order', async (t) => {
+  ensureServices();
+  const config = parseConfig({ redis: { keyPrefix: `${uniqueId('order')}:` } }, serviceEnv());
+  const store = createRedisStore(config.redis);
+  t.after(() => store.close());
+  const script = { name: 'streamscoreTestEcho', lua: 'return ARGV[1]' };
+  // about 1.5 MB of arguments: several pipelines (see PIPELINE_BYTES), sent before any reply is read
+  const calls = Array.from({ length: 3000 }, (_, i) => ({
+    script,
+    keys: [`${config.redis.keyPrefix}{order}:k`],
+    args: [String(i), 'x'.repeat(500)],
+  }));
+  const replies = await store.runScripts(calls);
+  assert.deepEqual(
+    replies,
+    calls.map((_, i) => String(i)),
+  );
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
+  float32Text,
   EMPTY_STATE,
   applyWork,
   decodeState,
@@ -200,6 +201,8 @@ test('stored prediction features: every float32 parses back to itself; non-finit
     },
     model,
   );
+  // the text itself: each element as float32Text prints it (a format change would show here first)
+  assert.ok(head.includes(`"features":[${Array.from(features, float32Text).join(',')}]`), 'features text');
   const stored = parseStoredPrediction(`${head.slice(1)}1}`);
   const expected = Array.from(features, (v) => (Number.isFinite(v) ? (Object.is(v, -0) ? 0 : v) : null));
   assert.deepEqual(stored?.features, expected);
