@@ -1,7 +1,7 @@
 /**
- * The only place that imports ioredis. The pipeline sees `RedisStore`: batches of script calls sent together
- * before waiting once (one round trip's latency), and the few plain reads it needs. Scripts are given by the caller (the sink
- * owns its Lua); the adapter only knows how to run them.
+ * The only place that imports ioredis. The pipeline sees `RedisStore`: batches of script calls sent
+ * together before waiting once (one round trip's latency), and the few plain reads it needs. Scripts are
+ * given by the caller (the sink owns its Lua); the adapter only knows how to run them.
  */
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
@@ -120,9 +120,10 @@ const REDIRECTED =
 
 /**
  * Script calls on a cluster (each call's keys are in one slot): pipelines per master (see PIPELINE_BYTES)
- * as the client's slot map has them, then every call a pipeline could not place (a slot that moved, is half-migrated, or a node
- * failing over) once more as a command of its own, which follows MOVED and ASK and retries TRYAGAIN. Every
- * call is settled before a failure is reported, as a single Redis's pipeline would have run them all.
+ * as the client's slot map has them, then every call a pipeline could not place (a slot that moved, is
+ * half-migrated, or a node failing over) once more as a command of its own, which follows MOVED and ASK
+ * and retries TRYAGAIN. Every call is settled before a failure is reported, as a single Redis's pipeline
+ * would have run them all.
  */
 /** The error to report of two: a fence's refusal (SSEPOCH, SSRUN) before anything else, else the first. */
 function worse(kept: unknown, next: unknown): unknown {
@@ -201,12 +202,9 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
         return runOnCluster(cluster, calls).catch((cause) => {
           throw wrap(cause, 'script');
         });
-      const sent = pipelineChunks(
-        calls,
-        calls.map((_, i) => i),
-      ).map((chunk) => {
+      const sent = runsOf(calls, callBytes, PIPELINE_BYTES).map((chunk) => {
         const pipe = client.pipeline();
-        for (const i of chunk) void send(pipe, calls[i] as ScriptCall);
+        for (const c of chunk) void send(pipe, c);
         return pipe.exec();
       });
       let replies: Array<Array<[Error | null, unknown]> | null>;
