@@ -4,12 +4,16 @@
  * given by the caller (the sink owns its Lua); the adapter only knows how to run them.
  */
 import calculateSlot from 'cluster-key-slot';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Command, Redis } from 'ioredis';
 import type { ClusterNode, RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { runsOf } from '../util/runs.js';
+import { installCommandEncoder } from './redis-wire.js';
 import { tlsOptions } from './tls.js';
+
+// large commands (a window's script calls) go to the socket as one Buffer each (see redis-wire.ts)
+installCommandEncoder(Command.prototype as unknown as Parameters<typeof installCommandEncoder>[0]);
 
 export interface ScriptSource {
   readonly name: string;

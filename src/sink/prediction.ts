@@ -55,10 +55,14 @@ function modelJson(model: ModelStamp): string {
 /**
  * The vector as a JSON array: a Float32Array's elements read as the doubles equal to their float32
  * values, which JSON.stringify prints as float32Text does (shortest round trip; non-finite as null), in
- * one native pass instead of a string per element.
+ * one native pass instead of a string per element. Copied by index: Array.from iterates, one result
+ * object per element (2.5 % of a drain's allocations).
  */
 function featuresJson(features: Float32Array | null): string {
-  return features === null ? '[]' : JSON.stringify(Array.from(features));
+  if (features === null) return '[]';
+  const values = new Array<number>(features.length);
+  for (let i = 0; i < features.length; i++) values[i] = features[i] as number;
+  return JSON.stringify(values);
 }
 
 /**

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { Command } from 'ioredis';
+import { MIN_BUFFER_CHARS, installCommandEncoder, respCommand } from '../../../src/adapters/redis-wire.js';
+
+// ioredis's own encoder is the oracle: this test does not load src/adapters/redis.ts, which replaces it
+type Writable = (this: unknown, socket: object) => string | Buffer;
+const ioredisToWritable = Command.prototype.toWritable as Writable;
+assert.equal((ioredisToWritable as { streamscore?: boolean }).streamscore, undefined);
+
+function ioredisBytes(name: string, args: string[]): Buffer {
+  const out = ioredisToWritable.call(new Command(name, args), {});
+  return typeof out === 'string' ? Buffer.from(out, 'utf8') : out;
+}
+
+/** A seeded generator (mulberry32), so a failure can be reproduced. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = [
+  'a',
+  'Z',
+  '9',
+  '{',
+  '"',
+  '\r\n',
+  'é',
+  'ß',
+  '€',
+  '中',
+  '😀',
+  '\ud800',
+  '\udfff',
+  '\u0000',
+  ' ',
+];
+
+function randomArg(rnd: () => number): string {
+  const shape = rnd();
+  // lengths around the digit boundaries of the bulk-string header, and long JSON-like text
+  const n =
+    shape < 0.1
+      ? 0
+      : shape < 0.5
+        ? Math.floor(rnd() * 12)
+        : shape < 0.8
+          ? 95 + Math.floor(rnd() * 10)
+          : Math.floor(rnd() * 12000);
+  let s = '';
+  for (let i = 0; i < n; i++) s += rnd() < 0.9 ? 'x' : (PIECES[Math.floor(rnd() * PIECES.length)] as string);
+  return s;
+}
+
+test('respCommand writes the bytes ioredis writes, on 2,000 random commands', () => {
+  const rnd = random(7);
+  for (let c = 0; c < 2000; c++) {
+    const args = Array.from({ length: Math.floor(rnd() * 40) }, () => randomArg(rnd));
+    const name = rnd() < 0.5 ? 'evalsha' : 'eval';
+    assert.deepEqual(respCommand(name, args), ioredisBytes(name, args), `command ${c}`);
+  }
+});
+
+test('respCommand: hand-written edge cases (no arguments, empty ones, lengths 9/10/99/100/999/1000)', () => {
+  const cases: string[][] = [
+    [],
+    [''],
+    ['', '', ''],
+    ...[9, 10, 99, 100, 999, 1000, 9999, 10000].map((n) => ['k', 'x'.repeat(n)]),
+    ['😀'.repeat(3000), '\ud83d', 'tail'],
+  ];
+  for (const args of cases) assert.deepEqual(respCommand('hset', args), ioredisBytes('hset', args));
+});
+
+test("installCommandEncoder: large string commands become one Buffer with the same bytes, the rest stays ioredis's", () => {
+  class Probe extends Command {}
+  installCommandEncoder(Probe.prototype as unknown as Parameters<typeof installCommandEncoder>[0]);
+  const installed = Probe.prototype.toWritable;
+  installCommandEncoder(Probe.prototype as unknown as Parameters<typeof installCommandEncoder>[0]);
+  assert.equal(Probe.prototype.toWritable, installed, 'a second install keeps the first');
+  assert.equal(Command.prototype.toWritable, ioredisToWritable, 'only the given prototype changes');
+
+  const small = ['key', 'value'];
+  assert.equal(typeof new Probe('set', small).toWritable({}), 'string');
+  assert.equal(new Probe('set', small).toWritable({}), ioredisToWritable.call(new Command('set', small), {}));
+
+  const large = ['k', 'é'.repeat(MIN_BUFFER_CHARS), '7'];
+  const out = new Probe('evalsha', large).toWritable({});
+  assert.ok(Buffer.isBuffer(out));
+  assert.deepEqual(out, ioredisBytes('evalsha', large));
+
+  // numbers become strings in ioredis's constructor; the result is the same command
+  const numbers = new Probe('evalsha', ['sha', 2, 'x'.repeat(MIN_BUFFER_CHARS), 'k2', 42]);
+  assert.deepEqual(
+    numbers.toWritable({}),
+    ioredisBytes('evalsha', ['sha', '2', 'x'.repeat(MIN_BUFFER_CHARS), 'k2', '42']),
+  );
+
+  // a Buffer argument: ioredis's own buffer mode
+  const withBuffer = ['k', Buffer.from('y'.repeat(MIN_BUFFER_CHARS))];
+  const viaProbe = new Probe('set', withBuffer).toWritable({});
+  const viaIoredis = ioredisToWritable.call(new Command('set', withBuffer), {});
+  assert.deepEqual(viaProbe, viaIoredis);
+});
