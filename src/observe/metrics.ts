@@ -117,7 +117,7 @@ export class PipelineMetrics {
     });
     this.featureKs = new Gauge({
       name: 'streamscore_feature_ks',
-      help: 'Kolmogorov-Smirnov statistic of each continuous feature over the drift horizon against the reference',
+      help: 'Kolmogorov-Smirnov statistic of each continuous feature over the drift horizon against the reference (recomputed every tenth of the horizon)',
       labelNames: ['feature'],
       registers,
     });

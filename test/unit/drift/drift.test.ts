@@ -133,3 +133,47 @@ test('tier mix: the horizon tier shares against those the reference scores imply
   assert.ok(report.tier_mix_psi > 1);
   assert.deepEqual(report.flagged, ['(tier mix)']);
 });
+
+test('drift monitor: KS over the horizon is recomputed once a tenth of the horizon arrived, and reported as of then in between', () => {
+  // uniform reference on [0, 1] (three quantiles: a continuous feature)
+  const probs = [0, 0.5, 1];
+  const reference: ReferenceDistributions = {
+    quantile_probs: probs,
+    features: { u: { count: 3, mean: 0.5, std: 0.3, min: 0, max: 1, quantiles: [0, 0.5, 1] } },
+    score: { count: 3, mean: 0.5, std: 0.3, min: 0, max: 1, quantiles: [0, 0.5, 1] },
+  };
+  const monitor = new DriftMonitor(reference, ['u'], {
+    horizonRows: 100,
+    minRows: 10,
+    psiThreshold: 10,
+    ksThreshold: 10,
+  });
+  // the definition, written out: D = max_i max((i + 1)/n − F(x_i), F(x_i) − i/n) over the sorted horizon
+  const exactKs = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    let d = 0;
+    s.forEach((x, i) => {
+      const f = Math.min(1, Math.max(0, x));
+      d = Math.max(d, (i + 1) / s.length - f, f - i / s.length);
+    });
+    return d;
+  };
+  const rng = new Random(5);
+  const horizon: number[] = [];
+  let expected: number | null = null;
+  for (let row = 1; row <= 250; row++) {
+    // a drifting stream, so that every recompute gives a new value
+    const v = Math.fround(Math.min(1, rng.next() * (1 - row / 400) + row / 400));
+    horizon.push(v);
+    if (horizon.length > 100) horizon.shift();
+    const report = monitor.observe(Float32Array.of(v), 1, Float32Array.of(0.5));
+    const ks = report.features[0]?.ks ?? null;
+    if (row < 10) {
+      assert.equal(ks, null, `row ${row}: not judged below minRows`);
+      continue;
+    }
+    // recomputed at the first judged row, then after every 10 rows (a tenth of the horizon)
+    if (row % 10 === 0) expected = exactKs(horizon);
+    close(ks as number, expected as number, 1e-6);
+  }
+});
