@@ -76,3 +76,29 @@ test('producer grouping: every message once, in its partition, in send order', (
   const require = createRequire(import.meta.url);
   assert.equal(require('kafkajs/src/producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
 });
+
+test("the default partitioner hashes with the 32-bit murmur2 and picks the partitions kafkajs's own picks", async () => {
+  const require = createRequire(import.meta.url);
+  const installed = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (k: unknown) => number;
+  assert.doesNotMatch(String(installed), /Long/, "kafkajs's Long-based murmur2 is replaced");
+  // the oracle: partitions Kafka's default partitioner picks, checked against kafkajs's own murmur2 in
+  // test/unit/sample/partition.test.ts (a process without this fix)
+  const { kafkaPartition } = await import('../../../src/sample/index.js');
+  const { Partitioners } = (await import('kafkajs')).default;
+  const partitioner = Partitioners.DefaultPartitioner();
+  for (const partitions of [1, 6, 7]) {
+    const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      partitionErrorCode: 0,
+    }));
+    for (const key of ['', 'a', 'abcde', '100001', 'ключ', '🙂🙂', Buffer.from([0, 255, 7, 9, 1])])
+      assert.equal(
+        partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }),
+        kafkaPartition(key, partitions),
+        `key ${String(key)}`,
+      );
+  }
+});
