@@ -19,16 +19,21 @@
  * 4. The encoder and the decoder of one record (kafkajs-record.ts): the same bytes and the same fetched
  * message objects, without a zero-filled buffer, arrays and Long objects per record.
  *
- * 5. The default partitioner's murmur2 (below): kafkajs hashes every keyed message with 64-bit Long
- * objects, about ten per 4 bytes of key (2.7 % of a drain's allocations, one per prediction event); the
- * same value in 32-bit arithmetic (src/util/murmur2.ts).
+ * 5. The default partitioner's murmur2 (below): kafkajs hashes every keyed message (one per prediction
+ * event) with its BigInt-backed Long class, about ten objects per 4 bytes of key (3.0 % of a drain's
+ * allocations); the same value in 32-bit arithmetic (src/util/murmur2.ts).
+ *
+ * kafkajs's modules take their dependencies when they load (the consumer's batch takes the abort filter,
+ * the producer the send and the grouping, the default partitioner murmur2), so every replacement must be
+ * in place before kafkajs itself loads: src/adapters/kafka.ts imports this module first, and it refuses
+ * to load once kafkajs's entry point has.
  */
 import { createRequire } from 'node:module';
 import { fastRecordDecoder, fastRecordEncoder } from './kafkajs-record.js';
 import type { RecordBatchContext, RecordInput } from './kafkajs-record.js';
 import { createSendMessages } from './kafkajs-send.js';
-import { murmur2 } from '../util/murmur2.js';
 import type { SendDeps } from './kafkajs-send.js';
+import { murmur2 } from '../util/murmur2.js';
 
 interface FetchedMessage {
   readonly offset: string;
@@ -107,11 +112,11 @@ function replace(module: string, implementation: unknown): void {
   const cached = require.cache[path];
   if (cached !== undefined) cached.exports = implementation;
 }
-// 5. first: the default partitioner takes murmur2 when its module loads, which must not have happened yet
-const PARTITIONER = 'kafkajs/src/producer/partitioners/default/index.js';
-if (require.cache[require.resolve(PARTITIONER)] !== undefined)
-  throw new Error(`kafkajs-fix must load before ${PARTITIONER}`);
-// kafkajs's murmur2 takes a Buffer, or anything else as the UTF-8 bytes of String(key)
+// every fix must be in place before kafkajs loads (see above). Not just cached: importing kafka.ts puts
+// kafkajs's entry in the cache unevaluated (ESM reads a CommonJS module's export names before it runs)
+if (require.cache[require.resolve('kafkajs')]?.loaded === true)
+  throw new Error('kafkajs-fix must load before kafkajs (import src/adapters/kafkajs-fix.js first)');
+// 5. kafkajs's murmur2 takes a Buffer, or anything else as the UTF-8 bytes of String(key)
 replace('kafkajs/src/producer/partitioners/default/murmur2.js', (key: unknown) =>
   murmur2(Buffer.isBuffer(key) ? key : Buffer.from(String(key))),
 );

@@ -91,11 +91,12 @@ function clientOf(cfg: Config['redis'], connectionName: string): Redis | Cluster
 }
 
 /**
- * Arguments per pipeline, about. ioredis joins a pipeline's commands into one string before writing it: a
- * 20,000-entity window's commit in one pipeline was an 11 MB string, flattened and copied to UTF-8 in one
- * piece. In pipelines of this size no such string is made, and each pipeline is handed to the socket as it
- * is built, so Redis can start on the first while the next is encoded. (What the kernel does not take at
- * once still waits in the socket's queue: the bytes in flight are not bounded by this.)
+ * Arguments per pipeline, about. ioredis joins a pipeline's commands into one piece before writing it (one
+ * string, or one Buffer once a command is a Buffer, see redis-wire.ts): a 20,000-entity window's commit
+ * in one pipeline was an 11 MB string, flattened and copied to UTF-8 in one piece. In pipelines of this
+ * size no such piece is made, and each pipeline is handed to the socket as it is built, so Redis can start
+ * on the first while the next is encoded. (What the kernel does not take at once still waits in the
+ * socket's queue: the bytes in flight are not bounded by this.)
  */
 const PIPELINE_BYTES = 256 * 1024;
 

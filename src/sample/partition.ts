@@ -1,7 +1,4 @@
-/**
- * Kafka's default partitioner for keyed records (Java client, and kafkajs's DefaultPartitioner):
- * `toPositive(murmur2(keyBytes)) % numPartitions`. murmur2 is Kafka's 32-bit variant (seed 0x9747b28c).
- */
+/** Kafka's default partitioner for keyed records (murmur2: src/util/murmur2.ts). */
 
 import { murmur2 } from '../util/murmur2.js';
 

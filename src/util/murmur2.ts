@@ -1,8 +1,8 @@
 /**
  * Kafka's 32-bit murmur2 (seed 0x9747b28c), the hash of its default partitioner for keyed records (Java
  * client, and kafkajs's DefaultPartitioner): `toPositive(murmur2(keyBytes)) % numPartitions`. In 32-bit
- * integer arithmetic (kafkajs computes it with 64-bit Long objects and keeps the low 32 bits: the same
- * value).
+ * integer arithmetic (kafkajs computes it with its BigInt-backed Long objects and keeps the low 32 bits:
+ * the same value, since multiply and xor carry nothing down from the high bits).
  */
 
 const M = 0x5bd1e995;

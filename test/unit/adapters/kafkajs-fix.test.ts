@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import test from 'node:test';
 import { filterAbortedMessages, groupMessagesPerPartition } from '../../../src/adapters/kafkajs-fix.js';
@@ -77,28 +78,58 @@ test('producer grouping: every message once, in its partition, in send order', (
   assert.equal(require('kafkajs/src/producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
 });
 
-test("the default partitioner hashes with the 32-bit murmur2 and picks the partitions kafkajs's own picks", async () => {
+/** kafkajs's own murmur2, loaded from its file again (the cached module is the fix's replacement). */
+function kafkajsMurmur2(): (key: unknown) => number {
+  const require = createRequire(import.meta.url);
+  const path = require.resolve('kafkajs/src/producer/partitioners/default/murmur2.js');
+  const installed = require.cache[path];
+  delete require.cache[path];
+  try {
+    return require(path) as (key: unknown) => number;
+  } finally {
+    if (installed !== undefined) require.cache[path] = installed;
+  }
+}
+
+test("fix 5: the partitioner's murmur2 gives kafkajs's own value for every key type kafkajs hashes", () => {
   const require = createRequire(import.meta.url);
   const installed = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (k: unknown) => number;
-  assert.doesNotMatch(String(installed), /Long/, "kafkajs's Long-based murmur2 is replaced");
-  // the oracle: partitions Kafka's default partitioner picks, checked against kafkajs's own murmur2 in
-  // test/unit/sample/partition.test.ts (a process without this fix)
-  const { kafkaPartition } = await import('../../../src/sample/index.js');
-  const { Partitioners } = (await import('kafkajs')).default;
-  const partitioner = Partitioners.DefaultPartitioner();
-  for (const partitions of [1, 6, 7]) {
-    const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
-      partitionId,
-      leader: 0,
-      replicas: [0],
-      isr: [0],
-      partitionErrorCode: 0,
-    }));
-    for (const key of ['', 'a', 'abcde', '100001', 'ключ', '🙂🙂', Buffer.from([0, 255, 7, 9, 1])])
-      assert.equal(
-        partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }),
-        kafkaPartition(key, partitions),
-        `key ${String(key)}`,
-      );
-  }
+  const original = kafkajsMurmur2();
+  assert.notEqual(installed, original);
+  assert.match(String(original), /Long/, "the oracle is kafkajs's Long-based murmur2");
+  assert.doesNotMatch(String(installed), /Long/);
+  const keys: unknown[] = [
+    '',
+    'a',
+    'abcde',
+    '100001',
+    'ключ',
+    '🙂🙂',
+    '\ud800',
+    Buffer.from([0, 255, 7, 9, 1]),
+    Buffer.alloc(0),
+    0,
+    -1,
+    1.5,
+    21,
+    true,
+    {},
+    [1, 2],
+    Uint8Array.of(1, 2, 3),
+  ];
+  for (let i = 0; i < 300; i++) keys.push(`customer-${i * 7919}`, Buffer.from(String(i * 104729)));
+  for (const key of keys) assert.equal(installed(key), original(key), `key ${String(key)}`);
+  // Kafka's Java client: Utils.murmur2("21".getBytes(UTF_8)) (test/unit/sample/partition.test.ts)
+  assert.equal(installed(21), -973932308);
+});
+
+test('fix 5: kafkajs-fix refuses to load after kafkajs (its partitioner would keep the old murmur2)', () => {
+  const fix = new URL('../../../src/adapters/kafkajs-fix.js', import.meta.url).href;
+  const run = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `await import('kafkajs'); await import(${JSON.stringify(fix)});`],
+    { encoding: 'utf8' },
+  );
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /kafkajs-fix must load before/);
 });

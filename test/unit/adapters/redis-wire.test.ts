@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import test from 'node:test';
 import { Command } from 'ioredis';
 import { MIN_BUFFER_CHARS, installCommandEncoder, respCommand } from '../../../src/adapters/redis-wire.js';
@@ -107,4 +108,28 @@ test("installCommandEncoder: large string commands become one Buffer with the sa
   const viaProbe = new Probe('set', withBuffer).toWritable({});
   const viaIoredis = ioredisToWritable.call(new Command('set', withBuffer), {});
   assert.deepEqual(viaProbe, viaIoredis);
+});
+
+// last: installs the encoder on ioredis's own Command, as redis.ts does
+test("a script's command (EVAL on a new socket, then EVALSHA) goes through the installed encoder with ioredis's bytes", () => {
+  const require = createRequire(import.meta.url);
+  const { default: Script } = require('ioredis/built/Script.js') as {
+    default: new (
+      lua: string,
+      keys: number,
+    ) => {
+      sha: string;
+      Command: new (name: string, args: string[]) => { toWritable(s: object): string | Buffer };
+    };
+  };
+  installCommandEncoder(Command.prototype as unknown as Parameters<typeof installCommandEncoder>[0]);
+  const lua = 'return ARGV[1]';
+  const script = new Script(lua, 1);
+  const big = 'é'.repeat(MIN_BUFFER_CHARS);
+  const command = new script.Command('evalsha', [script.sha, '1', 'k', big]);
+  const socket = {};
+  const first = command.toWritable(socket);
+  assert.ok(Buffer.isBuffer(first), 'the installed encoder wrote it');
+  assert.deepEqual(first, ioredisBytes('eval', [lua, '1', 'k', big]));
+  assert.deepEqual(command.toWritable(socket), ioredisBytes('evalsha', [script.sha, '1', 'k', big]));
 });

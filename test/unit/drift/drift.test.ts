@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
   DriftMonitor,
+  KS_REFRESH,
   binOf,
   binsFromQuantiles,
   isContinuous,
@@ -134,46 +135,92 @@ test('tier mix: the horizon tier shares against those the reference scores imply
   assert.deepEqual(report.flagged, ['(tier mix)']);
 });
 
-test('drift monitor: KS over the horizon is recomputed once a tenth of the horizon arrived, and reported as of then in between', () => {
-  // uniform reference on [0, 1] (three quantiles: a continuous feature)
-  const probs = [0, 0.5, 1];
-  const reference: ReferenceDistributions = {
-    quantile_probs: probs,
-    features: { u: { count: 3, mean: 0.5, std: 0.3, min: 0, max: 1, quantiles: [0, 0.5, 1] } },
-    score: { count: 3, mean: 0.5, std: 0.3, min: 0, max: 1, quantiles: [0, 0.5, 1] },
-  };
-  const monitor = new DriftMonitor(reference, ['u'], {
+// uniform reference on [0, 1] (three quantiles: a continuous feature)
+const UNIFORM: ReferenceDistributions = {
+  quantile_probs: [0, 0.5, 1],
+  features: { u: { count: 3, mean: 0.5, std: 0.3, min: 0, max: 1, quantiles: [0, 0.5, 1] } },
+  score: { count: 3, mean: 0.5, std: 0.3, min: 0, max: 1, quantiles: [0, 0.5, 1] },
+};
+
+/** The one-sample KS against the uniform reference, by its definition (max_i of both gaps at x_i). */
+function uniformKs(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  let d = 0;
+  s.forEach((x, i) => {
+    const f = Math.min(1, Math.max(0, x));
+    d = Math.max(d, (i + 1) / s.length - f, f - i / s.length);
+  });
+  return d;
+}
+
+/** A stream drifting upwards from uniform, so that the horizon's KS keeps changing. */
+function drifting(seed: number): (row: number) => number {
+  const rng = new Random(seed);
+  return (row) => Math.fround(Math.min(1, rng.next() * (1 - row / 400) + row / 400));
+}
+
+test('drift monitor: KS over the horizon is recomputed at the first judged window and then once a tenth of the horizon arrived, and reported as of then', () => {
+  assert.equal(KS_REFRESH, 0.1);
+  // a threshold KS never comes near: only the refresh rule recomputes
+  const monitor = new DriftMonitor(UNIFORM, ['u'], {
     horizonRows: 100,
-    minRows: 10,
+    minRows: 15,
     psiThreshold: 10,
     ksThreshold: 10,
   });
-  // the definition, written out: D = max_i max((i + 1)/n − F(x_i), F(x_i) − i/n) over the sorted horizon
-  const exactKs = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    let d = 0;
-    s.forEach((x, i) => {
-      const f = Math.min(1, Math.max(0, x));
-      d = Math.max(d, (i + 1) / s.length - f, f - i / s.length);
-    });
-    return d;
-  };
-  const rng = new Random(5);
+  const next = drifting(5);
   const horizon: number[] = [];
-  let expected: number | null = null;
-  for (let row = 1; row <= 250; row++) {
-    // a drifting stream, so that every recompute gives a new value
-    const v = Math.fround(Math.min(1, rng.next() * (1 - row / 400) + row / 400));
-    horizon.push(v);
-    if (horizon.length > 100) horizon.shift();
-    const report = monitor.observe(Float32Array.of(v), 1, Float32Array.of(0.5));
+  const computedAt: number[] = [];
+  let row = 0;
+  let last: number | null = null;
+  // 1-row windows up to row 60, then 7-row windows: a recompute waits for at least 10 rows
+  while (row < 200) {
+    const n = row < 60 ? 1 : 7;
+    const values = Array.from({ length: n }, () => next(++row));
+    horizon.push(...values);
+    horizon.splice(0, Math.max(0, horizon.length - 100));
+    const report = monitor.observe(Float32Array.from(values), n, new Float32Array(n).fill(0.5));
     const ks = report.features[0]?.ks ?? null;
-    if (row < 10) {
+    if (row < 15) {
       assert.equal(ks, null, `row ${row}: not judged below minRows`);
       continue;
     }
-    // recomputed at the first judged row, then after every 10 rows (a tenth of the horizon)
-    if (row % 10 === 0) expected = exactKs(horizon);
-    close(ks as number, expected as number, 1e-6);
+    const exact = uniformKs(horizon);
+    if (last === null || Math.abs((ks as number) - last) > 1e-12) {
+      close(ks as number, exact, 1e-6);
+      computedAt.push(row);
+    }
+    last = ks;
   }
+  // 15 (first judged), every 10 rows while windows are 1 row; then the end of the first 7-row window at
+  // least 10 rows after the last computation (67: 12 rows after 55), and every second window after it
+  assert.deepEqual(computedAt.slice(0, 6), [15, 25, 35, 45, 55, 67]);
+  for (let i = 6; i < computedAt.length; i++)
+    assert.equal((computedAt[i] as number) - (computedAt[i - 1] as number), 14, `${computedAt.join(',')}`);
+});
+
+test('drift monitor: the KS flag is exact after every window (recomputed whenever the rows since could have moved KS across the threshold)', () => {
+  const threshold = 0.3;
+  const monitor = new DriftMonitor(UNIFORM, ['u'], {
+    horizonRows: 100,
+    minRows: 15,
+    psiThreshold: 10,
+    ksThreshold: threshold,
+  });
+  const next = drifting(11);
+  const horizon: number[] = [];
+  let flips = 0;
+  let wasFlagged = false;
+  for (let row = 1; row <= 400; row++) {
+    const v = next(row);
+    horizon.push(v);
+    if (horizon.length > 100) horizon.shift();
+    const report = monitor.observe(Float32Array.of(v), 1, Float32Array.of(0.5));
+    if (row < 15) continue;
+    const flagged = report.flagged.includes('u');
+    assert.equal(flagged, uniformKs(horizon) >= threshold, `row ${row}: KS ${uniformKs(horizon)}`);
+    if (flagged !== wasFlagged) flips += 1;
+    wasFlagged = flagged;
+  }
+  assert.ok(flips >= 1, 'the stream crosses the threshold');
 });
