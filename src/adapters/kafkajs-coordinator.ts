@@ -4,8 +4,10 @@
  * requests a window's transaction makes are lookups of a coordinator that has not moved. The Java client
  * keeps the coordinator until a request to it fails. Here a producer's transaction coordinator is kept
  * for COORDINATOR_TTL_MS while its connection is up; a coordinator that moved without the connection
- * dropping (a leadership change of the transaction log) is found again at the latest after that, and
- * until then its requests fail with NOT_COORDINATOR and the window is retried like any failed window.
+ * dropping (a leadership change of the transaction log) answers NOT_COORDINATOR: the window fails and is
+ * retried like any failed window, and a failed window's partition gets a new producer (src/pipeline:
+ * retire), whose cluster, and so whose cache, is new. Its InitProducerId bumps the epoch, so the
+ * coordinator aborts whatever the failed window had left open; nothing is committed twice.
  * Group coordinators (the consumer's, and the offsets' in a transaction) are looked up as before.
  */
 
