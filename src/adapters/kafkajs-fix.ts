@@ -23,10 +23,6 @@
  * event) with its BigInt-backed Long class, about ten objects per 4 bytes of key (3.0 % of a drain's
  * allocations); the same value in 32-bit arithmetic (src/util/murmur2.ts).
  *
- * 6. The transaction coordinator (kafkajs-coordinator.ts): kafkajs looks it up before every request of a
- * transaction that goes to it (three FindCoordinator requests per window); it is kept for a few seconds
- * while its connection is up.
- *
  * kafkajs's modules take their dependencies when they load (the consumer's batch takes the abort filter,
  * the producer the send and the grouping, the default partitioner murmur2), so every replacement must be
  * in place before kafkajs itself loads: src/adapters/kafka.ts imports this module first, and it refuses
@@ -35,8 +31,6 @@
 import { createRequire } from 'node:module';
 import { fastRecordDecoder, fastRecordEncoder } from './kafkajs-record.js';
 import type { RecordBatchContext, RecordInput } from './kafkajs-record.js';
-import { cachedTransactionCoordinator } from './kafkajs-coordinator.js';
-import type { CoordinatorBroker } from './kafkajs-coordinator.js';
 import { createSendMessages } from './kafkajs-send.js';
 import type { SendDeps } from './kafkajs-send.js';
 import { murmur2 } from '../util/murmur2.js';
@@ -161,8 +155,3 @@ replace(
     ) => unknown,
   ),
 );
-// 6. the transaction coordinator, kept (the cluster is a class: its prototype is patched in place)
-const Cluster = require('kafkajs/src/cluster/index.js') as {
-  prototype: { findGroupCoordinator: Parameters<typeof cachedTransactionCoordinator<CoordinatorBroker>>[0] };
-};
-Cluster.prototype.findGroupCoordinator = cachedTransactionCoordinator(Cluster.prototype.findGroupCoordinator);
