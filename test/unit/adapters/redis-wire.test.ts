@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import test from 'node:test';
 import { Command } from 'ioredis';
 import { MIN_BUFFER_CHARS, installCommandEncoder, respCommand } from '../../../src/adapters/redis-wire.js';
+import { Random } from '../../../src/sample/index.js';
 
 // ioredis's own encoder is the oracle: this test does not load src/adapters/redis.ts, which replaces it
 type Writable = (this: unknown, socket: object) => string | Buffer;
@@ -12,17 +13,6 @@ assert.equal((ioredisToWritable as { streamscore?: boolean }).streamscore, undef
 function ioredisBytes(name: string, args: string[]): Buffer {
   const out = ioredisToWritable.call(new Command(name, args), {});
   return typeof out === 'string' ? Buffer.from(out, 'utf8') : out;
-}
-
-/** A seeded generator (mulberry32), so a failure can be reproduced. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PIECES = [
@@ -60,7 +50,8 @@ function randomArg(rnd: () => number): string {
 }
 
 test('respCommand writes the bytes ioredis writes, on 2,000 random commands', () => {
-  const rnd = random(7);
+  const rng = new Random(7);
+  const rnd = () => rng.next();
   for (let c = 0; c < 2000; c++) {
     const args = Array.from({ length: Math.floor(rnd() * 40) }, () => randomArg(rnd));
     const name = rnd() < 0.5 ? 'evalsha' : 'eval';
