@@ -66,14 +66,13 @@ function featuresJson(features: Float32Array | null): string {
 }
 
 /**
- * 'U' or 'D' (upsert, delete), then the prediction's JSON up to `"version":` — the store appends the
- * version and the closing brace (COMMIT_SCRIPT). A deletion keeps the model stamp, so its event can be
- * re-emitted exactly after a crash.
+ * The prediction's JSON up to `"version":` — the store appends the version and the closing brace
+ * (COMMIT_SCRIPT). A deletion keeps the model stamp, so its event can be re-emitted exactly after a crash.
  */
 export function predictionJsonHead(p: PredictionRecord, model: ModelStamp): string {
   const upsert = p.kind === 'upsert';
   return (
-    `${upsert ? 'U' : 'D'}{"entity_id":${JSON.stringify(p.entityId)},"deleted":${upsert ? 'false' : 'true'},` +
+    `{"entity_id":${JSON.stringify(p.entityId)},"deleted":${upsert ? 'false' : 'true'},` +
     `"score":${upsert ? float32Text(p.score ?? Number.NaN) : 'null'},` +
     `"tier":${upsert && p.tier !== null ? JSON.stringify(p.tier) : 'null'},${modelJson(model)},` +
     `"features":${upsert ? featuresJson(p.features) : '[]'},"as_of":${p.asOfMs},"scored_at":${p.scoredAtMs},` +
@@ -105,6 +104,6 @@ export function predictionHashFields(p: PredictionRecord, version: number, model
     'deleted',
     p.kind === 'delete' ? '1' : '0',
     'json',
-    `${head.slice(1)}${version}}`,
+    `${head}${version}}`,
   ];
 }

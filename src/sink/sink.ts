@@ -6,7 +6,8 @@ import { entityKeys } from './keys.js';
 import type { EntityKeys } from './keys.js';
 import { parseStoredPrediction, predictionJsonHead } from './prediction.js';
 import type { StoredPrediction } from './prediction.js';
-import { COMMIT_SCRIPT, READ_SCRIPT, SET_MAX_SCRIPT } from './scripts.js';
+import { COMMIT_SCRIPT, READ_SCRIPT, SET_MAX_SCRIPT, commitOutcomes } from './scripts.js';
+import type { CommitOutcome } from './scripts.js';
 import { FenceLayout } from './slots.js';
 import { decodeState, encodeEvents, encodeHeader } from './state.js';
 import type { EntityState, StateFields } from './state.js';
@@ -198,29 +199,33 @@ export class RedisSink {
       for (const j of g) {
         const w = writes[j] as StateWrite;
         keys.push(stateKeys[j] as string, (entityKeys[j] as EntityKeys).prediction);
+        const p = w.prediction;
         args.push(
           String(w.base.sv),
           encodeHeader(w.next),
           w.storeProfile,
           w.eventsChanged ? encodeEvents(w.next.events, fields.event) : '',
-          w.prediction === null ? '' : predictionJsonHead(w.prediction, model),
+          p === null ? '' : predictionJsonHead(p, model),
+          p === null ? '' : p.kind === 'delete' ? '1' : '0',
         );
       }
       return { script: COMMIT_SCRIPT, keys, args };
     });
-    const replies = (await this.#fenced(() => this.#store.runScripts(calls))) as unknown[][][];
-    const flat: unknown[][] = new Array<unknown[]>(writes.length);
-    groups.forEach((g, c) => g.forEach((j, n) => (flat[j] = (replies[c] as unknown[][])[n] as unknown[])));
+    const replies = (await this.#fenced(() => this.#store.runScripts(calls))) as unknown[][];
+    const outcomes = new Array<CommitOutcome>(writes.length);
+    groups.forEach((g, c) => {
+      const got = commitOutcomes(replies[c] as unknown[], g.length);
+      g.forEach((j, n) => (outcomes[j] = got[n] as CommitOutcome));
+    });
     return writes.map((w, i) => {
-      const r = flat[i] as unknown[];
-      if (Number(r[0]) !== 1) {
-        const current = decodeState(Number(r[1]), r[2] as string, r[3] as string, r[4] as string, fields);
+      const r = outcomes[i] as CommitOutcome;
+      if (!r.ok) {
+        const current = decodeState(r.sv, r.p, r.d, r.e, fields);
         this.#cache.set(w.entityId, current);
         return { ok: false, current };
       }
-      const version = Number(r[1]);
-      this.#cache.set(w.entityId, { ...w.next, sv: version, pv: w.prediction === null ? 0 : version });
-      return { ok: true, version };
+      this.#cache.set(w.entityId, { ...w.next, sv: r.version, pv: w.prediction === null ? 0 : r.version });
+      return { ok: true, version: r.version };
     });
   }
 

@@ -3,11 +3,13 @@
  *  - deleted entities stay deleted when older updates are replayed (no resurrection);
  *  - a write computed from a state that changed meanwhile (a zombie, a concurrent window) is refused and
  *    writes nothing; a prediction older than the stored one is never written;
- *  - a Redis that lost its keys (the epoch with them) refuses writes; versions only grow, also after it;
+ *  - a Redis that lost its keys (the epoch with them) refuses writes; versions only grow, also after it,
+ *    and when a stored version is ahead of the Redis clock;
  *  - events count once per id, however often they are redelivered.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { Redis } from 'ioredis';
 import { createRedisStore } from '../../src/adapters/redis.js';
 import { parseConfig } from '../../src/config/index.js';
 import { LookupClient } from '../../src/lookup/index.js';
@@ -201,6 +203,66 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
       seen.push((await lookup.get('4'))?.version ?? 0);
       for (let i = 1; i < seen.length; i++)
         assert.ok((seen[i] as number) > (seen[i - 1] as number), `versions grow: ${seen.join(', ')}`);
+    },
+  );
+
+  await t.test(
+    'a stored version ahead of the Redis clock: the next is one above it; one call mixes that, a refusal and a plain write',
+    async () => {
+      for (const id of ['6', '7', '8']) await step(upsert(id, '10', 30), 0.5);
+      const ahead = Date.now() * 1000 + 10 * DAY * 1000; // ten days past the server clock, in µs
+      const raw = new Redis(config.redis.url);
+      try {
+        await raw.hset(sink.keys('6').state, 'sv', String(ahead));
+      } finally {
+        raw.disconnect();
+      }
+      const [b6, b7, b8] = (await sink.load(['6', '7', '8'])) as EntityState[];
+      await step(upsert('8', '20', 31), 0.6); // 8 moves on: the write below from b8 is stale
+      const work = (base: EntityState, w: EntityWork, score: number) => {
+        const c = applyWork(base, w, FIELDS);
+        return {
+          entityId: w.entityId,
+          base,
+          next: c.next as EntityState,
+          storeProfile: c.storeProfile,
+          eventsChanged: c.eventsChanged,
+          prediction: pred(w.entityId, score),
+        };
+      };
+      const before = Date.now() * 1000;
+      const res = await sink.write(
+        [
+          work(b6 as EntityState, upsert('6', '11', 40), 0.1),
+          work(b7 as EntityState, upsert('7', '11', 41), 0.2),
+          work(b8 as EntityState, upsert('8', '15', 99), 0.3),
+        ],
+        model,
+      );
+      assert.deepEqual(res[0], { ok: true, version: ahead + 1 }, 'one above the stored version');
+      assert.equal(res[1]?.ok, true);
+      const v7 = res[1]?.ok === true ? res[1].version : 0;
+      assert.ok(v7 > (b7 as EntityState).sv && v7 >= before - 5_000_000, `the server time: ${v7}`);
+      assert.equal(res[2]?.ok, false, 'the stale write is refused');
+      if (res[2]?.ok === false) assert.deepEqual(res[2].current.profile, { age: 31 });
+      for (const [id, version, score] of [
+        ['6', ahead + 1, 0.1],
+        ['7', v7, 0.2],
+      ] as const) {
+        const [state] = await sink.load([id]);
+        assert.equal(state?.sv, version, `${id}: the state's version`);
+        const got = await lookup.get(id);
+        assert.equal(got?.version, version, `${id}: the prediction's version`);
+        assert.equal(got?.score, Math.fround(score));
+        const [json] = await sink.storedPredictions([id]);
+        assert.equal(json?.version, version, `${id}: the version inside the stored JSON`);
+        assert.equal(json?.deleted, false);
+      }
+      assert.equal(
+        (await lookup.get('8'))?.score,
+        Math.fround(0.6),
+        'the refused prediction was not written',
+      );
     },
   );
 

@@ -165,8 +165,7 @@ test('stored prediction JSON: parses back to the values written, with the versio
   };
   const model = { name: 'churn', version: '2', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@2' };
   const head = predictionJsonHead(p, model);
-  assert.equal(head[0], 'U');
-  const stored = parseStoredPrediction(`${head.slice(1)}1764600000000123}`);
+  const stored = parseStoredPrediction(`${head}1764600000000123}`);
   assert.equal(stored?.version, 1_764_600_000_000_123);
   assert.equal(stored?.score, Math.fround(0.1234567), 'float32 survives the text');
   assert.deepEqual(stored?.features, Array.from(p.features as Float32Array));
@@ -174,8 +173,7 @@ test('stored prediction JSON: parses back to the values written, with the versio
   assert.deepEqual(stored?.basis, { 't/2': '9007199254740993' }, 'the basis is stored with the prediction');
   assert.equal(stored?.entity_id, 'c"1');
   const del = predictionJsonHead({ ...p, kind: 'delete', score: null, tier: null, features: null }, model);
-  assert.equal(del[0], 'D');
-  const d = parseStoredPrediction(`${del.slice(1)}5}`);
+  const d = parseStoredPrediction(`${del}5}`);
   assert.equal(d?.deleted, true);
   assert.equal(d?.model_sha256, 'ab', 'a deletion keeps the model stamp');
 });
@@ -203,7 +201,7 @@ test('stored prediction features: every float32 parses back to itself; non-finit
   );
   // the text itself: each element as float32Text prints it (a format change would show here first)
   assert.ok(head.includes(`"features":[${Array.from(features, float32Text).join(',')}]`), 'features text');
-  const stored = parseStoredPrediction(`${head.slice(1)}1}`);
+  const stored = parseStoredPrediction(`${head}1}`);
   const expected = Array.from(features, (v) => (Number.isFinite(v) ? (Object.is(v, -0) ? 0 : v) : null));
   assert.deepEqual(stored?.features, expected);
   for (const v of stored?.features ?? []) if (v !== null) assert.equal(Math.fround(v), v, 'a float32 value');
