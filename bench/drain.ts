@@ -15,7 +15,7 @@ import { infoDelta, readRedisInfo, redisCost, sumInfo } from './redis-info.js';
 import type { RedisInfo } from './redis-info.js';
 import { drainStages } from './stages.js';
 import type { DrainOrder, DrainStage } from './stages.js';
-import { readAudits, stageMetrics, stageShares, startPipeline } from './streamscore.js';
+import { readAudits, stageMetrics, stageShares, startPipeline, transactionPhases } from './streamscore.js';
 import type { PipelineHandle } from './streamscore.js';
 import type { DrainStageResult, StreamscoreRun, WindowSettings } from './types.js';
 
@@ -223,6 +223,7 @@ export async function drain(env: BenchEnv, opts: DrainOptions): Promise<Streamsc
     windows: audits.length,
     recordsPerWindow: records / audits.length,
     stages: stageShares(metrics, audits, records),
+    transactionPhases: transactionPhases(metrics),
     counts,
     window: runs[0]?.window as WindowSettings,
     perRecord,

@@ -177,6 +177,13 @@ export function markdown(r: BenchResults): string {
         .join(', ')}.`,
       '',
     );
+    if (ss.transactionPhases.length > 0)
+      out.push(
+        `Kafka transaction steps per committed window, wall time (\`streamscore_transaction_phase_seconds\`; each await also waits for the event loop the windows of all partitions share; send includes AddPartitionsToTxn and kafkajs's retries, offsets AddOffsetsToTxn and TxnOffsetCommit, commit EndTxn): ${ss.transactionPhases
+          .map((t) => `${t.phase} ${fixed(t.meanMs, 1)} ms`)
+          .join(', ')} (means).`,
+        '',
+      );
   }
   if (r.sweep.length > 0) {
     const rates = [...new Set(r.sweep.flatMap((s) => s.latency.map((l) => l.targetRate)))].sort(

@@ -14,7 +14,7 @@ import type { BenchEnv } from './env.js';
 import { sleep } from './env.js';
 import { startChild } from './proc.js';
 import type { Child } from './proc.js';
-import type { StageShare } from './types.js';
+import type { StageShare, TransactionPhaseTime } from './types.js';
 
 export interface PipelineHandle {
   readonly child: Child;
@@ -137,17 +137,41 @@ export async function readAudits(
   return out;
 }
 
-/** Sum of `streamscore_stage_duration_seconds` per stage, in ms, from the pipeline's /metrics. */
+/**
+ * Sums of `streamscore_stage_duration_seconds` per stage, in ms, from the pipeline's /metrics; and of
+ * `streamscore_transaction_phase_seconds` per phase as `tx:<phase>` (ms) with `tx#<phase>` (count).
+ */
 export async function stageMetrics(p: PipelineHandle): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const body = await fetch(`http://${p.config.observe.host}:${p.observePort}/metrics`).then((r) => r.text());
+  const read = (line: string, label: string) => ({
+    name: new RegExp(`${label}="([^"]+)"`).exec(line)?.[1],
+    value: Number(line.slice(line.lastIndexOf(' ') + 1)),
+  });
   for (const line of body.split('\n')) {
-    if (!line.startsWith('streamscore_stage_duration_seconds_sum{')) continue;
-    const stage = /stage="([^"]+)"/.exec(line)?.[1];
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (stage !== undefined && Number.isFinite(value)) out.set(stage, value * 1000);
+    if (line.startsWith('streamscore_stage_duration_seconds_sum{')) {
+      const { name, value } = read(line, 'stage');
+      if (name !== undefined && Number.isFinite(value)) out.set(name, value * 1000);
+    } else if (line.startsWith('streamscore_transaction_phase_seconds_sum{')) {
+      const { name, value } = read(line, 'phase');
+      if (name !== undefined && Number.isFinite(value)) out.set(`tx:${name}`, value * 1000);
+    } else if (line.startsWith('streamscore_transaction_phase_seconds_count{')) {
+      const { name, value } = read(line, 'phase');
+      if (name !== undefined && Number.isFinite(value)) out.set(`tx#${name}`, value);
+    }
   }
   return out;
+}
+
+/** The transaction's steps, from stageMetrics (summed over a drain's stages), in the order they run. */
+export function transactionPhases(metrics: ReadonlyMap<string, number>): TransactionPhaseTime[] {
+  return ['begin', 'send', 'offsets', 'commit'].flatMap((phase) => {
+    const totalMs = metrics.get(`tx:${phase}`);
+    const count = metrics.get(`tx#${phase}`);
+    return totalMs === undefined || count === undefined || count === 0
+      ? []
+      : [{ phase, totalMs, meanMs: totalMs / count }];
+  });
 }
 
 /**
@@ -164,7 +188,8 @@ export function stageShares(
   for (const a of audits)
     for (const [k, v] of Object.entries(a.stage_ms)) fromAudits.set(k, (fromAudits.get(k) ?? 0) + v);
   const sums = new Map<string, number>();
-  for (const [k, v] of metrics.size > 0 ? metrics : fromAudits) if (k !== 'commit') sums.set(k, v);
+  for (const [k, v] of metrics.size > 0 ? metrics : fromAudits)
+    if (k !== 'commit' && !k.startsWith('tx:') && !k.startsWith('tx#')) sums.set(k, v);
   if (fromAudits.has('redis-write')) sums.set('redis-write', fromAudits.get('redis-write') as number);
   const commit = metrics.get('commit');
   if (commit !== undefined) sums.set('kafka-transaction', commit);

@@ -48,6 +48,15 @@ export interface StageShare {
   readonly usPerRecord: number;
 }
 
+/** One step of the windows' Kafka transactions (streamscore_transaction_phase_seconds). */
+export interface TransactionPhaseTime {
+  readonly phase: string;
+  /** Sum over committed windows, ms. */
+  readonly totalMs: number;
+  /** Mean per committed window, ms. */
+  readonly meanMs: number;
+}
+
 /** One stage of a drain (cdc-first: the CDC topic, then the transactions; mixed: one stage). */
 export interface DrainStageResult {
   readonly name: string;
@@ -68,6 +77,8 @@ export interface StreamscoreRun extends SystemResult {
   readonly windows: number;
   readonly recordsPerWindow: number;
   readonly stages: readonly StageShare[];
+  /** The Kafka transaction's steps (empty for a build without the metric). */
+  readonly transactionPhases: readonly TransactionPhaseTime[];
   readonly counts: Readonly<Record<string, number>>;
   readonly window: WindowSettings;
   /** CPU per input record over pipeline ready → caught up: Node, Redis (INFO), broker, box. */

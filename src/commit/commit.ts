@@ -3,6 +3,9 @@ import type { OutMessage } from '../emit/types.js';
 
 export type CrashPointName = 'before-redis-write' | 'after-redis-write' | 'before-commit';
 
+/** The steps of a window's Kafka transaction, timed one by one (see CommitRequest.phaseTimed). */
+export type TransactionPhase = 'begin' | 'send' | 'offsets' | 'commit';
+
 export interface OutputBatch {
   readonly topic: string;
   readonly messages: readonly OutMessage[];
@@ -24,6 +27,8 @@ export interface CommitRequest {
   readonly nextOffset: string;
   /** Records, after the transaction committed, that inputs up to nextOffset - 1 are committed (not awaited). */
   readonly markCommitted: () => void;
+  /** Told how long each step of the transaction took, in ms (for metrics; not on failure). */
+  readonly phaseTimed?: (phase: TransactionPhase, ms: number) => void;
   /** Test-only: a named point at which the test suite may kill the process. */
   readonly crashPoint?: (name: CrashPointName) => void;
 }
@@ -53,12 +58,22 @@ export async function commitWindow(req: CommitRequest): Promise<void> {
 
   const outputs = req.outputs();
   let tx: OutputTransaction | undefined;
+  let at = performance.now();
+  const timed = (phase: TransactionPhase) => {
+    const now = performance.now();
+    req.phaseTimed?.(phase, now - at);
+    at = now;
+  };
   try {
     tx = await req.producer.begin();
+    timed('begin');
     await tx.sendAll(outputs);
+    timed('send');
     await tx.sendOffsets(req.groupId, req.input, req.nextOffset);
+    timed('offsets');
     req.crashPoint?.('before-commit');
     await tx.commit();
+    timed('commit');
   } catch (err) {
     await tx?.abort();
     throw err;

@@ -1,2 +1,2 @@
 export { commitWindow } from './commit.js';
-export type { CommitRequest, CrashPointName, OutputBatch } from './commit.js';
+export type { CommitRequest, CrashPointName, OutputBatch, TransactionPhase } from './commit.js';

@@ -5,6 +5,7 @@ export class PipelineMetrics {
   readonly registry = new Registry();
   readonly records: Counter<'stage' | 'topic' | 'outcome'>;
   readonly stageSeconds: Histogram<'stage'>;
+  readonly transactionPhaseSeconds: Histogram<'phase'>;
   readonly windowRecords: Histogram;
   readonly windowBytes: Histogram;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
@@ -52,6 +53,13 @@ export class PipelineMetrics {
       name: 'streamscore_stage_duration_seconds',
       help: 'Time spent per window in each stage',
       labelNames: ['stage'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.transactionPhaseSeconds = new Histogram({
+      name: 'streamscore_transaction_phase_seconds',
+      help: "Time per committed window in each step of its Kafka transaction: begin, send (AddPartitionsToTxn and the produce requests, with kafkajs's retries such as CONCURRENT_TRANSACTIONS), offsets (AddOffsetsToTxn, TxnOffsetCommit), commit (EndTxn)",
+      labelNames: ['phase'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });

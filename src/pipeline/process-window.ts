@@ -146,6 +146,7 @@ export async function processWindow(
     input: part.tp,
     nextOffset: (BigInt(last.offset) + 1n).toString(),
     markCommitted: () => part.markCommitted(BigInt(last.offset)),
+    phaseTimed: (phase, ms) => metrics.transactionPhaseSeconds.observe({ phase }, ms / 1000),
     ...(ctx.crashPoint === undefined ? {} : { crashPoint: ctx.crashPoint }),
   });
   metrics.stageSeconds.observe({ stage: 'commit' }, timer.lap('commit') / 1000);

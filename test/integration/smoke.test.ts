@@ -142,6 +142,13 @@ test('a JSON CDC insert, an update, events and a delete flow through to Redis an
     assert.match(metrics, new RegExp(`^${name}\\{`, 'm'), `/metrics exports ${name}`);
   }
   assert.match(metrics, /streamscore_records_total\{[^}]*outcome="invalid"[^}]*\} 1/);
+  // every committed window timed each step of its transaction
+  for (const phase of ['begin', 'send', 'offsets', 'commit'])
+    assert.match(
+      metrics,
+      new RegExp(`^streamscore_transaction_phase_seconds_count\\{[^}]*phase="${phase}"[^}]*\\} [1-9]`, 'm'),
+      phase,
+    );
   // the stream's entities were looked up: each first as a miss (read from Redis), and the cache holds them
   assert.match(metrics, /^streamscore_state_cache_lookups\{[^}]*result="miss"[^}]*\} [1-9]/m);
   assert.match(metrics, /^streamscore_state_cache_entities\{[^}]*\} [1-9]/m);
