@@ -68,20 +68,43 @@ function featuresJson(features: Float32Array | null): string {
 /**
  * The prediction's JSON up to `"version":` — the store appends the version and the closing brace
  * (COMMIT_SCRIPT). A deletion keeps the model stamp, so its event can be re-emitted exactly after a crash.
+ *
+ * Joined from an array, not concatenated: `a + b` makes a rope (a node per piece) that the Redis encoder
+ * then flattens to measure and copy it; join writes one flat string. Numbers print as in a template.
  */
 export function predictionJsonHead(p: PredictionRecord, model: ModelStamp): string {
   const upsert = p.kind === 'upsert';
-  return (
-    `{"entity_id":${JSON.stringify(p.entityId)},"deleted":${upsert ? 'false' : 'true'},` +
-    `"score":${upsert ? float32Text(p.score ?? Number.NaN) : 'null'},` +
-    `"tier":${upsert && p.tier !== null ? JSON.stringify(p.tier) : 'null'},${modelJson(model)},` +
-    `"features":${upsert ? featuresJson(p.features) : '[]'},"as_of":${p.asOfMs},"scored_at":${p.scoredAtMs},` +
-    `"valid_until":${upsert && p.validUntilMs !== null ? p.validUntilMs : 'null'},` +
-    `"batch_id":${JSON.stringify(p.batchId)},"trigger_topic":${JSON.stringify(p.trigger.topic)},` +
-    `"trigger_partition":${p.trigger.partition},"trigger_offset":${JSON.stringify(p.trigger.offset)},` +
-    `"basis":${appliedJson(p.basis)},` +
-    `"reasons":${upsert && p.reasons != null ? reasonsJson(p.reasons) : 'null'},"version":`
-  );
+  return [
+    '{"entity_id":',
+    JSON.stringify(p.entityId),
+    upsert ? ',"deleted":false,"score":' : ',"deleted":true,"score":',
+    upsert ? float32Text(p.score ?? Number.NaN) : 'null',
+    ',"tier":',
+    upsert && p.tier !== null ? JSON.stringify(p.tier) : 'null',
+    ',',
+    modelJson(model),
+    ',"features":',
+    upsert ? featuresJson(p.features) : '[]',
+    ',"as_of":',
+    String(p.asOfMs),
+    ',"scored_at":',
+    String(p.scoredAtMs),
+    ',"valid_until":',
+    upsert && p.validUntilMs !== null ? String(p.validUntilMs) : 'null',
+    ',"batch_id":',
+    JSON.stringify(p.batchId),
+    ',"trigger_topic":',
+    JSON.stringify(p.trigger.topic),
+    ',"trigger_partition":',
+    String(p.trigger.partition),
+    ',"trigger_offset":',
+    JSON.stringify(p.trigger.offset),
+    ',"basis":',
+    appliedJson(p.basis),
+    ',"reasons":',
+    upsert && p.reasons != null ? reasonsJson(p.reasons) : 'null',
+    ',"version":',
+  ].join('');
 }
 
 function reasonsJson(e: Explanation): string {

@@ -245,9 +245,22 @@ export function appliedJson(applied: Readonly<Record<string, string>>): string {
   return text;
 }
 
-/** `d` as JSON: [lsn, deleted, clock, trigger, applied]. Small: written with every change. */
+/**
+ * `d` as JSON: [lsn, deleted, clock, trigger, applied]. Small: written with every change. Joined into one
+ * flat string (see predictionJsonHead).
+ */
 export function encodeHeader(s: EntityState): string {
-  return `[${JSON.stringify(s.lsn)},${s.deleted ? 1 : 0},${s.clock},${JSON.stringify(s.trigger)},${appliedJson(s.applied)}]`;
+  return [
+    '[',
+    JSON.stringify(s.lsn),
+    s.deleted ? ',1,' : ',0,',
+    String(s.clock),
+    ',',
+    JSON.stringify(s.trigger),
+    ',',
+    appliedJson(s.applied),
+    ']',
+  ].join('');
 }
 
 /**

@@ -178,6 +178,51 @@ test('stored prediction JSON: parses back to the values written, with the versio
   assert.equal(d?.model_sha256, 'ab', 'a deletion keeps the model stamp');
 });
 
+test('stored prediction and state header: the exact text (documented in docs/redis.md)', () => {
+  const model = { name: 'churn', version: '2', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@2' };
+  const p: PredictionRecord = {
+    entityId: 'c1',
+    kind: 'upsert',
+    score: 0.5,
+    tier: 'high',
+    features: new Float32Array([0.5, -2, 0]),
+    asOfMs: 10,
+    scoredAtMs: 20,
+    validUntilMs: 30,
+    batchId: 'b',
+    trigger: { topic: 't', partition: 2, offset: '9' },
+    basis: { 't/2': '9' },
+    reasons: { method: 'linear', link: 'logit', base: -1.5, rest: 0.25, top: [] },
+  };
+  assert.equal(
+    predictionJsonHead(p, model),
+    '{"entity_id":"c1","deleted":false,"score":0.5,"tier":"high","model_name":"churn","model_version":"2",' +
+      '"model_sha256":"ab","training_run_id":"r","feature_version":"f@2","features":[0.5,-2,0],"as_of":10,' +
+      '"scored_at":20,"valid_until":30,"batch_id":"b","trigger_topic":"t","trigger_partition":2,' +
+      '"trigger_offset":"9","basis":{"t/2":"9"},"reasons":{"method":"linear","link":"logit","base":-1.5,' +
+      '"rest":0.25,"top":[]},"version":',
+  );
+  assert.equal(
+    predictionJsonHead(
+      { ...p, kind: 'delete', score: null, tier: null, features: null, validUntilMs: null },
+      model,
+    ),
+    '{"entity_id":"c1","deleted":true,"score":null,"tier":null,"model_name":"churn","model_version":"2",' +
+      '"model_sha256":"ab","training_run_id":"r","feature_version":"f@2","features":[],"as_of":10,' +
+      '"scored_at":20,"valid_until":null,"batch_id":"b","trigger_topic":"t","trigger_partition":2,' +
+      '"trigger_offset":"9","basis":{"t/2":"9"},"reasons":null,"version":',
+  );
+  const header = encodeHeader({
+    ...EMPTY_STATE,
+    lsn: '123',
+    deleted: true,
+    clock: 1712670299705,
+    trigger: 't/2/9',
+    applied: { 't/2': '9' },
+  });
+  assert.equal(header, '["123",1,1712670299705,"t/2/9",{"t/2":"9"}]');
+});
+
 test('stored prediction features: every float32 parses back to itself; non-finite values are null, -0 is 0', () => {
   const model = { name: 'm', version: '1', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@1' };
   const values = [Number.NaN, Infinity, -Infinity, -0, 1e-45, 3.4e38, 0.1, -123.456, 1e21, 1e-7];
