@@ -267,9 +267,12 @@ export async function createTransactionalProducer(
     allowAutoTopicCreation: false,
     // The idempotent producer keeps retrying (kafkajs warns that capped retries may break its sequence
     // numbers); a window stuck here is stuck before its commit, which is safe: it is retried or fenced.
-    // The first retry after 20 ms, as the Java client retries CONCURRENT_TRANSACTIONS: a transaction that
-    // begins right after the previous one committed finds its markers still being written (a few ms on
-    // a local broker); kafkajs's 100 ms made such a window wait ~95 ms. The backoff doubles to the same cap.
+    // The first retry after 20 ms, the backoff the Java client uses for AddPartitionsToTxn's
+    // CONCURRENT_TRANSACTIONS: a transaction that begins right after the previous one committed finds its
+    // markers still being written (a few ms on a local broker); kafkajs's 100 ms made such a window wait
+    // ~95 ms. kafkajs has one retry setting per producer, so every retriable error of these producers
+    // (produce, leader moves, coordinator lookups, reconnects) now starts at 20 ms too: about two more
+    // quick retries, and log lines, in an outage; the backoff still doubles to the same 5 s cap.
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 20, maxRetryTime: 5000 },
   });
   try {

@@ -27,7 +27,10 @@ export interface CommitRequest {
   readonly nextOffset: string;
   /** Records, after the transaction committed, that inputs up to nextOffset - 1 are committed (not awaited). */
   readonly markCommitted: () => void;
-  /** Told how long each step of the transaction took, in ms (for metrics; not on failure). */
+  /**
+   * Told how long each step of the transaction took, in ms, once it committed (for metrics: a failed
+   * window reports nothing, and a callback that throws cannot fail a committed window).
+   */
   readonly phaseTimed?: (phase: TransactionPhase, ms: number) => void;
   /** Test-only: a named point at which the test suite may kill the process. */
   readonly crashPoint?: (name: CrashPointName) => void;
@@ -58,25 +61,32 @@ export async function commitWindow(req: CommitRequest): Promise<void> {
 
   const outputs = req.outputs();
   let tx: OutputTransaction | undefined;
-  let at = performance.now();
-  const timed = (phase: TransactionPhase) => {
-    const now = performance.now();
-    req.phaseTimed?.(phase, now - at);
-    at = now;
-  };
+  const steps: number[] = [performance.now()];
   try {
     tx = await req.producer.begin();
-    timed('begin');
+    steps.push(performance.now());
     await tx.sendAll(outputs);
-    timed('send');
+    steps.push(performance.now());
     await tx.sendOffsets(req.groupId, req.input, req.nextOffset);
-    timed('offsets');
+    steps.push(performance.now());
     req.crashPoint?.('before-commit');
     await tx.commit();
-    timed('commit');
+    steps.push(performance.now());
   } catch (err) {
     await tx?.abort();
     throw err;
   }
+  reportPhases(req.phaseTimed, steps);
   req.markCommitted();
+}
+
+const PHASES: readonly TransactionPhase[] = ['begin', 'send', 'offsets', 'commit'];
+
+function reportPhases(timed: CommitRequest['phaseTimed'], steps: readonly number[]): void {
+  if (timed === undefined) return;
+  try {
+    PHASES.forEach((phase, i) => timed(phase, (steps[i + 1] as number) - (steps[i] as number)));
+  } catch {
+    // metrics only: the window is committed whatever happens here
+  }
 }

@@ -139,19 +139,29 @@ export type CommitOutcome =
 
 /** The outcome of each of a call's `count` entities, from its reply (see COMMIT_SCRIPT). */
 export function commitOutcomes(reply: readonly unknown[], count: number): CommitOutcome[] {
-  const written: CommitOutcome = { ok: true, version: Number(reply[0]) };
+  const floor = Number(reply[0]);
+  if (!Number.isSafeInteger(floor))
+    throw new Error(`COMMIT reply starts with ${String(reply[0])}, not a version`);
+  const written: CommitOutcome = { ok: true, version: floor };
   const out = new Array<CommitOutcome>(count).fill(written);
   for (let i = 1; i < reply.length;) {
+    const kind = reply[i];
+    const size = kind === 'v' ? 3 : kind === 'c' ? 6 : 0;
+    if (size === 0) throw new Error(`COMMIT reply has an unknown entry ${String(kind)}`);
+    if (i + size > reply.length) throw new Error(`COMMIT reply ends inside its '${String(kind)}' entry`);
     const n = Number(reply[i + 1]) - 1;
-    if (!(n >= 0 && n < count)) throw new Error(`COMMIT reply names entity ${n + 1} of ${count}`);
-    if (reply[i] === 'v') {
-      out[n] = { ok: true, version: Number(reply[i + 2]) };
-      i += 3;
-    } else if (reply[i] === 'c') {
+    if (!(Number.isInteger(n) && n >= 0 && n < count))
+      throw new Error(`COMMIT reply names entity ${n + 1} of ${count}`);
+    if (kind === 'v') {
+      const version = Number(reply[i + 2]);
+      if (!Number.isSafeInteger(version))
+        throw new Error(`COMMIT reply gives entity ${n + 1} version ${String(reply[i + 2])}`);
+      out[n] = { ok: true, version };
+    } else {
       const [sv, p, d, e] = reply.slice(i + 2, i + 6) as string[];
       out[n] = { ok: false, sv: Number(sv), p: p ?? '', d: d ?? '', e: e ?? '' };
-      i += 6;
-    } else throw new Error(`COMMIT reply has an unknown entry ${String(reply[i])}`);
+    }
+    i += size;
   }
   return out;
 }

@@ -75,7 +75,18 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
   const sink = new RedisSink(store, { ...opts, cacheBytes: 0 });
   await sink.openEpoch();
   const lookup = new LookupClient({ url: config.redis.url, keyPrefix: config.redis.keyPrefix });
+  // the prediction hash as stored (the lookup client reads `deleted` from the hash or from the JSON)
+  const raw = new Redis(config.redis.url);
+  const predictionHash = async (id: string) => {
+    const h = await raw.hgetall(sink.keys(id).prediction);
+    return {
+      version: h.version,
+      deleted: h.deleted,
+      json: JSON.parse(h.json ?? 'null') as Record<string, unknown> | null,
+    };
+  };
   t.after(async () => {
+    raw.disconnect();
     await lookup.close();
     await store.close();
     await deleteRedisKeys(config, `${config.redis.keyPrefix}*`);
@@ -112,6 +123,10 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
     assert.equal(r.state.deleted, true);
     assert.equal(r.state.profile, null);
     assert.equal(await lookup.get('1'), null, 'a deleted entity has no prediction');
+    const gone = await predictionHash('1');
+    assert.equal(gone.deleted, '1', "the hash's deleted field");
+    assert.equal(gone.json?.deleted, true);
+    assert.equal(String(gone.json?.version), gone.version, 'the JSON carries the hash version');
     const v = r.state.sv;
     for (const lsn of ['100', '110', '119', '120']) {
       r = await step(upsert('1', lsn, 99), 0.9);
@@ -211,12 +226,7 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
     async () => {
       for (const id of ['6', '7', '8']) await step(upsert(id, '10', 30), 0.5);
       const ahead = Date.now() * 1000 + 10 * DAY * 1000; // ten days past the server clock, in µs
-      const raw = new Redis(config.redis.url);
-      try {
-        await raw.hset(sink.keys('6').state, 'sv', String(ahead));
-      } finally {
-        raw.disconnect();
-      }
+      await raw.hset(sink.keys('6').state, 'sv', String(ahead));
       const [b6, b7, b8] = (await sink.load(['6', '7', '8'])) as EntityState[];
       await step(upsert('8', '20', 31), 0.6); // 8 moves on: the write below from b8 is stale
       const work = (base: EntityState, w: EntityWork, score: number) => {
@@ -257,6 +267,8 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
         const [json] = await sink.storedPredictions([id]);
         assert.equal(json?.version, version, `${id}: the version inside the stored JSON`);
         assert.equal(json?.deleted, false);
+        const hash = await predictionHash(id);
+        assert.deepEqual([hash.version, hash.deleted], [String(version), '0'], `${id}: the hash's fields`);
       }
       assert.equal(
         (await lookup.get('8'))?.score,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import test from 'node:test';
 import { commitOutcomes } from '../../../src/sink/scripts.js';
 
 test('COMMIT reply: entities not listed got the floor version; listed ones their own version or the stored state', () => {
@@ -38,4 +38,8 @@ test('COMMIT reply: an entry naming no entity of the call, or of an unknown kind
   assert.throws(() => commitOutcomes(['7', 'v', 3, '9'], 2), /entity 3 of 2/);
   assert.throws(() => commitOutcomes(['7', 'v', 0, '9'], 2), /entity 0 of 2/);
   assert.throws(() => commitOutcomes(['7', 'x', 1, '9'], 2), /unknown entry x/);
+  assert.throws(() => commitOutcomes(['7', 'v', 1], 2), /ends inside its 'v' entry/);
+  assert.throws(() => commitOutcomes(['7', 'c', 1, '3', 'p', 'd'], 2), /ends inside its 'c' entry/);
+  assert.throws(() => commitOutcomes(['7', 'v', 1, 'x'], 2), /version x/);
+  assert.throws(() => commitOutcomes([], 2), /not a version/);
 });

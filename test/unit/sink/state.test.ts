@@ -178,7 +178,7 @@ test('stored prediction JSON: parses back to the values written, with the versio
   assert.equal(d?.model_sha256, 'ab', 'a deletion keeps the model stamp');
 });
 
-test('stored prediction and state header: the exact text (documented in docs/redis.md)', () => {
+test('stored prediction and state header: the exact text', () => {
   const model = { name: 'churn', version: '2', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@2' };
   const p: PredictionRecord = {
     entityId: 'c1',
