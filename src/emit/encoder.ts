@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
-import { framedDatum, frameHeader } from '../adapters/confluent-frame.js';
+import { FRAME_HEADER_BYTES, framedDatum, frameHeader } from '../adapters/confluent-frame.js';
 import type { SchemaRegistryClient } from '../adapters/registry.js';
 
 /**
@@ -11,6 +11,8 @@ import type { SchemaRegistryClient } from '../adapters/registry.js';
 export class AvroEncoder<T> {
   readonly #type: avro.Type;
   readonly #header: Buffer;
+  /** Where values are encoded, after the header (grown when a value does not fit); copied out exactly. */
+  #scratch: Buffer;
 
   private constructor(
     readonly schemaId: number,
@@ -18,6 +20,18 @@ export class AvroEncoder<T> {
   ) {
     this.#type = type;
     this.#header = frameHeader(schemaId);
+    this.#scratch = this.#withHeader(4096);
+  }
+
+  #withHeader(size: number): Buffer {
+    const buf = Buffer.allocUnsafe(size);
+    this.#header.copy(buf, 0);
+    return buf;
+  }
+
+  /** An encoder for a schema whose registry id is already known (tools, tests). */
+  static of<T>(schemaId: number, schema: avro.Schema): AvroEncoder<T> {
+    return new AvroEncoder<T>(schemaId, avro.Type.forSchema(schema));
   }
 
   static async register<T>(
@@ -27,11 +41,24 @@ export class AvroEncoder<T> {
   ): Promise<AvroEncoder<T>> {
     const json = JSON.parse(readFileSync(schemaFile, 'utf8')) as avro.Schema;
     const id = await registry.register(subject, JSON.stringify(json), 'BACKWARD');
-    return new AvroEncoder<T>(id, avro.Type.forSchema(json));
+    return AvroEncoder.of<T>(id, json);
   }
 
+  /**
+   * The framed value. Written after the header in a reused buffer and copied out once: avsc's toBuffer
+   * would allocate a zero-filled buffer and copy, then the framing another buffer and two copies.
+   */
   encode(value: T): Buffer {
-    return Buffer.concat([this.#header, this.#type.toBuffer(value)]);
+    let end = this.#type.encode(value, this.#scratch, FRAME_HEADER_BYTES);
+    if (end < 0) {
+      // avsc returns minus the bytes missing; the value is written again into a buffer that fits
+      this.#scratch = this.#withHeader(2 ** Math.ceil(Math.log2(this.#scratch.length - end)));
+      end = this.#type.encode(value, this.#scratch, FRAME_HEADER_BYTES);
+      if (end < 0) throw new Error(`Avro encoding of schema ${this.schemaId} did not fit in its own size`);
+    }
+    const out = Buffer.allocUnsafe(end);
+    this.#scratch.copy(out, 0, 0, end);
+    return out;
   }
 
   decode(buf: Buffer): T {
