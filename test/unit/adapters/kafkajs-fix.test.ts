@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import test from 'node:test';
 import { filterAbortedMessages, groupMessagesPerPartition } from '../../../src/adapters/kafkajs-fix.js';
+import { Random } from '../../../src/sample/index.js';
+import { crc32c } from '../../../src/util/crc32c.js';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const data = (offset: number, pid: string) => ({
@@ -132,4 +134,24 @@ test('fix 5: kafkajs-fix refuses to load after kafkajs (its partitioner would ke
   );
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /kafkajs-fix must load before/);
+});
+
+test("fix 6: the record batch checksum equals kafkajs's own CRC-32C, on any length and any view", () => {
+  const require = createRequire(import.meta.url);
+  const installed = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
+  // kafkajs's byte-at-a-time function (the inner module, which the fix leaves alone)
+  const original = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js') as (b: Buffer) => number;
+  assert.equal(installed, crc32c, "installed in place of kafkajs's crc32C/index.js");
+  // the CRC-32C check value (RFC 3720, iSCSI): "123456789"
+  assert.equal(installed(Buffer.from('123456789')), 0xe3069283);
+  assert.equal(installed(Buffer.alloc(0)), 0);
+  const random = new Random(5);
+  const pool = Buffer.alloc(70000);
+  for (let i = 0; i < pool.length; i++) pool[i] = random.int(0, 255);
+  for (let i = 0; i < 400; i++) {
+    const start = random.int(0, 17);
+    const length = i < 40 ? i : random.int(0, i % 10 === 0 ? 65000 : 3000);
+    const view = pool.subarray(start, start + length);
+    assert.equal(installed(view), original(view) >>> 0, `length ${length} at ${start}`);
+  }
 });
