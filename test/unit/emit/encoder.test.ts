@@ -43,3 +43,16 @@ test('Avro encoder: values larger than its buffer, between small ones, come out 
   // checked after all were encoded: no output shares the encoder's buffer
   for (const [got, value] of outs) assert.deepEqual(got, expected(3, type, value));
 });
+
+test('Avro encoder: framed sizes at and around its buffer and the grown buffer come out whole', () => {
+  const schema: avro.Schema = { type: 'record', name: 'R', fields: [{ name: 's', type: 'string' }] };
+  const type = avro.Type.forSchema(schema);
+  const encoder = AvroEncoder.of<{ s: string }>(9, schema);
+  // the frame is 5 bytes, the string's length prefix 2 bytes for 64-8191 characters: total = chars + 7
+  for (const total of [4095, 4096, 4097, 8191, 8192, 8193, 16384, 100, 4096]) {
+    const value = { s: 'x'.repeat(total - 7) };
+    const got = encoder.encode(value);
+    if (total <= 8193) assert.equal(got.length, total);
+    assert.deepEqual(got, expected(9, type, value), `framed size ${total}`);
+  }
+});
