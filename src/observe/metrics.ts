@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Buckets of the per-window step durations (stages, transaction steps): 0.5 ms to 5 s. */
+const STEP_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 /** Every metric streamscore exports; one registry per pipeline so tests can run several in one process. */
 export class PipelineMetrics {
   readonly registry = new Registry();
@@ -53,14 +56,14 @@ export class PipelineMetrics {
       name: 'streamscore_stage_duration_seconds',
       help: 'Time spent per window in each stage',
       labelNames: ['stage'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: STEP_SECONDS_BUCKETS,
       registers,
     });
     this.transactionPhaseSeconds = new Histogram({
       name: 'streamscore_transaction_phase_seconds',
       help: "Time per committed window in each step of its Kafka transaction: begin, send (AddPartitionsToTxn and the produce requests, with kafkajs's retries such as CONCURRENT_TRANSACTIONS), offsets (AddOffsetsToTxn, TxnOffsetCommit), commit (EndTxn)",
       labelNames: ['phase'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: STEP_SECONDS_BUCKETS,
       registers,
     });
     this.windowRecords = new Histogram({
