@@ -149,21 +149,34 @@ test('state codec: encode then decode gives the same state; projection follows J
   );
 });
 
-test('stored prediction JSON: parses back to the values written, with the version the store appends', () => {
-  const p: PredictionRecord = {
-    entityId: 'c"1',
+/** The model stamp and an upsert prediction the stored-text tests start from (fields overridden per test). */
+const MODEL = { name: 'churn', version: '2', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@2' };
+function upsertRecord(over: Partial<PredictionRecord>): PredictionRecord {
+  return {
+    entityId: 'c1',
     kind: 'upsert',
-    score: 0.1234567,
+    score: 0.5,
     tier: 'high',
-    features: new Float32Array([0.1, -2.5, 3e-8]),
+    features: new Float32Array([0.5, -2, 0]),
     asOfMs: 10,
     scoredAtMs: 20,
     validUntilMs: 30,
     batchId: 'b',
+    trigger: { topic: 't', partition: 2, offset: '9' },
+    basis: { 't/2': '9' },
+    ...over,
+  };
+}
+
+test('stored prediction JSON: parses back to the values written, with the version the store appends', () => {
+  const p = upsertRecord({
+    entityId: 'c"1',
+    score: 0.1234567,
+    features: new Float32Array([0.1, -2.5, 3e-8]),
     trigger: { topic: 't', partition: 2, offset: '9007199254740993' },
     basis: { 't/2': '9007199254740993' },
-  };
-  const model = { name: 'churn', version: '2', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@2' };
+  });
+  const model = MODEL;
   const head = predictionJsonHead(p, model);
   const stored = parseStoredPrediction(`${head}1764600000000123}`);
   assert.equal(stored?.version, 1_764_600_000_000_123);
@@ -179,21 +192,8 @@ test('stored prediction JSON: parses back to the values written, with the versio
 });
 
 test('stored prediction and state header: the exact text', () => {
-  const model = { name: 'churn', version: '2', sha256: 'ab', trainingRunId: 'r', featureVersion: 'f@2' };
-  const p: PredictionRecord = {
-    entityId: 'c1',
-    kind: 'upsert',
-    score: 0.5,
-    tier: 'high',
-    features: new Float32Array([0.5, -2, 0]),
-    asOfMs: 10,
-    scoredAtMs: 20,
-    validUntilMs: 30,
-    batchId: 'b',
-    trigger: { topic: 't', partition: 2, offset: '9' },
-    basis: { 't/2': '9' },
-    reasons: { method: 'linear', link: 'logit', base: -1.5, rest: 0.25, top: [] },
-  };
+  const model = MODEL;
+  const p = upsertRecord({ reasons: { method: 'linear', link: 'logit', base: -1.5, rest: 0.25, top: [] } });
   assert.equal(
     predictionJsonHead(p, model),
     '{"entity_id":"c1","deleted":false,"score":0.5,"tier":"high","model_name":"churn","model_version":"2",' +
