@@ -170,7 +170,7 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     }
     if (added !== undefined) {
       changed = true;
-      events = [...events, ...added].sort(byTimeThenId);
+      events = withAdded(events, added);
     }
   }
   if (!changed)
@@ -207,6 +207,22 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     storeProfile,
     eventsChanged: events !== base.events,
   };
+}
+
+/**
+ * `events` (sorted) with `added`, sorted by time then id. Events mostly arrive in time order, after every
+ * event the state holds: then the lists are joined as they are (no sort of the whole list per window).
+ */
+function withAdded(
+  events: readonly EventForFeatures[],
+  added: EventForFeatures[],
+): readonly EventForFeatures[] {
+  let inOrder =
+    events.length === 0 ||
+    byTimeThenId(events[events.length - 1] as EventForFeatures, added[0] as EventForFeatures) < 0;
+  for (let i = 1; inOrder && i < added.length; i++)
+    inOrder = byTimeThenId(added[i - 1] as EventForFeatures, added[i] as EventForFeatures) < 0;
+  return inOrder ? events.concat(added) : [...events, ...added].sort(byTimeThenId);
 }
 
 function offsetGreater(a: string, b: string): boolean {
@@ -304,10 +320,11 @@ export function decodeState(
     for (let i = 1; i < a.length; i++) {
       const ev = a[i] as unknown[];
       const row: Row = {};
-      fields.event.forEach((f, k) => {
+      for (let k = 0; k < at.length; k++) {
         const j = at[k] as number;
-        if (j >= 0 && ev[j + 2] !== null && ev[j + 2] !== undefined) row[f] = ev[j + 2];
-      });
+        const v = j >= 0 ? ev[j + 2] : undefined;
+        if (v !== null && v !== undefined) row[fields.event[k] as string] = v as Row[string];
+      }
       events.push({ eventId: ev[0] as string, eventTimeMs: ev[1] as number, fields: row });
     }
   }

@@ -345,3 +345,59 @@ test('state basis: a change records the newest record of the entity per partitio
     null,
   );
 });
+
+test('applyWork: events held sorted by (time, id) whatever order windows bring them in (in-order appends and late events)', () => {
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let round = 0; round < 50; round++) {
+    let s: EntityState = EMPTY_STATE;
+    const all = new Map<string, number>();
+    let t = 100 * DAY;
+    for (let w = 0; w < 8; w++) {
+      const events: EventWork[] = [];
+      for (let k = 1 + rand(4); k > 0; k--) {
+        // mostly forward in time, sometimes late, sometimes the same instant
+        t += rand(3) === 0 ? 0 : 60_000;
+        const at = rand(5) === 0 ? t - (1 + rand(5)) * 60_000 : t;
+        const id = `e${rand(40)}`;
+        events.push(ev(id, at));
+        if (!all.has(id)) all.set(id, at);
+      }
+      s = applyWork(s, work({ events }), FIELDS).next ?? s;
+    }
+    // the oracle: every id once (its first delivery), ordered by time then id (code units)
+    const expected = [...all]
+      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
+      .map(([id]) => id);
+    assert.deepEqual(
+      s.events.map((e) => e.eventId),
+      expected,
+      `round ${round}`,
+    );
+  }
+});
+
+test('encodeEvents: the rows of JSON.stringify, in the order of the given fields, as the state gains events', () => {
+  const fresh = (events: EntityState['events'], fields: readonly string[]) =>
+    JSON.stringify([
+      fields,
+      ...events.map((e) => [e.eventId, e.eventTimeMs, ...fields.map((f) => e.fields[f] ?? null)]),
+    ]);
+  let s = applyWork(
+    EMPTY_STATE,
+    work({ events: [ev('a"1', 100 * DAY, 2.5), ev('b', 100 * DAY + 1, -0.1)] }),
+    FIELDS,
+  ).next as EntityState;
+  const other = ['declined', 'missing', 'amount'];
+  for (let i = 0; i < 3; i++) {
+    assert.equal(encodeEvents(s.events, FIELDS.event), fresh(s.events, FIELDS.event));
+    assert.equal(encodeEvents(s.events, other), fresh(s.events, other), 'another field list: its own text');
+    s = applyWork(s, work({ events: [ev(`n${i}`, 100 * DAY + 10 + i, i)] }), FIELDS).next as EntityState;
+  }
+  assert.equal(s.events.length, 5);
+  assert.equal(encodeEvents(s.events, FIELDS.event), fresh(s.events, FIELDS.event));
+  assert.equal(encodeEvents([], FIELDS.event), fresh([], FIELDS.event));
+});
