@@ -2,7 +2,8 @@
  * Latency under an open-loop load: streamscore (caught up on the prefilled topics, same group and Redis
  * state) receives card transactions at fixed rates from a separate producer process; observers in this
  * process see each prediction appear in Redis and on the predictions topic (see observe.ts). One scenario
- * per window setting; the default one also runs the soak (RSS over minutes at 80 % of the drain rate).
+ * per window setting, and a second one of the default setting for its higher rates, saturation and the
+ * soak (RSS over minutes at 80 % of the drain rate); run.ts orders them.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
