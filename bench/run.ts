@@ -248,14 +248,11 @@ async function phases(
       rates: [...laterRates, { label: `saturation ${saturation / 1000}k/s`, rate: saturation }],
       ...(opts.soakMinutes > 0 ? { soak: { minutes: opts.soakMinutes, rate: soakRate } } : {}),
     });
-    const def = { steps: [...first.steps, ...last.steps], soak: last.soak };
-    soak = def.soak;
+    soak = last.soak;
     if (opts.soakMinutes === 0) skipped.push('soak (--soak-minutes 0)');
-    latency.push(...def.steps, ...[...stepsOf.values()].flat());
-    stepsOf.set(
-      'default',
-      def.steps.filter((s) => !s.label.startsWith('saturation') && opts.sweepRates.includes(s.targetRate)),
-    );
+    latency.push(...first.steps, ...last.steps, ...[...stepsOf.values()].flat());
+    // the default window at the sweep rates: the first scenario's steps
+    stepsOf.set('default', first.steps);
     for (const w of WINDOWS) {
       const steps = stepsOf.get(w.label) ?? [];
       const i = sweep.findIndex((s) => s.label === w.label);

@@ -4,6 +4,7 @@ export {
   buildMatrix,
   buildMatrixYielding,
   byTimeThenId,
+  sortByTimeThenId,
   lastWindowExit,
   rawAggregates,
 } from './vector.js';

@@ -55,6 +55,16 @@ export function byTimeThenId(a: EventForFeatures, b: EventForFeatures): number {
 }
 
 /**
+ * Sorts `events` in place by time then id, unless they are in that order already (checking is O(n),
+ * sorting is not); returns them.
+ */
+export function sortByTimeThenId<T extends EventForFeatures>(events: T[]): T[] {
+  for (let i = 1; i < events.length; i++)
+    if (byTimeThenId(events[i - 1] as T, events[i] as T) > 0) return events.sort(byTimeThenId);
+  return events;
+}
+
+/**
  * The events that may influence a vector as of `asOfMs`, in the one order every sum is taken in. A
  * redelivered event (same eventId and event time) counts once, so a replay cannot inflate an aggregate;
  * after the sort such copies are neighbours, which keeps this O(n) without a Set (5,000 entities' worth of
@@ -66,12 +76,8 @@ function eligibleEvents(events: readonly EventForFeatures[], asOfMs: number): Ev
     const e = events[i] as EventForFeatures;
     if (e.eventTimeMs <= asOfMs && Number.isFinite(e.eventTimeMs)) eligible.push(e);
   }
-  // State stores usually hand events over in time order already; checking is O(n), sorting is not.
-  let sorted = true;
-  for (let i = 1; i < eligible.length && sorted; i++) {
-    sorted = byTimeThenId(eligible[i - 1] as EventForFeatures, eligible[i] as EventForFeatures) <= 0;
-  }
-  if (!sorted) eligible.sort(byTimeThenId);
+  // State stores usually hand events over in time order already
+  sortByTimeThenId(eligible);
   let kept = 0;
   for (let i = 0; i < eligible.length; i++) {
     const e = eligible[i] as EventForFeatures;

@@ -11,7 +11,7 @@
  */
 import { fillUnavailable } from '../decode/debezium.js';
 import type { Row } from '../decode/types.js';
-import { byTimeThenId } from '../features/index.js';
+import { sortByTimeThenId } from '../features/index.js';
 import type { EventForFeatures } from '../features/index.js';
 import { versionGreater } from '../window/window.js';
 import type { EntityWork } from '../window/index.js';
@@ -170,7 +170,8 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     }
     if (added !== undefined) {
       changed = true;
-      events = withAdded(events, added);
+      // events mostly arrive after every held one: then no sort of the whole list per window
+      events = sortByTimeThenId(events.concat(added));
     }
   }
   if (!changed)
@@ -207,22 +208,6 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     storeProfile,
     eventsChanged: events !== base.events,
   };
-}
-
-/**
- * `events` (sorted) with `added`, sorted by time then id. Events mostly arrive in time order, after every
- * event the state holds: then the lists are joined as they are (no sort of the whole list per window).
- */
-function withAdded(
-  events: readonly EventForFeatures[],
-  added: EventForFeatures[],
-): readonly EventForFeatures[] {
-  let inOrder =
-    events.length === 0 ||
-    byTimeThenId(events[events.length - 1] as EventForFeatures, added[0] as EventForFeatures) < 0;
-  for (let i = 1; inOrder && i < added.length; i++)
-    inOrder = byTimeThenId(added[i - 1] as EventForFeatures, added[i] as EventForFeatures) < 0;
-  return inOrder ? events.concat(added) : [...events, ...added].sort(byTimeThenId);
 }
 
 function offsetGreater(a: string, b: string): boolean {
