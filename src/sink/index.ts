@@ -10,15 +10,17 @@ export {
   parseStoredPrediction,
 } from './prediction.js';
 export type { StoredPrediction } from './prediction.js';
+export { EMPTY_STATE, applyWork, project } from './state.js';
 export {
-  EMPTY_STATE,
-  applyWork,
+  DAY_MS,
   decodeState,
+  decodeStateHash,
   encodeEvents,
   encodeHeader,
-  project,
+  eventDayField,
+  eventFieldWrites,
   triggerText,
-} from './state.js';
+} from './stored-state.js';
 export type { EntityState, StateChange, StateFields } from './state.js';
 export type { PredictionRecord, ModelStamp } from './types.js';
 export { EpochStore, epochKey, newEpochId, rebuildToken, spreadFence } from './epoch.js';

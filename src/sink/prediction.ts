@@ -4,7 +4,7 @@
  * Built as text in one pass (no intermediate objects); the store appends the version it assigns.
  */
 import type { Explanation } from '../explain/index.js';
-import { appliedJson } from './state.js';
+import { appliedJson } from './stored-state.js';
 import type { ModelStamp, PredictionRecord } from './types.js';
 
 /** The stored prediction, parsed (what `json` holds). */

@@ -12,19 +12,15 @@
 import type { ScriptSource } from '../adapters/redis.js';
 
 /**
- * READ: per entity (KEYS: state key), the stored {sv, p, d, e}: state version, full profile row, header and
- * events (see encodeHeader, encodeEvents).
+ * READ: per entity (KEYS: state key), its whole state hash as field/value pairs (empty: no state): sv, p,
+ * d and the events' day fields (see src/sink/stored-state.ts).
  */
 export const READ_SCRIPT: ScriptSource = {
   name: 'ssRead',
   lua: `
 local out = {}
 for i = 1, #KEYS do
-  local s = redis.call('HMGET', KEYS[i], 'sv', 'p', 'd', 'e')
-  out[#out + 1] = s[1] or '0'
-  out[#out + 1] = s[2] or ''
-  out[#out + 1] = s[3] or ''
-  out[#out + 1] = s[4] or ''
+  out[i] = redis.call('HGETALL', KEYS[i])
 end
 return out
 `,
@@ -61,24 +57,26 @@ end`;
 
 /**
  * COMMIT: the epoch and run fences (see above: KEYS[1..2], ARGV[1..2]), then per entity KEYS (state,
- * prediction) and ARGV (base sv, d, p, e, prediction, deleted):
+ * prediction) and ARGV (base sv, d, p, prediction, deleted, k, then k field/value pairs of event days):
  *  - base sv: the version the client computed from; anything else stored means a concurrent change, and
- *    nothing is written for the entity: the reply carries the stored {sv, p, d, e} to compute again from;
- *  - d: the new state header (opaque); p: the full profile row ('' keep, '-' remove); e: the events (''
- *    keep);
+ *    nothing is written for the entity: the reply carries the stored state hash to compute again from;
+ *  - d: the new state header (opaque); p: the full profile row ('' keep, '-' remove);
  *  - prediction: '' none; else the prediction's JSON without its closing version, which the script
- *    appends: `<json>` .. version .. '}'; deleted: its `deleted` field ('1' or '0').
+ *    appends: `<json>` .. version .. '}'; deleted: its `deleted` field ('1' or '0');
+ *  - the event fields the window changed (eventFieldWrites): a value stores the field, '' removes it. The
+ *    days a window did not touch are not sent.
  * The prediction needs no fence of its own: only the writer that passed the compare-and-set writes it, and
  * its version is greater than every version given out before (see above).
  *
  * Reply: one flat array, `{floor, ...}`: every entity written got the version `floor` (the server time)
  * unless it is listed after it, as `'v', n, version` (its stored sv was already at or past the server time)
- * or `'c', n, sv, p, d, e` (refused; the stored state). n is the entity's place in the call, from 1.
+ * or `'c', n, m, field, value, ...` (refused; the m strings of the stored state hash). n is the entity's
+ * place in the call, from 1.
  *
  * What costs Redis here is mostly Lua strings: building one hashes every byte (about 1.2 ns per byte on
  * the box of bench/), so a prediction of 1.5 KB costs about 1.8 µs each time it becomes a Lua string (as an
  * argument, and again for the stored text). Hence one concatenation per prediction, no string.sub of it,
- * and no reply table or formatted version per entity.
+ * and no formatted version per entity; and events by day, so a state's other days are not sent again.
  */
 export const COMMIT_SCRIPT: ScriptSource = {
   name: 'ssCommit',
@@ -87,18 +85,19 @@ local now = redis.call('TIME')
 local floor = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local fs = string.format('%.0f', floor)
 local out = {fs}
+local a = 2
 for n = 1, (#KEYS - 2) / 2 do
   local ks, kp = KEYS[2 * n + 1], KEYS[2 * n + 2]
-  local a = 6 * (n - 1) + 2
+  local k = tonumber(ARGV[a + 6])
   local sv = redis.call('HGET', ks, 'sv') or '0'
   if sv ~= ARGV[a + 1] then
-    local s = redis.call('HMGET', ks, 'p', 'd', 'e')
+    local s = redis.call('HGETALL', ks)
     out[#out + 1] = 'c'
     out[#out + 1] = n
-    out[#out + 1] = sv
-    out[#out + 1] = s[1] or ''
-    out[#out + 1] = s[2] or ''
-    out[#out + 1] = s[3] or ''
+    out[#out + 1] = #s
+    for i = 1, #s do
+      out[#out + 1] = s[i]
+    end
   else
     local vs = fs
     local v = tonumber(sv) + 1
@@ -108,34 +107,38 @@ for n = 1, (#KEYS - 2) / 2 do
       out[#out + 1] = n
       out[#out + 1] = vs
     end
-    local p, e = ARGV[a + 3], ARGV[a + 4]
+    local set = {'sv', vs, 'd', ARGV[a + 2]}
+    local p = ARGV[a + 3]
     if p == '-' then
       redis.call('HDEL', ks, 'p')
-      p = ''
+    elseif p ~= '' then
+      set[5] = 'p'
+      set[6] = p
     end
-    if p == '' and e == '' then
-      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2])
-    elseif p == '' then
-      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2], 'e', e)
-    elseif e == '' then
-      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2], 'p', p)
-    else
-      redis.call('HSET', ks, 'sv', vs, 'd', ARGV[a + 2], 'p', p, 'e', e)
+    for i = a + 7, a + 5 + 2 * k, 2 do
+      local e = ARGV[i + 1]
+      if e == '' then
+        redis.call('HDEL', ks, ARGV[i])
+      else
+        set[#set + 1] = ARGV[i]
+        set[#set + 1] = e
+      end
     end
-    local pred = ARGV[a + 5]
+    redis.call('HSET', ks, unpack(set))
+    local pred = ARGV[a + 4]
     if pred ~= '' then
-      redis.call('HSET', kp, 'version', vs, 'deleted', ARGV[a + 6], 'json', pred .. vs .. '}')
+      redis.call('HSET', kp, 'version', vs, 'deleted', ARGV[a + 5], 'json', pred .. vs .. '}')
     end
   end
+  a = a + 6 + 2 * k
 end
 return out
 `,
 };
 
-/** What COMMIT_SCRIPT did with one entity: written with `version`, or refused with the stored state. */
+/** What COMMIT_SCRIPT did with one entity: written with `version`, or refused with the stored state hash. */
 export type CommitOutcome =
-  | { readonly ok: true; readonly version: number }
-  | { readonly ok: false; readonly sv: number; readonly p: string; readonly d: string; readonly e: string };
+  { readonly ok: true; readonly version: number } | { readonly ok: false; readonly hash: readonly string[] };
 
 /** The outcome of each of a call's `count` entities, from its reply (see COMMIT_SCRIPT). */
 export function commitOutcomes(reply: readonly unknown[], count: number): CommitOutcome[] {
@@ -146,7 +149,10 @@ export function commitOutcomes(reply: readonly unknown[], count: number): Commit
   const out = new Array<CommitOutcome>(count).fill(written);
   for (let i = 1; i < reply.length;) {
     const kind = reply[i];
-    const size = kind === 'v' ? 3 : kind === 'c' ? 6 : 0;
+    const m = kind === 'c' ? Number(reply[i + 2]) : 0;
+    if (kind === 'c' && !(Number.isInteger(m) && m >= 0 && m % 2 === 0))
+      throw new Error(`COMMIT reply gives a stored state of ${String(reply[i + 2])} strings`);
+    const size = kind === 'v' ? 3 : kind === 'c' ? 3 + m : 0;
     if (size === 0) throw new Error(`COMMIT reply has an unknown entry ${String(kind)}`);
     if (i + size > reply.length) throw new Error(`COMMIT reply ends inside its '${String(kind)}' entry`);
     const n = Number(reply[i + 1]) - 1;
@@ -158,8 +164,7 @@ export function commitOutcomes(reply: readonly unknown[], count: number): Commit
         throw new Error(`COMMIT reply gives entity ${n + 1} version ${String(reply[i + 2])}`);
       out[n] = { ok: true, version };
     } else {
-      const [sv, p, d, e] = reply.slice(i + 2, i + 6) as string[];
-      out[n] = { ok: false, sv: Number(sv), p: p ?? '', d: d ?? '', e: e ?? '' };
+      out[n] = { ok: false, hash: reply.slice(i + 3, i + 3 + m).map(String) };
     }
     i += size;
   }

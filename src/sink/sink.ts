@@ -9,9 +9,11 @@ import type { StoredPrediction } from './prediction.js';
 import { COMMIT_SCRIPT, READ_SCRIPT, SET_MAX_SCRIPT, commitOutcomes } from './scripts.js';
 import type { CommitOutcome } from './scripts.js';
 import { FenceLayout } from './slots.js';
-import { decodeState, encodeEvents, encodeHeader } from './state.js';
 import type { EntityState, StateFields } from './state.js';
+import { decodeStateHash, encodeHeader, eventFieldWrites, holdsLegacyEvents } from './stored-state.js';
 import type { ModelStamp, PredictionRecord } from './types.js';
+
+const NO_FIELDS: readonly string[] = [];
 
 /** Entities per script call: few enough that one call never holds Redis long, many enough to amortise it. */
 const ENTITIES_PER_CALL = 100;
@@ -37,7 +39,7 @@ export interface StateWrite {
   readonly next: EntityState;
   /** The full profile row to store ('' keep, '-' remove). */
   readonly storeProfile: string;
-  /** The events changed and are stored again (else the stored ones stay). */
+  /** The events changed: the days that differ from the base's are stored again (else all stay). */
   readonly eventsChanged: boolean;
   readonly prediction: PredictionRecord | null;
 }
@@ -165,12 +167,11 @@ export class RedisSink {
       keys: g.map((j) => keys[j] as string),
       args: [],
     }));
-    const replies = (await this.#store.runScripts(calls)) as string[][];
+    const replies = (await this.#store.runScripts(calls)) as string[][][];
     groups.forEach((g, c) =>
       g.forEach((j, n) => {
-        const r = (replies[c] as string[]).slice(4 * n, 4 * n + 4);
         const i = missing[j] as number;
-        const state = decodeState(Number(r[0]), r[1] ?? '', r[2] ?? '', r[3] ?? '', this.#opts.fields);
+        const state = decodeStateHash(replies[c]?.[n] ?? [], this.#opts.fields);
         this.#cache.set(ids[i] as string, state);
         out[i] = state;
       }),
@@ -200,14 +201,19 @@ export class RedisSink {
         const w = writes[j] as StateWrite;
         keys.push(stateKeys[j] as string, (entityKeys[j] as EntityKeys).prediction);
         const p = w.prediction;
+        const days =
+          w.eventsChanged || holdsLegacyEvents(w.base)
+            ? eventFieldWrites(w.base, w.next.events, fields.event)
+            : NO_FIELDS;
         args.push(
           String(w.base.sv),
           encodeHeader(w.next),
           w.storeProfile,
-          w.eventsChanged ? encodeEvents(w.next.events, fields.event) : '',
           p === null ? '' : predictionJsonHead(p, model),
           p === null ? '' : p.kind === 'delete' ? '1' : '0',
+          String(days.length / 2),
         );
+        for (let k = 0; k < days.length; k++) args.push(days[k] as string);
       }
       return { script: COMMIT_SCRIPT, keys, args };
     });
@@ -220,7 +226,7 @@ export class RedisSink {
     return writes.map((w, i) => {
       const r = outcomes[i] as CommitOutcome;
       if (!r.ok) {
-        const current = decodeState(r.sv, r.p, r.d, r.e, fields);
+        const current = decodeStateHash(r.hash, fields);
         this.#cache.set(w.entityId, current);
         return { ok: false, current };
       }

@@ -5,7 +5,8 @@
  *    writes nothing; a prediction older than the stored one is never written;
  *  - a Redis that lost its keys (the epoch with them) refuses writes; versions only grow, also after it,
  *    and when a stored version is ahead of the Redis clock;
- *  - events count once per id, however often they are redelivered.
+ *  - events count once per id, however often they are redelivered; they are stored one field per day, and
+ *    a state stored before that is read and moved.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -310,14 +311,67 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
         r.state.events.map((e) => e.eventId),
         ['c', 'a', 'b'],
       );
+      assert.deepEqual(
+        (await raw.hkeys(sink.keys('5').state)).sort(),
+        ['d', 'e:100', 'e:101', 'e:95', 'sv'],
+        'one field per day of events',
+      );
       r = await step(work([ev('d', 140 * DAY)]));
       assert.deepEqual(
         r.state.events.map((e) => e.eventId),
         ['d'],
         'events 30+ days before the clock are gone',
       );
+      assert.deepEqual(
+        (await raw.hkeys(sink.keys('5').state)).sort(),
+        ['d', 'e:140', 'sv'],
+        'the expired days are removed from Redis',
+      );
       r = await step(work([ev('a', 100 * DAY)]));
       assert.equal(r.change.eventsApplied, 0, 'an expired event redelivered is not applied again');
+    },
+  );
+
+  await t.test(
+    'a state stored before day fields (all events in one `e` field) is read whole and moved to day fields by its next write',
+    async () => {
+      const key = sink.keys('55').state;
+      // the layout an earlier version wrote: sv, d = [lsn, deleted, clock, trigger, applied], e
+      await raw.hset(
+        key,
+        'sv',
+        '9',
+        'd',
+        JSON.stringify(['', 0, 101 * DAY, '', {}]),
+        'e',
+        JSON.stringify([['amount'], ['a', 100 * DAY, 2], ['b', 101 * DAY, 3]]),
+      );
+      const ev = (id: string, timeMs: number) => ({
+        eventId: id,
+        eventTimeMs: timeMs,
+        fields: { amount: 4 },
+      });
+      const w = (events: ReturnType<typeof ev>[]): EntityWork => ({
+        entityId: '55',
+        cdc: null,
+        events,
+        records: [],
+        coalescedCdc: 0,
+        duplicateCdc: 0,
+        tombstones: 0,
+      });
+      let r = await step(w([ev('b', 101 * DAY)]));
+      assert.equal(r.change.eventsApplied, 0, 'an event held in the old field counts as held');
+      r = await step(w([ev('c', 102 * DAY)]));
+      assert.deepEqual(
+        r.state.events.map((e) => [e.eventId, e.fields.amount]),
+        [
+          ['a', 2],
+          ['b', 3],
+          ['c', 4],
+        ],
+      );
+      assert.deepEqual((await raw.hkeys(key)).sort(), ['d', 'e:100', 'e:101', 'e:102', 'sv']);
     },
   );
 });

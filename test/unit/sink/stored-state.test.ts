@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import {
+  EMPTY_STATE,
+  applyWork,
+  decodeStateHash,
+  encodeEvents,
+  encodeHeader,
+  eventFieldWrites,
+} from '../../../src/sink/index.js';
+import type { EntityState, StateFields } from '../../../src/sink/index.js';
+import { holdsLegacyEvents } from '../../../src/sink/stored-state.js';
+import type { EventForFeatures } from '../../../src/features/index.js';
+import type { EntityWork, EventWork } from '../../../src/window/index.js';
+
+const DAY = 86_400_000;
+const FIELDS: StateFields = { profile: ['age'], event: ['amount', 'declined'], lookbackMs: 30 * DAY };
+
+const ev = (id: string, t: number, amount = 1): EventWork => ({
+  eventId: id,
+  eventTimeMs: t,
+  fields: { amount, declined: amount % 3 === 0, card_number: '4111' },
+});
+const work = (events: EventWork[]): EntityWork => ({
+  entityId: '1',
+  cdc: null,
+  events,
+  records: [],
+  coalescedCdc: 0,
+  duplicateCdc: 0,
+  tombstones: 0,
+});
+
+/** A stored hash as Redis keeps it: field → value; the COMMIT script's rules for event fields. */
+function store(hash: Map<string, string>, s: EntityState, sv: number, pairs: readonly string[]): void {
+  hash.set('sv', String(sv));
+  hash.set('d', encodeHeader(s));
+  for (let i = 0; i < pairs.length; i += 2) {
+    const f = pairs[i] as string;
+    const v = pairs[i + 1] as string;
+    if (v === '') hash.delete(f);
+    else hash.set(f, v);
+  }
+}
+
+/** The hash as HGETALL gives it, in a scrambled order (a hash table's order is not the days'). */
+function hgetall(hash: Map<string, string>, turn: number): string[] {
+  const entries = [...hash];
+  const k = turn % Math.max(1, entries.length);
+  return [...entries.slice(k), ...entries.slice(0, k)].reverse().flat();
+}
+
+/** What the events of a day field say, independently of the decoder: [id, time] per event. */
+function idsIn(text: string): Array<[string, number]> {
+  return (JSON.parse(text) as unknown[][]).slice(1).map((r) => [r[0] as string, r[1] as number]);
+}
+
+test('state day fields: the stored hash always holds exactly the state’s events, each under its own day, and a write sends only the days that changed', () => {
+  // Park–Miller: exact in doubles
+  let seed = 11;
+  const rnd = (n: number) => {
+    seed = (seed * 48_271) % 2_147_483_647;
+    return seed % n;
+  };
+  const hash = new Map<string, string>();
+  let state: EntityState = EMPTY_STATE;
+  let sv = 0;
+  let now = 1000 * DAY;
+  let next = 0;
+  for (let round = 0; round < 400; round++) {
+    now += rnd(4) === 0 ? rnd(5) * DAY : rnd(3_600_000);
+    const events: EventWork[] = [];
+    for (let k = rnd(4); k > 0; k--) {
+      // mostly new and on time; some late by days, some redelivered
+      const t = now - (rnd(5) === 0 ? rnd(35) * DAY : rnd(60_000));
+      events.push(rnd(8) === 0 && next > 0 ? ev(`ev${rnd(next)}`, t) : ev(`ev${next++}`, t, rnd(100)));
+    }
+    const change = applyWork(state, work(events), FIELDS);
+    if (change.next === null) continue;
+    const pairs = eventFieldWrites(state, change.next.events, FIELDS.event);
+    // the days sent: the days of the events this window added, and the days that emptied
+    const held = new Set(state.events.map((e) => e.eventId));
+    const addedDays = new Set(
+      change.next.events.filter((e) => !held.has(e.eventId)).map((e) => Math.floor(e.eventTimeMs / DAY)),
+    );
+    const nextDays = new Set(change.next.events.map((e) => Math.floor(e.eventTimeMs / DAY)));
+    const emptied = new Set(
+      state.events.map((e) => Math.floor(e.eventTimeMs / DAY)).filter((d) => !nextDays.has(d)),
+    );
+    const sent = new Set<number>();
+    for (let i = 0; i < pairs.length; i += 2) sent.add(Number((pairs[i] as string).slice(2)));
+    const droppedOnly = new Set(
+      state.events
+        .filter((e) => !change.next?.events.includes(e))
+        .map((e) => Math.floor(e.eventTimeMs / DAY))
+        .filter((d) => nextDays.has(d)),
+    );
+    for (const d of sent)
+      assert.ok(
+        addedDays.has(d) || emptied.has(d) || droppedOnly.has(d),
+        `round ${round}: day ${d} was sent though nothing of it changed`,
+      );
+    for (const d of [...addedDays, ...emptied, ...droppedOnly])
+      assert.ok(sent.has(d), `round ${round}: day ${d} changed but was not sent`);
+
+    sv += 1;
+    store(hash, change.next, sv, pairs);
+    for (const [f, v] of hash) {
+      if (!f.startsWith('e:')) continue;
+      const day = Number(f.slice(2));
+      for (const [id, t] of idsIn(v))
+        assert.equal(Math.floor(t / DAY), day, `round ${round}: ${id} stored under day ${day}`);
+    }
+    const back = decodeStateHash(hgetall(hash, round), FIELDS);
+    assert.deepEqual(back.events, change.next.events, `round ${round}: the events read back`);
+    state = round % 3 === 0 ? back : { ...change.next, sv };
+  }
+  assert.ok(next > 500, 'the walk made events');
+});
+
+test('state day fields: a state stored in the old single `e` field is read whole and moved to day fields by its next write', () => {
+  const held = [ev('a', 100 * DAY + 5), ev('b', 101 * DAY + 7, 3), ev('c', 101 * DAY + 9)].map((e) => ({
+    eventId: e.eventId,
+    eventTimeMs: e.eventTimeMs,
+    fields: { amount: e.fields.amount as number, declined: e.fields.declined as boolean },
+  }));
+  const header = JSON.stringify(['7', 0, 101 * DAY + 9, '', {}]);
+  const legacy = ['sv', '42', 'd', header, 'p', '{"age":40}', 'e', encodeEvents(held, FIELDS.event)];
+  const base = decodeStateHash(legacy, FIELDS);
+  assert.equal(holdsLegacyEvents(base), true);
+  assert.deepEqual(base.events, held);
+  assert.deepEqual(base.profile, { age: 40 });
+
+  const change = applyWork(base, work([ev('d', 102 * DAY)]), FIELDS);
+  const pairs = eventFieldWrites(base, (change.next as EntityState).events, FIELDS.event);
+  assert.deepEqual(
+    pairs.filter((_, i) => i % 2 === 0),
+    ['e', 'e:100', 'e:101', 'e:102'],
+    'the old field removed, every day written',
+  );
+  const hash = new Map<string, string>();
+  for (let i = 0; i < legacy.length; i += 2) hash.set(legacy[i] as string, legacy[i + 1] as string);
+  store(hash, change.next as EntityState, 43, pairs);
+  assert.equal(hash.has('e'), false);
+  const after = decodeStateHash(hgetall(hash, 1), FIELDS);
+  assert.equal(holdsLegacyEvents(after), false);
+  assert.deepEqual(
+    after.events.map((e) => e.eventId),
+    ['a', 'b', 'c', 'd'],
+  );
+  // a state derived from a moved one does not move again
+  assert.equal(holdsLegacyEvents({ ...base }), false);
+});
+
+test('state day fields: adding one event to a state holding 30 days writes that day only; an expired day is removed', () => {
+  const events: EventWork[] = [];
+  for (let d = 0; d < 30; d++) for (let k = 0; k < 4; k++) events.push(ev(`e${d}-${k}`, (100 + d) * DAY + k));
+  const full = applyWork(EMPTY_STATE, work(events), FIELDS).next as EntityState;
+  assert.equal(full.events.length, 120);
+  const one = applyWork(full, work([ev('new', 129 * DAY + 50)]), FIELDS);
+  assert.deepEqual(
+    eventFieldWrites(full, (one.next as EntityState).events, FIELDS.event).filter((_, i) => i % 2 === 0),
+    ['e:129'],
+  );
+  // the clock moves a day on: day 100 falls out of the 30-day lookback
+  const later = applyWork(full, work([ev('later', 130 * DAY + 10)]), FIELDS);
+  const pairs = eventFieldWrites(full, (later.next as EntityState).events, FIELDS.event);
+  assert.deepEqual(pairs, ['e:100', '', 'e:130', pairs[3]]);
+  assert.deepEqual(JSON.parse(pairs[3] as string), [FIELDS.event, ['later', 130 * DAY + 10, 1, false]]);
+  assert.deepEqual(eventFieldWrites(full, full.events, FIELDS.event), [], 'no change, nothing sent');
+});
+
+test('state day fields: events whose times are not finite numbers keep a field of their own, and nothing is lost when the list is out of day order', () => {
+  const e = (id: string, t: number): EventForFeatures => ({
+    eventId: id,
+    eventTimeMs: t,
+    fields: { amount: 1 },
+  });
+  const base: EntityState = {
+    ...EMPTY_STATE,
+    sv: 1,
+    events: [e('a', 100 * DAY), e('n', Number.NaN), e('b', 100 * DAY + 1)],
+  };
+  const next = [...base.events, e('c', 101 * DAY)];
+  const pairs = eventFieldWrites(base, next, ['amount']);
+  assert.deepEqual(
+    pairs.filter((_, i) => i % 2 === 0),
+    ['e:101'],
+  );
+  const [a, n, b] = base.events as [EventForFeatures, EventForFeatures, EventForFeatures];
+  assert.equal(a.eventId, 'a');
+  const moved = eventFieldWrites(base, [b, n], ['amount']);
+  assert.deepEqual(
+    moved,
+    ['e:100', encodeEvents([b], ['amount'])],
+    'day 100 lost one event; the other day is as it was',
+  );
+  const fresh = eventFieldWrites(EMPTY_STATE, base.events, ['amount']);
+  assert.deepEqual(
+    fresh.filter((_, i) => i % 2 === 0),
+    ['e:100', 'e:none'],
+  );
+});
