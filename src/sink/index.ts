@@ -17,7 +17,8 @@ export {
   decodeStateHash,
   encodeEvents,
   encodeHeader,
-  eventDayField,
+  eventBucketField,
+  EVENT_BUCKET_DAYS,
   eventFieldWrites,
   triggerText,
 } from './stored-state.js';

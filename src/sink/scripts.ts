@@ -13,7 +13,7 @@ import type { ScriptSource } from '../adapters/redis.js';
 
 /**
  * READ: per entity (KEYS: state key), its whole state hash as field/value pairs (empty: no state): sv, p,
- * d and the events' day fields (see src/sink/stored-state.ts).
+ * d and the events' bucket fields (see src/sink/stored-state.ts).
  */
 export const READ_SCRIPT: ScriptSource = {
   name: 'ssRead',
@@ -57,14 +57,14 @@ end`;
 
 /**
  * COMMIT: the epoch and run fences (see above: KEYS[1..2], ARGV[1..2]), then per entity KEYS (state,
- * prediction) and ARGV (base sv, d, p, prediction, deleted, k, then k field/value pairs of event days):
+ * prediction) and ARGV (base sv, d, p, prediction, deleted, k, then k field/value pairs of event buckets):
  *  - base sv: the version the client computed from; anything else stored means a concurrent change, and
  *    nothing is written for the entity: the reply carries the stored state hash to compute again from;
  *  - d: the new state header (opaque); p: the full profile row ('' keep, '-' remove);
  *  - prediction: '' none; else the prediction's JSON without its closing version, which the script
  *    appends: `<json>` .. version .. '}'; deleted: its `deleted` field ('1' or '0');
  *  - the event fields the window changed (eventFieldWrites): a value stores the field, '' removes it. The
- *    days a window did not touch are not sent.
+ *    buckets a window did not touch are not sent.
  * The prediction needs no fence of its own: only the writer that passed the compare-and-set writes it, and
  * its version is greater than every version given out before (see above).
  *
@@ -76,7 +76,7 @@ end`;
  * What costs Redis here is mostly Lua strings: building one hashes every byte (about 1.2 ns per byte on
  * the box of bench/), so a prediction of 1.5 KB costs about 1.8 µs each time it becomes a Lua string (as an
  * argument, and again for the stored text). Hence one concatenation per prediction, no string.sub of it,
- * and no formatted version per entity; and events by day, so a state's other days are not sent again.
+ * and no formatted version per entity; and events by bucket, so a state's other buckets are not sent again.
  */
 export const COMMIT_SCRIPT: ScriptSource = {
   name: 'ssCommit',

@@ -39,7 +39,7 @@ export interface StateWrite {
   readonly next: EntityState;
   /** The full profile row to store ('' keep, '-' remove). */
   readonly storeProfile: string;
-  /** The events changed: the days that differ from the base's are stored again (else all stay). */
+  /** The events changed: the buckets that differ from the base's are stored again (else all stay). */
   readonly eventsChanged: boolean;
   readonly prediction: PredictionRecord | null;
 }
@@ -201,7 +201,7 @@ export class RedisSink {
         const w = writes[j] as StateWrite;
         keys.push(stateKeys[j] as string, (entityKeys[j] as EntityKeys).prediction);
         const p = w.prediction;
-        const days =
+        const buckets =
           w.eventsChanged || holdsLegacyEvents(w.base)
             ? eventFieldWrites(w.base, w.next.events, fields.event)
             : NO_FIELDS;
@@ -211,9 +211,9 @@ export class RedisSink {
           w.storeProfile,
           p === null ? '' : predictionJsonHead(p, model),
           p === null ? '' : p.kind === 'delete' ? '1' : '0',
-          String(days.length / 2),
+          String(buckets.length / 2),
         );
-        for (let k = 0; k < days.length; k++) args.push(days[k] as string);
+        for (let k = 0; k < buckets.length; k++) args.push(buckets[k] as string);
       }
       return { script: COMMIT_SCRIPT, keys, args };
     });

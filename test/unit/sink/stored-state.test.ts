@@ -14,6 +14,8 @@ import type { EventForFeatures } from '../../../src/features/index.js';
 import type { EntityWork, EventWork } from '../../../src/window/index.js';
 
 const DAY = 86_400_000;
+/** The first day of an event's bucket of four days, computed here as the stored form defines it. */
+const bucket = (t: number) => Math.floor(t / (4 * DAY)) * 4;
 const FIELDS: StateFields = { profile: ['age'], event: ['amount', 'declined'], lookbackMs: 30 * DAY };
 
 const ev = (id: string, t: number, amount = 1): EventWork => ({
@@ -55,7 +57,7 @@ function idsIn(text: string): Array<[string, number]> {
   return (JSON.parse(text) as unknown[][]).slice(1).map((r) => [r[0] as string, r[1] as number]);
 }
 
-test('state day fields: the stored hash always holds exactly the state’s events, each under its own day, and a write sends only the days that changed', () => {
+test('state bucket fields: the stored hash always holds exactly the state’s events, each under its own bucket of days, and a write sends only the buckets that changed', () => {
   // Park–Miller: exact in doubles
   let seed = 11;
   const rnd = (n: number) => {
@@ -78,30 +80,28 @@ test('state day fields: the stored hash always holds exactly the state’s event
     const change = applyWork(state, work(events), FIELDS);
     if (change.next === null) continue;
     const pairs = eventFieldWrites(state, change.next.events, FIELDS.event);
-    // the days sent: the days of the events this window added, and the days that emptied
+    // the buckets sent: those of the events this window added, those it emptied or took events from
     const held = new Set(state.events.map((e) => e.eventId));
     const addedDays = new Set(
-      change.next.events.filter((e) => !held.has(e.eventId)).map((e) => Math.floor(e.eventTimeMs / DAY)),
+      change.next.events.filter((e) => !held.has(e.eventId)).map((e) => bucket(e.eventTimeMs)),
     );
-    const nextDays = new Set(change.next.events.map((e) => Math.floor(e.eventTimeMs / DAY)));
-    const emptied = new Set(
-      state.events.map((e) => Math.floor(e.eventTimeMs / DAY)).filter((d) => !nextDays.has(d)),
-    );
+    const nextDays = new Set(change.next.events.map((e) => bucket(e.eventTimeMs)));
+    const emptied = new Set(state.events.map((e) => bucket(e.eventTimeMs)).filter((d) => !nextDays.has(d)));
     const sent = new Set<number>();
     for (let i = 0; i < pairs.length; i += 2) sent.add(Number((pairs[i] as string).slice(2)));
     const droppedOnly = new Set(
       state.events
         .filter((e) => !change.next?.events.includes(e))
-        .map((e) => Math.floor(e.eventTimeMs / DAY))
+        .map((e) => bucket(e.eventTimeMs))
         .filter((d) => nextDays.has(d)),
     );
     for (const d of sent)
       assert.ok(
         addedDays.has(d) || emptied.has(d) || droppedOnly.has(d),
-        `round ${round}: day ${d} was sent though nothing of it changed`,
+        `round ${round}: bucket ${d} was sent though nothing of it changed`,
       );
     for (const d of [...addedDays, ...emptied, ...droppedOnly])
-      assert.ok(sent.has(d), `round ${round}: day ${d} changed but was not sent`);
+      assert.ok(sent.has(d), `round ${round}: bucket ${d} changed but was not sent`);
 
     sv += 1;
     store(hash, change.next, sv, pairs);
@@ -109,7 +109,7 @@ test('state day fields: the stored hash always holds exactly the state’s event
       if (!f.startsWith('e:')) continue;
       const day = Number(f.slice(2));
       for (const [id, t] of idsIn(v))
-        assert.equal(Math.floor(t / DAY), day, `round ${round}: ${id} stored under day ${day}`);
+        assert.equal(bucket(t), day, `round ${round}: ${id} stored under bucket ${day}`);
     }
     const back = decodeStateHash(hgetall(hash, round), FIELDS);
     assert.deepEqual(back.events, change.next.events, `round ${round}: the events read back`);
@@ -118,7 +118,7 @@ test('state day fields: the stored hash always holds exactly the state’s event
   assert.ok(next > 500, 'the walk made events');
 });
 
-test('state day fields: a state stored in the old single `e` field is read whole and moved to day fields by its next write', () => {
+test('state bucket fields: a state stored in the old single `e` field is read whole and moved to bucket fields by its next write', () => {
   const held = [ev('a', 100 * DAY + 5), ev('b', 101 * DAY + 7, 3), ev('c', 101 * DAY + 9)].map((e) => ({
     eventId: e.eventId,
     eventTimeMs: e.eventTimeMs,
@@ -131,12 +131,12 @@ test('state day fields: a state stored in the old single `e` field is read whole
   assert.deepEqual(base.events, held);
   assert.deepEqual(base.profile, { age: 40 });
 
-  const change = applyWork(base, work([ev('d', 102 * DAY)]), FIELDS);
+  const change = applyWork(base, work([ev('d', 104 * DAY)]), FIELDS);
   const pairs = eventFieldWrites(base, (change.next as EntityState).events, FIELDS.event);
   assert.deepEqual(
     pairs.filter((_, i) => i % 2 === 0),
-    ['e', 'e:100', 'e:101', 'e:102'],
-    'the old field removed, every day written',
+    ['e', 'e:100', 'e:104'],
+    'the old field removed, every bucket written',
   );
   const hash = new Map<string, string>();
   for (let i = 0; i < legacy.length; i += 2) hash.set(legacy[i] as string, legacy[i + 1] as string);
@@ -152,25 +152,41 @@ test('state day fields: a state stored in the old single `e` field is read whole
   assert.equal(holdsLegacyEvents({ ...base }), false);
 });
 
-test('state day fields: adding one event to a state holding 30 days writes that day only; an expired day is removed', () => {
+test('state bucket fields: adding one event to a state holding 30 days writes its bucket only; a bucket whose events all expired is removed', () => {
   const events: EventWork[] = [];
   for (let d = 0; d < 30; d++) for (let k = 0; k < 4; k++) events.push(ev(`e${d}-${k}`, (100 + d) * DAY + k));
   const full = applyWork(EMPTY_STATE, work(events), FIELDS).next as EntityState;
   assert.equal(full.events.length, 120);
   const one = applyWork(full, work([ev('new', 129 * DAY + 50)]), FIELDS);
+  const sent = eventFieldWrites(full, (one.next as EntityState).events, FIELDS.event);
   assert.deepEqual(
-    eventFieldWrites(full, (one.next as EntityState).events, FIELDS.event).filter((_, i) => i % 2 === 0),
-    ['e:129'],
+    sent.filter((_, i) => i % 2 === 0),
+    ['e:128'],
   );
-  // the clock moves a day on: day 100 falls out of the 30-day lookback
-  const later = applyWork(full, work([ev('later', 130 * DAY + 10)]), FIELDS);
+  assert.equal(
+    (JSON.parse(sent[1] as string) as unknown[]).length - 1,
+    9,
+    'days 128 and 129: 8 held events and the new one',
+  );
+  // the clock moves on: days 100 and 101 fall out of the 30-day lookback, 102 and 103 stay in their bucket
+  const later = applyWork(full, work([ev('later', 131 * DAY + 10)]), FIELDS);
   const pairs = eventFieldWrites(full, (later.next as EntityState).events, FIELDS.event);
-  assert.deepEqual(pairs, ['e:100', '', 'e:130', pairs[3]]);
-  assert.deepEqual(JSON.parse(pairs[3] as string), [FIELDS.event, ['later', 130 * DAY + 10, 1, false]]);
+  assert.deepEqual(
+    pairs.filter((_, i) => i % 2 === 0),
+    ['e:100', 'e:128'],
+  );
+  assert.deepEqual(
+    idsIn(pairs[1] as string).map(([id]) => id),
+    ['e2-0', 'e2-1', 'e2-2', 'e2-3', 'e3-0', 'e3-1', 'e3-2', 'e3-3'],
+  );
+  // and when a whole bucket has expired, it is removed
+  const much = applyWork(full, work([ev('much', 134 * DAY + 10)]), FIELDS);
+  const gone = eventFieldWrites(full, (much.next as EntityState).events, FIELDS.event);
+  assert.deepEqual(gone.slice(0, 2), ['e:100', '']);
   assert.deepEqual(eventFieldWrites(full, full.events, FIELDS.event), [], 'no change, nothing sent');
 });
 
-test('state day fields: events whose times are not finite numbers keep a field of their own, and nothing is lost when the list is out of day order', () => {
+test('state bucket fields: events whose times are not finite numbers keep a field of their own, and nothing is lost when the list is out of order', () => {
   const e = (id: string, t: number): EventForFeatures => ({
     eventId: id,
     eventTimeMs: t,
@@ -181,11 +197,11 @@ test('state day fields: events whose times are not finite numbers keep a field o
     sv: 1,
     events: [e('a', 100 * DAY), e('n', Number.NaN), e('b', 100 * DAY + 1)],
   };
-  const next = [...base.events, e('c', 101 * DAY)];
+  const next = [...base.events, e('c', 104 * DAY)];
   const pairs = eventFieldWrites(base, next, ['amount']);
   assert.deepEqual(
     pairs.filter((_, i) => i % 2 === 0),
-    ['e:101'],
+    ['e:104'],
   );
   const [a, n, b] = base.events as [EventForFeatures, EventForFeatures, EventForFeatures];
   assert.equal(a.eventId, 'a');
@@ -193,7 +209,7 @@ test('state day fields: events whose times are not finite numbers keep a field o
   assert.deepEqual(
     moved,
     ['e:100', encodeEvents([b], ['amount'])],
-    'day 100 lost one event; the other day is as it was',
+    'bucket 100 lost one event; the other field is as it was',
   );
   const fresh = eventFieldWrites(EMPTY_STATE, base.events, ['amount']);
   assert.deepEqual(
