@@ -10,7 +10,7 @@ import { COMMIT_SCRIPT, READ_SCRIPT, SET_MAX_SCRIPT, commitOutcomes } from './sc
 import type { CommitOutcome } from './scripts.js';
 import { FenceLayout } from './slots.js';
 import type { EntityState, StateFields } from './state.js';
-import { decodeStateHash, encodeHeader, eventFieldWrites, holdsLegacyEvents } from './stored-state.js';
+import { decodeStateHash, encodeHeader, eventFieldWrites, sameStoredForm } from './stored-state.js';
 import type { ModelStamp, PredictionRecord } from './types.js';
 
 const NO_FIELDS: readonly string[] = [];
@@ -39,7 +39,7 @@ export interface StateWrite {
   readonly next: EntityState;
   /** The full profile row to store ('' keep, '-' remove). */
   readonly storeProfile: string;
-  /** The events changed: the buckets that differ from the base's are stored again (else all stay). */
+  /** The events changed: the buckets that differ from the base's are stored again (else all stay as stored). */
   readonly eventsChanged: boolean;
   readonly prediction: PredictionRecord | null;
 }
@@ -201,10 +201,8 @@ export class RedisSink {
         const w = writes[j] as StateWrite;
         keys.push(stateKeys[j] as string, (entityKeys[j] as EntityKeys).prediction);
         const p = w.prediction;
-        const buckets =
-          w.eventsChanged || holdsLegacyEvents(w.base)
-            ? eventFieldWrites(w.base, w.next.events, fields.event)
-            : NO_FIELDS;
+        // only a write that changes the events touches them (a rescore or timer job's never does)
+        const buckets = w.eventsChanged ? eventFieldWrites(w.base, w.next.events, fields.event) : NO_FIELDS;
         args.push(
           String(w.base.sv),
           encodeHeader(w.next),
@@ -230,7 +228,9 @@ export class RedisSink {
         this.#cache.set(w.entityId, current);
         return { ok: false, current };
       }
-      this.#cache.set(w.entityId, { ...w.next, sv: r.version, pv: w.prediction === null ? 0 : r.version });
+      const stored = { ...w.next, sv: r.version, pv: w.prediction === null ? 0 : r.version };
+      // events left as they were stay in the form they were stored in (see foreignForm)
+      this.#cache.set(w.entityId, w.eventsChanged ? stored : sameStoredForm(w.base, stored));
       return { ok: true, version: r.version };
     });
   }

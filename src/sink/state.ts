@@ -70,7 +70,7 @@ export interface StateChange {
   readonly next: EntityState | null;
   /** The full profile row to store ('' keep the stored one, '-' remove it). */
   readonly storeProfile: string;
-  /** The events changed (added or aged out): they must be stored again. */
+  /** The events changed (added or aged out): the stored ones must be brought up to date. */
   readonly eventsChanged: boolean;
 }
 

@@ -111,12 +111,35 @@ export function encodeEvents(
   return `${out}]`;
 }
 
-/** States decoded from a hash that still holds the single `e` field: their next write moves it. */
-const legacyEvents = new WeakSet<EntityState>();
+/**
+ * States decoded from a hash whose events are not in this writer's form, with the hash's event fields: the
+ * old single `e` field, a field that is not one of this writer's buckets (another bucket width), events
+ * stored with another list of event fields (another feature spec), or the same event held twice (an older
+ * version wrote `e` next to the buckets). The next write that changes such a state's events rewrites them
+ * whole and removes every field listed here that it does not write.
+ */
+const foreignForm = new WeakMap<EntityState, readonly string[]>();
 
-/** True for a state read from a hash whose events are in the old single `e` field. */
-export function holdsLegacyEvents(s: EntityState): boolean {
-  return legacyEvents.has(s);
+/** True for a state read from a hash whose events are not in this writer's form (see foreignForm). */
+export function holdsForeignEvents(s: EntityState): boolean {
+  return foreignForm.has(s);
+}
+
+/**
+ * `to` (a state computed from `from` and written without touching its events) is stored in the same form
+ * as `from`: its mark carries over, so the write that next changes its events still rewrites them whole.
+ */
+export function sameStoredForm(from: EntityState, to: EntityState): EntityState {
+  const fieldsHeld = foreignForm.get(from);
+  if (fieldsHeld !== undefined) foreignForm.set(to, fieldsHeld);
+  return to;
+}
+
+/** Whether `field` is the bucket field of a day this writer would name (see eventBucketField). */
+function isBucketField(field: string): boolean {
+  if (field === 'e:none') return true;
+  if (!/^e:-?\d+$/.test(field)) return false;
+  return Number(field.slice(2)) % EVENT_BUCKET_DAYS === 0;
 }
 
 /** True when each bucket's events are one run, buckets ascending (a state's events are sorted by time). */
@@ -136,19 +159,19 @@ const NO_EVENTS: readonly EventForFeatures[] = [];
  * What a write sends to turn the stored events of `base` into `next`, as hash field/value pairs ('' removes
  * the field): each bucket whose events differ (a different count, or another event object at a place:
  * the next state's events are the base's objects plus the window's new ones), and each bucket that no
- * longer has events. A base still in the old single field gets every bucket written and `e` removed.
- * Walks both lists once by bucket, printing only the buckets it sends.
+ * longer has events. A base stored in another form (foreignForm) gets every bucket written and every
+ * other event field it had removed. Walks both lists once by bucket, printing only the buckets it sends.
  */
 export function eventFieldWrites(
   base: EntityState,
   next: readonly EventForFeatures[],
   eventFields: readonly string[],
 ): string[] {
+  const held = foreignForm.get(base);
+  if (held !== undefined) return rewriteWhole(held, next, eventFields);
   const out: string[] = [];
-  const legacy = holdsLegacyEvents(base);
-  if (legacy) out.push(LEGACY_EVENTS_FIELD, '');
-  const old = legacy ? NO_EVENTS : base.events;
-  if (!inBucketOrder(old) || !inBucketOrder(next)) return out.concat(byBucketMaps(old, next, eventFields));
+  const old = base.events;
+  if (!inBucketOrder(old) || !inBucketOrder(next)) return byBucketMaps(old, next, eventFields);
   let i = 0;
   let j = 0;
   while (i < old.length || j < next.length) {
@@ -177,6 +200,19 @@ function sameRun(
 ): boolean {
   for (let k = 0; k < n; k++) if (a[i + k] !== b[j + k]) return false;
   return true;
+}
+
+/** Every bucket of `next` written, and every other field of `held` removed. */
+function rewriteWhole(
+  held: readonly string[],
+  next: readonly EventForFeatures[],
+  eventFields: readonly string[],
+): string[] {
+  const out = byBucketMaps(NO_EVENTS, next, eventFields);
+  const written = new Set<string>();
+  for (let i = 0; i < out.length; i += 2) written.add(out[i] as string);
+  for (const f of held) if (!written.has(f)) out.push(f, '');
+  return out;
 }
 
 /** eventFieldWrites for lists not in bucket order (event times that are not numbers): by maps. */
@@ -219,16 +255,26 @@ export function decodeState(
   e: string | readonly string[] | null,
   fields: StateFields,
 ): EntityState {
-  if (sv === 0 || d === null || d === '') return EMPTY_STATE;
+  return decodeParts(sv, p, d, e === null ? [] : typeof e === 'string' ? [e] : e, fields).state;
+}
+
+function decodeParts(
+  sv: number,
+  p: string | null,
+  d: string | null,
+  texts: readonly string[],
+  fields: StateFields,
+): { state: EntityState; canonical: boolean } {
+  if (sv === 0 || d === null || d === '') return { state: EMPTY_STATE, canonical: true };
   const h = JSON.parse(d) as [string, number, number, string, Record<string, string>?];
   const events: EventForFeatures[] = [];
-  const texts = e === null ? [] : typeof e === 'string' ? [e] : e;
-  for (const text of texts) if (text !== '') readEvents(text, fields.event, events);
-  // bucket fields come back in the hash's order, not by time
-  if (texts.length > 1) sortByTimeThenId(events);
+  let canonical = true;
+  for (const text of texts) if (text !== '' && !readEvents(text, fields.event, events)) canonical = false;
+  // bucket fields come back in the hash's order, not by time; an event held twice (see foreignForm) once
+  if (texts.length > 1 && dropRepeats(sortByTimeThenId(events))) canonical = false;
   const deleted = h[1] === 1;
   const trigger = h[3];
-  return {
+  const state: EntityState = {
     sv,
     pv: trigger === '' ? 0 : sv,
     lsn: h[0],
@@ -239,9 +285,11 @@ export function decodeState(
     events,
     applied: h[4] ?? {},
   };
+  return { state, canonical };
 }
 
-function readEvents(text: string, eventFields: readonly string[], into: EventForFeatures[]): void {
+/** Appends the events of one stored text; returns whether it was written with `eventFields`. */
+function readEvents(text: string, eventFields: readonly string[], into: EventForFeatures[]): boolean {
   const a = JSON.parse(text) as unknown[];
   const names = a[0] as string[];
   const at = eventFields.map((f) => names.indexOf(f));
@@ -255,6 +303,21 @@ function readEvents(text: string, eventFields: readonly string[], into: EventFor
     }
     into.push({ eventId: ev[0] as string, eventTimeMs: ev[1] as number, fields: row });
   }
+  return names.length === eventFields.length && names.every((n, k) => n === eventFields[k]);
+}
+
+/** Removes, in place, an event that follows its own copy (same id and time) in a sorted list; any removed? */
+function dropRepeats(events: EventForFeatures[]): boolean {
+  let kept = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as EventForFeatures;
+    const prev = events[kept - 1];
+    if (prev !== undefined && prev.eventId === e.eventId && prev.eventTimeMs === e.eventTimeMs) continue;
+    events[kept++] = e;
+  }
+  const removed = kept < events.length;
+  events.length = kept;
+  return removed;
 }
 
 /** The state from the whole stored hash as field/value pairs (HGETALL's reply; empty: no state). */
@@ -263,22 +326,24 @@ export function decodeStateHash(hash: readonly string[], fields: StateFields): E
   let p: string | null = null;
   let d: string | null = null;
   const texts: string[] = [];
-  let legacy = false;
+  const eventFields: string[] = [];
+  let canonical = true;
   for (let i = 0; i + 1 < hash.length; i += 2) {
     const f = hash[i] as string;
     const v = hash[i + 1] as string;
     if (f === 'sv') sv = Number(v);
     else if (f === 'p') p = v;
     else if (f === 'd') d = v;
-    else if (f.startsWith('e:')) texts.push(v);
-    else if (f === LEGACY_EVENTS_FIELD) {
+    else if (f === LEGACY_EVENTS_FIELD || f.startsWith('e:')) {
       texts.push(v);
-      legacy = true;
+      eventFields.push(f);
+      if (!isBucketField(f)) canonical = false;
     }
   }
-  const state = decodeState(sv, p, d, texts, fields);
-  if (legacy && state !== EMPTY_STATE) legacyEvents.add(state);
-  return state;
+  const decoded = decodeParts(sv, p, d, texts, fields);
+  if (!(canonical && decoded.canonical) && decoded.state !== EMPTY_STATE)
+    foreignForm.set(decoded.state, eventFields);
+  return decoded.state;
 }
 
 export function triggerText(r: { topic: string; partition: number; offset: string }): string {

@@ -372,6 +372,22 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
         ],
       );
       assert.deepEqual((await raw.hkeys(key)).sort(), ['d', 'e:100', 'e:104', 'sv']);
+      // an older version run again writes `e` next to the buckets (it reads `e` only): the union is read,
+      // and the next event write leaves only buckets
+      const sv = (await raw.hget(key, 'sv')) as string;
+      await raw.hset(
+        key,
+        'sv',
+        String(Number(sv) + 1),
+        'e',
+        JSON.stringify([['amount'], ['x', 104 * DAY + 5, 6]]),
+      );
+      r = await step(w([ev('y', 104 * DAY + 9)]));
+      assert.deepEqual(
+        r.state.events.map((e) => e.eventId),
+        ['a', 'b', 'c', 'x', 'y'],
+      );
+      assert.deepEqual((await raw.hkeys(key)).sort(), ['d', 'e:100', 'e:104', 'sv']);
     },
   );
 });

@@ -9,7 +9,7 @@ import {
   eventFieldWrites,
 } from '../../../src/sink/index.js';
 import type { EntityState, StateFields } from '../../../src/sink/index.js';
-import { holdsLegacyEvents } from '../../../src/sink/stored-state.js';
+import { holdsForeignEvents, sameStoredForm } from '../../../src/sink/stored-state.js';
 import type { EventForFeatures } from '../../../src/features/index.js';
 import type { EntityWork, EventWork } from '../../../src/window/index.js';
 
@@ -127,7 +127,7 @@ test('state bucket fields: a state stored in the old single `e` field is read wh
   const header = JSON.stringify(['7', 0, 101 * DAY + 9, '', {}]);
   const legacy = ['sv', '42', 'd', header, 'p', '{"age":40}', 'e', encodeEvents(held, FIELDS.event)];
   const base = decodeStateHash(legacy, FIELDS);
-  assert.equal(holdsLegacyEvents(base), true);
+  assert.equal(holdsForeignEvents(base), true);
   assert.deepEqual(base.events, held);
   assert.deepEqual(base.profile, { age: 40 });
 
@@ -135,21 +135,21 @@ test('state bucket fields: a state stored in the old single `e` field is read wh
   const pairs = eventFieldWrites(base, (change.next as EntityState).events, FIELDS.event);
   assert.deepEqual(
     pairs.filter((_, i) => i % 2 === 0),
-    ['e', 'e:100', 'e:104'],
-    'the old field removed, every bucket written',
+    ['e:100', 'e:104', 'e'],
+    'every bucket written, the old field removed',
   );
   const hash = new Map<string, string>();
   for (let i = 0; i < legacy.length; i += 2) hash.set(legacy[i] as string, legacy[i + 1] as string);
   store(hash, change.next as EntityState, 43, pairs);
   assert.equal(hash.has('e'), false);
   const after = decodeStateHash(hgetall(hash, 1), FIELDS);
-  assert.equal(holdsLegacyEvents(after), false);
+  assert.equal(holdsForeignEvents(after), false);
   assert.deepEqual(
     after.events.map((e) => e.eventId),
     ['a', 'b', 'c', 'd'],
   );
   // a state derived from a moved one does not move again
-  assert.equal(holdsLegacyEvents({ ...base }), false);
+  assert.equal(holdsForeignEvents({ ...base }), false);
 });
 
 test('state bucket fields: adding one event to a state holding 30 days writes its bucket only; a bucket whose events all expired is removed', () => {
@@ -216,4 +216,80 @@ test('state bucket fields: events whose times are not finite numbers keep a fiel
     fresh.filter((_, i) => i % 2 === 0),
     ['e:100', 'e:none'],
   );
+});
+
+test('state bucket fields: a hash in any other form (the old field next to buckets, another bucket width, another event field list, an event held twice) is read as the union and rewritten whole at its next event write', () => {
+  const names = JSON.stringify(FIELDS.event);
+  const row = (id: string, t: number, amount: number) => `[${JSON.stringify(id)},${t},${amount},false]`;
+  const head = ['sv', '42', 'd', JSON.stringify(['7', 0, 101 * DAY + 9, '', {}])];
+  const decodeMap = (hash: Map<string, string>) => decodeStateHash([...hash].flat(), FIELDS);
+
+  // this writer's own form: not marked
+  const own = new Map([
+    ['sv', '42'],
+    ['d', head[3] as string],
+    ['e:100', `[${names},${row('a', 100 * DAY, 1)},${row('b', 101 * DAY, 2)}]`],
+  ]);
+  assert.equal(holdsForeignEvents(decodeMap(own)), false);
+
+  const forms: Array<[string, Map<string, string>]> = [
+    // an older version wrote `e` (with the event it saw) next to the buckets it could not read
+    ['the old field next to buckets', new Map([...own, ['e', `[${names},${row('c', 101 * DAY + 5, 3)}]`]])],
+    // one field per day (another bucket width)
+    [
+      'another bucket width',
+      new Map([
+        ['sv', '42'],
+        ['d', head[3] as string],
+        ['e:100', `[${names},${row('a', 100 * DAY, 1)}]`],
+        ['e:101', `[${names},${row('b', 101 * DAY, 2)},${row('c', 101 * DAY + 5, 3)}]`],
+      ]),
+    ],
+    // stored under a spec that read other event fields
+    [
+      'another event field list',
+      new Map([
+        ['sv', '42'],
+        ['d', head[3] as string],
+        ['e:100', `[["amount"],["a",${100 * DAY},1],["b",${101 * DAY},2],["c",${101 * DAY + 5},3]]`],
+      ]),
+    ],
+    // the same event in two fields
+    [
+      'an event held twice',
+      new Map([...own, ['e', `[${names},${row('b', 101 * DAY, 2)},${row('c', 101 * DAY + 5, 3)}]`]]),
+    ],
+  ];
+  for (const [what, hash] of forms) {
+    const base = decodeMap(hash);
+    assert.equal(holdsForeignEvents(base), true, what);
+    assert.deepEqual(
+      base.events.map((e) => e.eventId),
+      ['a', 'b', 'c'],
+      `${what}: every event once`,
+    );
+    // a write that leaves the events alone keeps the mark on the state it caches
+    assert.equal(holdsForeignEvents(sameStoredForm(base, { ...base, sv: 43 })), true, what);
+    const change = applyWork(base, work([ev('d', 104 * DAY)]), FIELDS);
+    const pairs = eventFieldWrites(base, (change.next as EntityState).events, FIELDS.event);
+    const after = new Map(hash);
+    store(after, change.next as EntityState, 43, pairs);
+    assert.deepEqual(
+      [...after.keys()].filter((f) => f.startsWith('e')).sort(),
+      ['e:100', 'e:104'],
+      `${what}: only this writer's buckets are left`,
+    );
+    const back = decodeMap(after);
+    assert.equal(holdsForeignEvents(back), false, what);
+    assert.deepEqual(
+      back.events.map((e) => [e.eventId, e.fields.amount]),
+      [
+        ['a', 1],
+        ['b', 2],
+        ['c', 3],
+        ['d', 1],
+      ],
+      what,
+    );
+  }
 });
