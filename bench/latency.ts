@@ -114,6 +114,10 @@ export async function step(ctx: Ctx, label: string, rate: number, seconds: numbe
     timeoutMs: 180_000,
     alive: () => pipeline.child.running(),
   });
+  // every event of the step processed: the CPU from its first event to now is the whole step's cost
+  // (the step before it ended at zero lag), whether or not the pipeline kept up while it ran
+  const stepCpu = pipeline.child.sampler.cpuBetween(startAt, Date.now());
+  const sent = result.sent;
   const none: Percentiles = { count: 0, missing: 0, p50: null, p99: null, p999: null, max: null };
   return {
     label,
@@ -125,6 +129,7 @@ export async function step(ctx: Ctx, label: string, rate: number, seconds: numbe
     kafka: percentiles(k.values, k.missing),
     redisSampleShare: digits.length / 10,
     cpuSecondsPerMillion: measured > 0 ? (cpu / measured) * 1e6 : null,
+    cpuSecondsPerMillionDrained: sent > 0 ? (stepCpu / sent) * 1e6 : null,
     rssMb: rss,
     keptUp,
   };

@@ -49,6 +49,7 @@ function latencyRow(s: LatencyStep): string[] {
     int(s.kafka.count),
     s.keptUp ? 'yes' : '**no**',
     fixed(s.cpuSecondsPerMillion, 1),
+    fixed(s.cpuSecondsPerMillionDrained ?? null, 1),
     fixed(s.rssMb, 0),
   ];
 }
@@ -235,12 +236,13 @@ export function markdown(r: BenchResults): string {
           'Kafka samples',
           'kept up',
           'CPU s / M',
+          'CPU s / M to caught up',
           'RSS MB',
         ],
         r.latency.map(latencyRow),
       ),
       '',
-      'Event time = the instant the open-loop producer was due to send it (its own delays count). Redis: keyspace notification of the prediction hash whose `as_of` covers the event; Kafka: a read_committed consumer of the predictions topic. Entities are sampled by last digit of their id.',
+      "Event time = the instant the open-loop producer was due to send it (its own delays count). Redis: keyspace notification of the prediction hash whose `as_of` covers the event; Kafka: a read_committed consumer of the predictions topic. Entities are sampled by last digit of their id. CPU s / M: the streamscore process's CPU while the load ran (after the warm-up) per million events sent meanwhile; for a step that did not keep up it is bounded by the cores the process could use and understates the cost of an event (the backlog is processed after the load stops and not counted). CPU s / M to caught up: the CPU from the step's first event until the pipeline had processed all of them, per million events sent in the step (warm-up included), comparable whether or not the step kept up.",
       '',
     );
   }

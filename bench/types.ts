@@ -112,8 +112,13 @@ export interface LatencyStep {
   readonly kafka: Percentiles;
   /** Share of events sampled for the Redis measurement (entity ids ending in a sampled digit). */
   readonly redisSampleShare: number;
-  /** streamscore CPU seconds per million events during the step. */
+  /**
+   * streamscore CPU seconds per million events while the load ran (after the warm-up); capped by the cores
+   * when the step did not keep up (its backlog is processed afterwards and not counted).
+   */
   readonly cpuSecondsPerMillion: number | null;
+  /** The same over the whole step, from its first event until every event of it was processed. */
+  readonly cpuSecondsPerMillionDrained?: number | null;
   readonly rssMb: number | null;
   /** Every measured event was committed on the predictions topic within 2 s + 4 × max delay after the load stopped. */
   readonly keptUp: boolean;
