@@ -4,6 +4,7 @@ export {
   buildMatrix,
   buildMatrixYielding,
   byTimeThenId,
+  dropRepeats,
   sortByTimeThenId,
   lastWindowExit,
   rawAggregates,

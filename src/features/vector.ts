@@ -77,16 +77,25 @@ function eligibleEvents(events: readonly EventForFeatures[], asOfMs: number): Ev
     if (e.eventTimeMs <= asOfMs && Number.isFinite(e.eventTimeMs)) eligible.push(e);
   }
   // State stores usually hand events over in time order already
-  sortByTimeThenId(eligible);
-  let kept = 0;
-  for (let i = 0; i < eligible.length; i++) {
-    const e = eligible[i] as EventForFeatures;
-    const prev = eligible[kept - 1];
-    if (prev !== undefined && prev.eventId === e.eventId && prev.eventTimeMs === e.eventTimeMs) continue;
-    eligible[kept++] = e;
-  }
-  eligible.length = kept;
+  dropRepeats(sortByTimeThenId(eligible));
   return eligible;
+}
+
+/**
+ * Removes, in place, each event that follows its own copy (same id and time) in a list sorted by time then
+ * id; returns whether it removed any.
+ */
+export function dropRepeats<T extends EventForFeatures>(events: T[]): boolean {
+  let kept = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as T;
+    const prev = events[kept - 1];
+    if (prev !== undefined && prev.eventId === e.eventId && prev.eventTimeMs === e.eventTimeMs) continue;
+    events[kept++] = e;
+  }
+  const removed = kept < events.length;
+  events.length = kept;
+  return removed;
 }
 
 /** Index of the first event with eventTimeMs > t (events sorted by time). */

@@ -12,7 +12,6 @@ export {
 export type { StoredPrediction } from './prediction.js';
 export { EMPTY_STATE, applyWork, project } from './state.js';
 export {
-  DAY_MS,
   decodeState,
   decodeStateHash,
   encodeEvents,

@@ -21,12 +21,10 @@
  * `e:` field whatever it is, but a writer's diff assumes the stored fields are its buckets.
  */
 import type { Row } from '../decode/types.js';
-import { sortByTimeThenId } from '../features/index.js';
+import { DAY_MS, dropRepeats, sortByTimeThenId } from '../features/index.js';
 import type { EventForFeatures } from '../features/index.js';
 import { EMPTY_STATE, project } from './state.js';
 import type { EntityState, StateFields } from './state.js';
-
-export const DAY_MS = 86_400_000;
 
 /** Days per event field (see the module comment). */
 export const EVENT_BUCKET_DAYS = 4;
@@ -304,20 +302,6 @@ function readEvents(text: string, eventFields: readonly string[], into: EventFor
     into.push({ eventId: ev[0] as string, eventTimeMs: ev[1] as number, fields: row });
   }
   return names.length === eventFields.length && names.every((n, k) => n === eventFields[k]);
-}
-
-/** Removes, in place, an event that follows its own copy (same id and time) in a sorted list; any removed? */
-function dropRepeats(events: EventForFeatures[]): boolean {
-  let kept = 0;
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i] as EventForFeatures;
-    const prev = events[kept - 1];
-    if (prev !== undefined && prev.eventId === e.eventId && prev.eventTimeMs === e.eventTimeMs) continue;
-    events[kept++] = e;
-  }
-  const removed = kept < events.length;
-  events.length = kept;
-  return removed;
 }
 
 /** The state from the whole stored hash as field/value pairs (HGETALL's reply; empty: no state). */

@@ -51,6 +51,10 @@ function del(id: string, lsn: string): EntityWork {
     tombstones: 0,
   };
 }
+/** A window's work for an entity that brings only events. */
+function eventsOnly(id: string, events: EntityWork['events']): EntityWork {
+  return { entityId: id, cdc: null, events, records: [], coalescedCdc: 0, duplicateCdc: 0, tombstones: 0 };
+}
 function pred(id: string, score: number, kind: 'upsert' | 'delete' = 'upsert'): PredictionRecord {
   return {
     entityId: id,
@@ -287,15 +291,7 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
         eventTimeMs: timeMs,
         fields: { amount: 1, pii: 'x' },
       });
-      const work = (events: ReturnType<typeof ev>[]): EntityWork => ({
-        entityId: '5',
-        cdc: null,
-        events,
-        records: [],
-        coalescedCdc: 0,
-        duplicateCdc: 0,
-        tombstones: 0,
-      });
+      const work = (events: ReturnType<typeof ev>[]) => eventsOnly('5', events);
       let r = await step(work([ev('a', 100 * DAY), ev('b', 101 * DAY)]));
       assert.equal(r.change.eventsApplied, 2);
       assert.equal(r.state.clock, 101 * DAY);
@@ -351,15 +347,7 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
         eventTimeMs: timeMs,
         fields: { amount: 4 },
       });
-      const w = (events: ReturnType<typeof ev>[]): EntityWork => ({
-        entityId: '55',
-        cdc: null,
-        events,
-        records: [],
-        coalescedCdc: 0,
-        duplicateCdc: 0,
-        tombstones: 0,
-      });
+      const w = (events: ReturnType<typeof ev>[]) => eventsOnly('55', events);
       let r = await step(w([ev('b', 101 * DAY)]));
       assert.equal(r.change.eventsApplied, 0, 'an event held in the old field counts as held');
       r = await step(w([ev('c', 104 * DAY)]));
