@@ -16,8 +16,6 @@ export {
   decodeStateHash,
   encodeEvents,
   encodeHeader,
-  eventBucketField,
-  EVENT_BUCKET_DAYS,
   eventFieldWrites,
   triggerText,
 } from './stored-state.js';

@@ -27,7 +27,7 @@ import { EMPTY_STATE, project } from './state.js';
 import type { EntityState, StateFields } from './state.js';
 
 /** Days per event field (see the module comment). */
-export const EVENT_BUCKET_DAYS = 4;
+const EVENT_BUCKET_DAYS = 4;
 const BUCKET_MS = EVENT_BUCKET_DAYS * DAY_MS;
 
 /** The first day of an event's bucket; all times that are not finite numbers share one, after the rest. */
@@ -41,13 +41,8 @@ function bucketField(day: number): string {
   return day === Number.MAX_VALUE ? 'e:none' : `e:${day}`;
 }
 
-/** The hash field of an event's bucket of days. */
-export function eventBucketField(eventTimeMs: number): string {
-  return bucketField(bucketOf(eventTimeMs));
-}
-
 /** The single field every event was stored in before bucket fields (see the module comment). */
-export const LEGACY_EVENTS_FIELD = 'e';
+const LEGACY_EVENTS_FIELD = 'e';
 
 const appliedTexts = new WeakMap<object, string>();
 
@@ -133,7 +128,7 @@ export function sameStoredForm(from: EntityState, to: EntityState): EntityState 
   return to;
 }
 
-/** Whether `field` is the bucket field of a day this writer would name (see eventBucketField). */
+/** Whether `field` is the bucket field of a day this writer would name (see bucketField). */
 function isBucketField(field: string): boolean {
   if (field === 'e:none') return true;
   if (!/^e:-?\d+$/.test(field)) return false;
@@ -220,24 +215,24 @@ function byBucketMaps(
   eventFields: readonly string[],
 ): string[] {
   const group = (events: readonly EventForFeatures[]) => {
-    const days = new Map<string, EventForFeatures[]>();
+    const buckets = new Map<number, EventForFeatures[]>();
     for (const e of events) {
-      const f = eventBucketField(e.eventTimeMs);
-      const run = days.get(f);
-      if (run === undefined) days.set(f, [e]);
+      const day = bucketOf(e.eventTimeMs);
+      const run = buckets.get(day);
+      if (run === undefined) buckets.set(day, [e]);
       else run.push(e);
     }
-    return days;
+    return buckets;
   };
   const had = group(old);
   const out: string[] = [];
-  for (const [field, run] of group(next)) {
-    const was = had.get(field);
-    had.delete(field);
+  for (const [day, run] of group(next)) {
+    const was = had.get(day);
+    had.delete(day);
     if (was === undefined || was.length !== run.length || !sameRun(was, 0, run, 0, run.length))
-      out.push(field, encodeEvents(run, eventFields));
+      out.push(bucketField(day), encodeEvents(run, eventFields));
   }
-  for (const field of had.keys()) out.push(field, '');
+  for (const day of had.keys()) out.push(bucketField(day), '');
   return out;
 }
 
