@@ -48,30 +48,69 @@ function writeLength(buf: Buffer, at: number, n: number, size: number): number {
 }
 
 /**
+ * Bulk strings (`$<n>\r\n<bytes>\r\n` each) written after `head` (ASCII or UTF-8) into one Buffer of exactly
+ * their size, the arguments of each list in turn.
+ */
+function bulkStrings(head: string, lists: ReadonlyArray<readonly string[]>): Buffer {
+  let total = Buffer.byteLength(head);
+  const sizes: number[] = [];
+  for (const list of lists)
+    for (let i = 0; i < list.length; i++) {
+      const b = Buffer.byteLength(list[i] as string);
+      sizes.push(b);
+      total += digits(b) + 5 + b; // '$', the length, CRLF, the bytes, CRLF
+    }
+  const buf = Buffer.allocUnsafe(total);
+  let at = buf.write(head, 0, 'utf8');
+  let s = 0;
+  for (const list of lists)
+    for (let i = 0; i < list.length; i++) {
+      const b = sizes[s++] as number;
+      at = writeLength(buf, at, b, digits(b));
+      at += buf.write(list[i] as string, at, b, 'utf8');
+      buf[at++] = CR;
+      buf[at++] = LF;
+    }
+  // the buffer is not zero-filled: a size computed wrong must never reach Redis
+  if (at !== total) throw new Error(`respCommand: wrote ${at} of ${total} bytes`);
+  return buf;
+}
+
+/**
  * The command as RESP bytes: an array of bulk strings, the name first (what ioredis's string holds,
  * encoded as UTF-8).
  */
 export function respCommand(name: string, args: readonly string[]): Buffer {
-  const n = args.length;
-  const sizes = new Array<number>(n);
-  const head = `*${n + 1}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n`;
-  let total = Buffer.byteLength(head);
-  for (let i = 0; i < n; i++) {
-    const b = Buffer.byteLength(args[i] as string);
-    sizes[i] = b;
-    total += digits(b) + 5 + b; // '$', the length, CRLF, the bytes, CRLF
-  }
-  const buf = Buffer.allocUnsafe(total);
-  let at = buf.write(head, 0, 'utf8');
-  for (let i = 0; i < n; i++) {
-    const b = sizes[i] as number;
-    at = writeLength(buf, at, b, digits(b));
-    at += buf.write(args[i] as string, at, b, 'utf8');
-    buf[at++] = CR;
-    buf[at++] = LF;
-  }
-  // the buffer is not zero-filled: a size computed wrong must never reach Redis
-  if (at !== total) throw new Error(`respCommand: wrote ${at} of ${total} bytes`);
+  return bulkStrings(`*${args.length + 1}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n`, [args]);
+}
+
+/** Script arguments written ahead (packScriptArgs), with how many bulk strings each holds. */
+const packedTails = new WeakMap<Buffer, number>();
+
+/**
+ * A script call's arguments after the script (the key count, the keys, the other arguments) written as
+ * RESP now, when the caller has just built them, not when ioredis sends the command. The strings they
+ * were built from then die young: held by the command until Redis answered, a window's prediction texts
+ * outlived the young generation and were copied and promoted by the scavenger, then collected in the old
+ * generation. The Buffer's bytes live outside the V8 heap. Sent as a script command with this one Buffer
+ * argument (ioredis puts the script's sha1, or its Lua, before it), the encoder writes the command's head and
+ * then these bytes: the same bytes as the strings would have given.
+ */
+export function packScriptArgs(keys: readonly string[], args: readonly string[]): Buffer {
+  const tail = bulkStrings('', [[String(keys.length)], keys, args]);
+  packedTails.set(tail, 1 + keys.length + args.length);
+  return tail;
+}
+
+/** The command (name, first argument, then a packed tail) as RESP bytes. */
+function withPackedTail(name: string, first: string, count: number, tail: Buffer): Buffer {
+  const head =
+    `*${count + 2}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n` +
+    `$${Buffer.byteLength(first)}\r\n${first}\r\n`;
+  const size = Buffer.byteLength(head);
+  const buf = Buffer.allocUnsafe(size + tail.length);
+  buf.write(head, 0, 'utf8');
+  tail.copy(buf, size);
   return buf;
 }
 
@@ -86,7 +125,8 @@ type ToWritable = (this: CommandLike, socket: object) => string | Buffer;
 
 /**
  * Replaces ioredis's Command.prototype.toWritable: a command of strings with at least MIN_BUFFER_CHARS
- * characters of arguments is written as one Buffer (respCommand); anything else (small commands, commands
+ * characters of arguments is written as one Buffer (respCommand), a script command whose arguments were
+ * packed ahead (packScriptArgs) as its head and those bytes; anything else (small commands, other commands
  * with Buffer arguments) by ioredis's own. Subclasses (a script's command switches between EVAL and EVALSHA,
  * then calls this) keep working: the name and arguments are read when it runs.
  */
@@ -94,8 +134,12 @@ export function installCommandEncoder(proto: { toWritable: ToWritable }): void {
   const original = proto.toWritable;
   if ((original as { streamscore?: boolean }).streamscore === true) return;
   const fast: ToWritable = function (this: CommandLike, socket) {
-    if (this.bufferMode !== true) {
-      const args = this.args;
+    const args = this.args;
+    if (this.bufferMode === true) {
+      const tail = args.length === 2 && typeof args[0] === 'string' ? args[1] : undefined;
+      const count = tail instanceof Buffer ? packedTails.get(tail) : undefined;
+      if (count !== undefined) return withPackedTail(this.name, args[0] as string, count, tail as Buffer);
+    } else {
       let chars = 0;
       for (let i = 0; i < args.length; i++) {
         const a = args[i];

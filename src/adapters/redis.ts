@@ -9,7 +9,7 @@ import type { ClusterNode, RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import { runsOf } from '../util/runs.js';
-import { installCommandEncoder } from './redis-wire.js';
+import { MIN_BUFFER_CHARS, installCommandEncoder, packScriptArgs } from './redis-wire.js';
 import { tlsOptions } from './tls.js';
 
 // large commands (a window's script calls) go to the socket as one Buffer each (see redis-wire.ts)
@@ -24,6 +24,8 @@ export interface ScriptCall {
   readonly script: ScriptSource;
   readonly keys: readonly string[];
   readonly args: readonly string[];
+  /** The key count, keys and arguments already written as RESP (RedisStore.pack); keys and args are then empty. */
+  readonly packed?: Buffer;
 }
 
 export interface RedisStore {
@@ -40,6 +42,12 @@ export interface RedisStore {
    * (other calls of it may have run: callers write only what is safe to write again).
    */
   runScripts(calls: readonly ScriptCall[]): Promise<unknown[]>;
+  /**
+   * The call as this store will send it, made now: on a single Redis a large call's keys and arguments are
+   * written as RESP bytes at once (see packScriptArgs), so the strings built for it can be collected before
+   * the batch is sent; on a cluster (slots are read from the keys when sent) and for small calls, the call.
+   */
+  pack(call: ScriptCall): ScriptCall;
   get(key: string): Promise<string | null>;
   hgetall(key: string): Promise<Record<string, string>>;
   hget(keys: readonly string[], field: string): Promise<Array<string | null>>;
@@ -110,6 +118,7 @@ export function pipelineChunks(
 }
 
 function callBytes(c: ScriptCall): number {
+  if (c.packed !== undefined) return c.packed.length;
   let size = 0;
   for (const k of c.keys) size += k.length;
   for (const a of c.args) size += a.length;
@@ -117,7 +126,15 @@ function callBytes(c: ScriptCall): number {
 }
 
 const send = (target: Redis | Cluster | ReturnType<Cluster['pipeline']>, c: ScriptCall) =>
-  (target as unknown as Record<string, Call>)[c.script.name]!(String(c.keys.length), ...c.keys, ...c.args);
+  c.packed !== undefined
+    ? (target as unknown as Record<string, (b: Buffer) => Promise<unknown>>)[c.script.name]!(c.packed)
+    : (target as unknown as Record<string, Call>)[c.script.name]!(
+        String(c.keys.length),
+        ...c.keys,
+        ...c.args,
+      );
+
+const NO_STRINGS: readonly string[] = [];
 
 /** An answer that means "ask another node, or again" (or load the script): the call is sent once more on its own. */
 const REDIRECTED =
@@ -140,6 +157,8 @@ async function runOnCluster(cluster: Cluster, calls: readonly ScriptCall[]): Pro
   const owners = (cluster as unknown as { slots: Array<string[] | undefined> }).slots;
   const byNode = new Map<string, number[]>();
   calls.forEach((c, i) => {
+    if (c.packed !== undefined)
+      throw new Error('a script call packed for a single Redis was sent to a cluster');
     const slot = calculateSlot(c.keys[0] ?? '');
     const owner = owners[slot]?.[0] ?? `slot ${slot}`;
     const group = byNode.get(owner);
@@ -193,6 +212,19 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
 
   return {
     cluster: cluster !== undefined,
+    pack(call) {
+      if (cluster !== undefined || call.packed !== undefined) return call;
+      let chars = 0;
+      for (const k of call.keys) chars += k.length;
+      for (const a of call.args) chars += a.length;
+      if (chars < MIN_BUFFER_CHARS) return call;
+      return {
+        script: call.script,
+        keys: NO_STRINGS,
+        args: NO_STRINGS,
+        packed: packScriptArgs(call.keys, call.args),
+      };
+    },
     async runScripts(calls) {
       if (calls.length === 0) return [];
       for (const c of calls) {

@@ -213,7 +213,8 @@ export class RedisSink {
         );
         for (let k = 0; k < buckets.length; k++) args.push(buckets[k] as string);
       }
-      return { script: COMMIT_SCRIPT, keys, args };
+      // written as RESP now: the strings above are collected young, not held until Redis answers
+      return this.#store.pack({ script: COMMIT_SCRIPT, keys, args });
     });
     const replies = (await this.#fenced(() => this.#store.runScripts(calls))) as unknown[][];
     const outcomes = new Array<CommitOutcome>(writes.length);

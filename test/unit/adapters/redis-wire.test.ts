@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import test from 'node:test';
 import { Command } from 'ioredis';
-import { MIN_BUFFER_CHARS, installCommandEncoder, respCommand } from '../../../src/adapters/redis-wire.js';
+import {
+  MIN_BUFFER_CHARS,
+  installCommandEncoder,
+  packScriptArgs,
+  respCommand,
+} from '../../../src/adapters/redis-wire.js';
 import { Random } from '../../../src/sample/index.js';
 
 // ioredis's own encoder is the oracle: this test does not load src/adapters/redis.ts, which replaces it
@@ -101,6 +106,27 @@ test("installCommandEncoder: large string commands become one Buffer with the sa
   assert.deepEqual(viaProbe, viaIoredis);
 });
 
+test('a packed script call (head, then its tail written ahead) has the bytes ioredis writes for its strings, on 500 random calls', () => {
+  class Probe extends Command {}
+  installCommandEncoder(Probe.prototype as unknown as Parameters<typeof installCommandEncoder>[0]);
+  const rng = new Random(11);
+  const rnd = () => rng.next();
+  for (let c = 0; c < 500; c++) {
+    const keys = Array.from({ length: Math.floor(rnd() * 6) }, () => randomArg(rnd));
+    const args = Array.from({ length: Math.floor(rnd() * 30) }, () => randomArg(rnd));
+    const name = rnd() < 0.5 ? 'evalsha' : 'eval';
+    const first = rnd() < 0.5 ? 'a'.repeat(40) : 'return redis.call("GET", KEYS[1]) -- é';
+    const packed = new Probe(name, [first, packScriptArgs(keys, args)]).toWritable({});
+    assert.deepEqual(packed, ioredisBytes(name, [first, String(keys.length), ...keys, ...args]), `call ${c}`);
+  }
+  // a Buffer that was not packed here is one bulk string, as ioredis sends it
+  const plain = Buffer.from('not packed');
+  assert.deepEqual(
+    new Probe('evalsha', ['sha', plain]).toWritable({}),
+    ioredisToWritable.call(new Command('evalsha', ['sha', plain]), {}),
+  );
+});
+
 // last: installs the encoder on ioredis's own Command, as redis.ts does
 test("a script's command (EVAL on a new socket, then EVALSHA) goes through the installed encoder with ioredis's bytes", () => {
   const require = createRequire(import.meta.url);
@@ -123,4 +149,11 @@ test("a script's command (EVAL on a new socket, then EVALSHA) goes through the i
   assert.ok(Buffer.isBuffer(first), 'the installed encoder wrote it');
   assert.deepEqual(first, ioredisBytes('eval', [lua, '1', 'k', big]));
   assert.deepEqual(command.toWritable(socket), ioredisBytes('evalsha', [script.sha, '1', 'k', big]));
+
+  // packed ahead (RedisStore.pack): the script's command puts EVAL and the Lua, then EVALSHA and the sha1, first
+  const loose = new Script(lua, null as unknown as number);
+  const packed = new loose.Command('evalsha', [loose.sha, packScriptArgs(['k'], [big]) as unknown as string]);
+  const other = {};
+  assert.deepEqual(packed.toWritable(other), ioredisBytes('eval', [lua, '1', 'k', big]));
+  assert.deepEqual(packed.toWritable(other), ioredisBytes('evalsha', [loose.sha, '1', 'k', big]));
 });
