@@ -11,11 +11,13 @@
  */
 import { parseArgs } from 'node:util';
 import { connectTopicAdmin, createKafkaClient } from '../src/adapters/kafka.js';
+import { readToEnd } from '../src/adapters/kafka-replay.js';
 import { createRegistryClient } from '../src/adapters/registry.js';
 import { loadSchemaManifest, registerSchemas } from '../src/admin/schemas.js';
 import { applyTopics } from '../src/admin/topics.js';
 import { loadTopicSpecs } from '../src/admin/topic-spec.js';
 import { loadConfig, parseConfig } from '../src/config/index.js';
+import { predictionReader } from '../src/emit/audit-reader.js';
 import type { AuditEventV1, PredictionEventV1 } from '../src/emit/index.js';
 import { lookupClientFor } from '../src/lookup/index.js';
 import { createLogger } from '../src/observe/logger.js';
@@ -129,14 +131,10 @@ async function main(): Promise<void> {
 
   console.log('== running the pipeline (Ctrl-C stops it)');
   const audits: AuditEventV1[] = [];
-  const predictions: PredictionEventV1[] = [];
   const pipeline = new Pipeline({
     config,
     logger: createLogger('warn'),
-    onWindow: (w) => {
-      audits.push(w.audit);
-      predictions.push(...w.predictions);
-    },
+    onWindow: (w) => audits.push(w.audit),
   });
   const started = performance.now();
   await pipeline.start();
@@ -158,9 +156,15 @@ async function main(): Promise<void> {
     `   ${sum('emitted')} prediction events committed to ${config.outputs.predictions}; ${audits.length} audit events to ${config.outputs.audit}`,
   );
 
-  console.log('== a few predictions with their lineage');
+  console.log(`== a few predictions with their lineage, read back from ${config.outputs.predictions}`);
+  const readPrediction = predictionReader(registry);
+  const log = await readToEnd(kafka, config.outputs.predictions, `${run}-demo-read`);
   const latest = new Map<string, PredictionEventV1>();
-  for (const p of predictions) if (p.event_type === 'UPSERT') latest.set(p.entity_id, p);
+  for (const r of log.records) {
+    if (r.value === null) continue;
+    const p = await readPrediction(r.value);
+    if (p.event_type === 'UPSERT') latest.set(p.entity_id, p);
+  }
   const sample = [...latest.values()].sort((a, b) => (b.score ?? 0) - (a.score ?? 0)).slice(0, 3);
   for (const p of sample) {
     console.log(

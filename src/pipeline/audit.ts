@@ -32,7 +32,8 @@ export interface AuditInput {
   readonly model: ModelStamp;
   readonly records: readonly RawRecord[];
   readonly counts: AuditCountsV1;
-  readonly events: readonly PredictionEventV1[];
+  /** The latest `as_of` of the window's prediction events; null when it emitted none. */
+  readonly asOf: number | null;
   readonly openedAt: number;
   readonly closedAt: number;
   readonly stageMs: Readonly<Record<string, number>>;
@@ -48,8 +49,6 @@ export interface AuditInput {
 export function buildAudit(a: AuditInput): AuditEventV1 {
   const first = a.records[0] as RawRecord;
   const last = a.records[a.records.length - 1] as RawRecord;
-  let asOf: number | null = null;
-  for (const e of a.events) if (asOf === null || e.as_of > asOf) asOf = e.as_of;
   return {
     schema_version: 1,
     batch_id: a.batchId,
@@ -68,7 +67,7 @@ export function buildAudit(a: AuditInput): AuditEventV1 {
     input_sha256: inputHash(a.records),
     opened_at: a.openedAt,
     closed_at: a.closedAt,
-    as_of: asOf,
+    as_of: a.asOf,
     stage_ms: { ...a.stageMs },
     outcome: 'COMMITTED',
     quarantine_reason: a.quarantineReason ?? null,

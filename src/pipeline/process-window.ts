@@ -27,7 +27,6 @@ export { windowBatchId } from './audit.js';
 export interface WindowResult {
   readonly batchId: string;
   readonly audit: AuditEventV1;
-  readonly predictions: readonly PredictionEventV1[];
 }
 
 function refOf(r: RawRecord): RecordRef {
@@ -84,19 +83,24 @@ export async function processWindow(
     drift: null,
     challenger: null,
   };
-  let events: PredictionEventV1[] = [];
   let audit: AuditEventV1 | undefined;
   const outputs = (): OutputBatch[] => {
-    events = [];
+    // each event is encoded as it is built: only its bytes wait for the transaction, not the object
+    const predictions: OutMessage[] = [];
+    let asOf: number | null = null;
+    const emit = (e: PredictionEventV1) => {
+      if (asOf === null || e.as_of > asOf) asOf = e.as_of;
+      predictions.push({ key: e.entity_id, value: ctx.predictionEncoder.encode(e) });
+    };
     const { written, quarantined, quarantineReason } = writes;
     for (const { plan, prediction, version } of written)
-      events.push(predictionEvent(prediction, version, ctx.model, plan.work.records, pipeline));
+      emit(predictionEvent(prediction, version, ctx.model, plan.work.records, pipeline));
     for (const [i, s] of stored)
-      events.push(storedPredictionEvent(s, (plans[i] as EntityPlan).work.records, pipeline));
+      emit(storedPredictionEvent(s, (plans[i] as EntityPlan).work.records, pipeline));
     Object.assign(counts, countPlans(plans));
     counts.entities_scored = plans.filter((p) => p.action === 'score').length;
     counts.written_redis = written.length;
-    counts.emitted = events.length;
+    counts.emitted = predictions.length;
     checkAccounting(counts, batchId);
     timer.lap('redis-write');
     audit = buildAudit({
@@ -106,7 +110,7 @@ export async function processWindow(
       model: ctx.model,
       records,
       counts,
-      events,
+      asOf,
       openedAt,
       closedAt: Date.now(),
       stageMs: timer.stages,
@@ -125,10 +129,7 @@ export async function processWindow(
       quarantinedPrediction(q.prediction, ctx.model, q.plan.work.records, pipeline, quarantineReason ?? ''),
     );
     return [
-      {
-        topic: config.outputs.predictions,
-        messages: events.map((e) => ({ key: e.entity_id, value: ctx.predictionEncoder.encode(e) })),
-      },
+      { topic: config.outputs.predictions, messages: predictions },
       { topic: config.outputs.dlq, messages: dlq },
       { topic: config.outputs.quarantine, messages: held },
       ...shadowOutputs(ctx, written, pipeline),
@@ -182,7 +183,7 @@ export async function processWindow(
       'window committed',
     );
   }
-  return { batchId, audit: finalAudit, predictions: events };
+  return { batchId, audit: finalAudit };
 }
 
 /** Decode + validate: a poison record is a signal, it goes to the DLQ and the window moves on. */
