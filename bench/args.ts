@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly order: 'cdc-first' | 'mixed';
   /** Drains of each build (alternating with the compared build when there is one). */
   readonly repeat: number;
+  /** Unmeasured drains of this build before the measured ones (the first drain after the prefill runs slow). */
+  readonly warmup: number;
   /** A git ref built into a temporary worktree and drained side by side with this build. */
   readonly compareRef: string | null;
   /** A prebuilt streamscore entry drained side by side with this build. */
@@ -61,6 +63,9 @@ export const USAGE = `usage: npm run bench -- [options]
                          (same Redis state, two groups), so which entities have a profile does not depend on how
                          the topics interleave; mixed: both topics at once, as in production (not deterministic)
   --repeat <n>           drains of streamscore (and of the compared build), alternating A B B A … (default 1)
+  --warmup <n>           unmeasured drains of streamscore before the measured ones (default 1 with a compared
+                         build, else 0): the first drain after the prefill tends to be the slowest of a run, which
+                         would count against whichever build the order puts first
   --compare-ref <ref>    also drain the build of this git commit (temporary worktree, npm run build, same
                          node_modules) on the same data, one drain after the other; results show both and the ratio
   --compare-bin <path>   the same with a prebuilt streamscore entry (bin/streamscore.js of another checkout)
@@ -113,6 +118,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
         bin: { type: 'string' },
         order: { type: 'string' },
         repeat: { type: 'string' },
+        warmup: { type: 'string' },
         'compare-ref': { type: 'string' },
         'compare-bin': { type: 'string' },
         out: { type: 'string' },
@@ -161,6 +167,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
     bin: values.bin ?? 'bin/streamscore.js',
     order,
     repeat: num(values.repeat, 'repeat', { min: 1 }) ?? 1,
+    warmup:
+      num(values.warmup, 'warmup', { min: 0 }) ??
+      (values['compare-ref'] !== undefined || values['compare-bin'] !== undefined ? 1 : 0),
     compareRef: values['compare-ref'] ?? null,
     compareBin: values['compare-bin'] ?? null,
     out: values.out ?? 'bench/results',

@@ -1,6 +1,7 @@
 /**
  * The throughput drains: this build, and the compared build when there is one, each `repeat` times on the
- * same prefilled topics, one drain at a time (never two at once), alternating A B, B A, … Each drain has its
+ * same prefilled topics, one drain at a time (never two at once), alternating A B, B A, … after `warmup`
+ * unmeasured drains of this build. Each drain has its
  * own consumer group(s) and Redis key prefix. The first drain of this build is `main`: its groups and Redis
  * state stay for the latency phase; the others' keys are removed right after them (unless --keep).
  */
@@ -61,6 +62,23 @@ export async function throughputDrains(
     } catch (err) {
       log(`   ${b.name}: settings not readable (${(err as Error).message})`);
     }
+  }
+  for (let w = 1; w <= opts.warmup; w++) {
+    const label = `warmup-${w}`;
+    log(`streamscore drain ${label}: not measured (the first drain after the prefill tends to run slow)`);
+    const run = await drain(env, {
+      label,
+      build: builds.current.name,
+      order: opts.order,
+      bin: builds.current.bin,
+      cwd: builds.current.root,
+      resultsDir: opts.out,
+      services,
+      timeoutMs: 90 * 60_000,
+      overrides: buildOverrides('BENCH_CURRENT_CONFIG'),
+    });
+    log(`   ${drainLine(run)} (not counted)`);
+    if (!opts.keep) await env.deleteKeys(label);
   }
   const drains: StreamscoreRun[] = [];
   for (let round = 0; round < opts.repeat; round++) {

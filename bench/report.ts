@@ -87,7 +87,7 @@ export function readmeSummary(r: BenchResults): string {
         )}\n`,
     cmp === null
       ? ''
-      : `Against ${cmp.old.build} in the same run (median of ${cmp.current.runs} drains each, alternating): records/s ${fixed(cmp.ratio.recordsPerSec, 2)}×, Node CPU per record ${fixed(cmp.ratio.nodeUs, 2)}×, Redis ${fixed(cmp.ratio.redisUs, 2)}×, broker ${fixed(cmp.ratio.brokerUs, 2)}×, box ${fixed(cmp.ratio.boxUs, 2)}×.\n`,
+      : `Against ${cmp.old.build} in the same run (median of ${cmp.current.runs} drains each, alternating${Number(r.options['warmup'] ?? 0) > 0 ? `, after ${String(r.options['warmup'])} unmeasured warm-up drain(s)` : ''}): records/s ${fixed(cmp.ratio.recordsPerSec, 2)}×, Node CPU per record ${fixed(cmp.ratio.nodeUs, 2)}×, Redis ${fixed(cmp.ratio.redisUs, 2)}×, broker ${fixed(cmp.ratio.brokerUs, 2)}×, box ${fixed(cmp.ratio.boxUs, 2)}×.\n`,
     ss === null
       ? ''
       : `streamscore (exactly-once) is ${fixed(r.ratios.client, 2)}× the bare kafkajs client, ${fixed(r.ratios.broker, 2)}× Kafka's own consumer and ${fixed(r.ratios.naive, 1)}× the naive per-record processor.` +

@@ -8,6 +8,14 @@ test('drains are cdc-first and run once per build unless asked otherwise', () =>
   assert.equal(o?.repeat, 1);
   assert.equal(o?.compareRef, null);
   assert.equal(o?.compareBin, null);
+  assert.equal(o?.warmup, 0, 'no warm-up drain without a compared build');
+});
+
+test('a side-by-side run warms up with one unmeasured drain unless told otherwise', () => {
+  assert.equal(parseBenchArgs(['--compare-bin', '/x/bin/streamscore.js'])?.warmup, 1);
+  assert.equal(parseBenchArgs(['--compare-ref', 'HEAD~1', '--warmup', '0'])?.warmup, 0);
+  assert.equal(parseBenchArgs(['--warmup', '2'])?.warmup, 2);
+  assert.throws(() => parseBenchArgs(['--warmup', '-1']), UsageError);
 });
 
 test('a side-by-side run names the compared build and how often to repeat', () => {
