@@ -18,6 +18,8 @@ export interface BenchOptions {
   readonly stepSeconds: number;
   readonly warmupSeconds: number;
   readonly soakMinutes: number;
+  /** The soak's offered rate; null: 80 % of the drain rate. */
+  readonly soakRate: number | null;
   readonly naiveSeconds: number;
   readonly sweepRecords: number;
   readonly sweepRates: readonly number[];
@@ -48,6 +50,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --step-seconds <n>     length of each latency step (default 30; --quick: 10)
   --warmup-seconds <n>   start of each step not measured (default 5; --quick: 2)
   --soak-minutes <x>     soak at 80% of the drain rate, RSS sampled (default 10; --quick: 1; 0 skips it)
+  --soak-rate <n>        the soak's rate in events/s instead (the drain rate is measured without the load
+                         generator, which shares the box's cores during the soak: 80 % of it may not be kept up)
   --naive-seconds <n>    the naive processor stops after this long (default 60; --quick: 20)
   --sweep-records <n>    records per window-sweep drain (default 300000, at most --records)
   --sweep-rates <list>   open-loop rates of the window sweep (default 2000,10000)
@@ -108,6 +112,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
         'step-seconds': { type: 'string' },
         'warmup-seconds': { type: 'string' },
         'soak-minutes': { type: 'string' },
+        'soak-rate': { type: 'string' },
         'naive-seconds': { type: 'string' },
         'sweep-records': { type: 'string' },
         'sweep-rates': { type: 'string' },
@@ -159,6 +164,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
     stepSeconds,
     warmupSeconds,
     soakMinutes: num(values['soak-minutes'], 'soak-minutes', { min: 0, integer: false }) ?? (quick ? 1 : 10),
+    soakRate: num(values['soak-rate'], 'soak-rate', { min: 1 }) ?? null,
     naiveSeconds: num(values['naive-seconds'], 'naive-seconds', { min: 1 }) ?? (quick ? 20 : 60),
     sweepRecords: Math.min(records, num(values['sweep-records'], 'sweep-records', { min: 1000 }) ?? 300_000),
     sweepRates: (values['sweep-rates'] ?? '2000,10000')

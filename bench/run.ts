@@ -204,7 +204,7 @@ async function phases(
   const saturation = Math.max(1000, Math.round(main.recordsPerSec / 1000) * 1000);
   // the soak holds a steady load below the drain rate (issue 8: 80 % of saturation), so its RSS shows the
   // steady state rather than a growing backlog
-  const soakRate = Math.max(500, Math.round((SOAK_SHARE * main.recordsPerSec) / 500) * 500);
+  const soakRate = opts.soakRate ?? Math.max(500, Math.round((SOAK_SHARE * main.recordsPerSec) / 500) * 500);
   if (opts.skipLatency) skipped.push('latency and soak (--skip-latency)');
   else {
     const common = {

@@ -18,6 +18,12 @@ test('a side-by-side run warms up with one unmeasured drain unless told otherwis
   assert.throws(() => parseBenchArgs(['--warmup', '-1']), UsageError);
 });
 
+test('the soak runs at 80 % of the drain rate unless a rate is given', () => {
+  assert.equal(parseBenchArgs([])?.soakRate, null);
+  assert.equal(parseBenchArgs(['--soak-rate', '10000'])?.soakRate, 10000);
+  assert.throws(() => parseBenchArgs(['--soak-rate', '0']), UsageError);
+});
+
 test('a side-by-side run names the compared build and how often to repeat', () => {
   const o = parseBenchArgs(['--compare-ref', 'v0.1.0', '--repeat', '3', '--order', 'mixed']);
   assert.equal(o?.compareRef, 'v0.1.0');
