@@ -72,7 +72,7 @@ function bulkStrings(head: string, lists: ReadonlyArray<readonly string[]>): Buf
       buf[at++] = LF;
     }
   // the buffer is not zero-filled: a size computed wrong must never reach Redis
-  if (at !== total) throw new Error(`respCommand: wrote ${at} of ${total} bytes`);
+  if (at !== total) throw new Error(`RESP writer: wrote ${at} of ${total} bytes`);
   return buf;
 }
 
