@@ -171,7 +171,7 @@ export function markdown(r: BenchResults): string {
         ]),
       ),
       '',
-      `Stage time from the pipeline's \`streamscore_stage_duration_seconds\` (kafka-transaction = its \`commit\` stage) and the audit events' \`redis-write\` lap (fenced prediction writes, output events built). These are wall times: the windows of all assigned partitions (consumer.partitionsConcurrently) share one event loop, so a stage's time includes waiting for the other windows' work and for GC, and the sum can exceed the run's ${fixed(ss.seconds, 1)} s; fetching and kafkajs decoding happen outside windows. Where the CPU goes is in the profile below. Counts: ${Object.entries(
+      `Stage time from the pipeline's \`streamscore_stage_duration_seconds\` (kafka-transaction = its \`commit\` stage) and the audit events' \`redis-write\` lap (fenced prediction writes, output events built and, since 2026-12-04, Avro-encoded). These are wall times: the windows of all assigned partitions (consumer.partitionsConcurrently) share one event loop, so a stage's time includes waiting for the other windows' work and for GC, and the sum can exceed the run's ${fixed(ss.seconds, 1)} s; fetching and kafkajs decoding happen outside windows. Where the CPU goes is in the profile below. Counts: ${Object.entries(
         ss.counts,
       )
         .map(([k, v]) => `${k} ${int(v)}`)

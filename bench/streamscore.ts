@@ -177,7 +177,8 @@ export function transactionPhases(metrics: ReadonlyMap<string, number>): Transac
 /**
  * Where the time of the windows went: the stage histograms (decode, state, features, score, and commit =
  * the Kafka transaction, timed from the end of the Redis write), plus the audit events' `redis-write` lap
- * (fenced prediction writes and building the output events), which no histogram has.
+ * (fenced prediction writes and building the output events; since 84f9241 also their Avro encoding), which
+ * no histogram has.
  */
 export function stageShares(
   metrics: ReadonlyMap<string, number>,

@@ -157,8 +157,6 @@ async function runOnCluster(cluster: Cluster, calls: readonly ScriptCall[]): Pro
   const owners = (cluster as unknown as { slots: Array<string[] | undefined> }).slots;
   const byNode = new Map<string, number[]>();
   calls.forEach((c, i) => {
-    if (c.packed !== undefined)
-      throw new Error('a script call packed for a single Redis was sent to a cluster');
     const slot = calculateSlot(c.keys[0] ?? '');
     const owner = owners[slot]?.[0] ?? `slot ${slot}`;
     const group = byNode.get(owner);
@@ -235,10 +233,14 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
           defined.add(c.script.name);
         }
       }
-      if (cluster !== undefined)
+      if (cluster !== undefined) {
+        // a programming error, not a Redis failure: never retried as one
+        if (calls.some((c) => c.packed !== undefined))
+          throw new TypeError('a script call packed for a single Redis was sent to a cluster');
         return runOnCluster(cluster, calls).catch((cause) => {
           throw wrap(cause, 'script');
         });
+      }
       const sent = runsOf(calls, callBytes, PIPELINE_BYTES).map((chunk) => {
         const pipe = client.pipeline();
         for (const c of chunk) void send(pipe, c);
