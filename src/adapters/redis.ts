@@ -211,11 +211,8 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
   return {
     cluster: cluster !== undefined,
     pack(call) {
-      if (cluster !== undefined || call.packed !== undefined) return call;
-      let chars = 0;
-      for (const k of call.keys) chars += k.length;
-      for (const a of call.args) chars += a.length;
-      if (chars < MIN_BUFFER_CHARS) return call;
+      if (cluster !== undefined || call.packed !== undefined || callBytes(call) < MIN_BUFFER_CHARS)
+        return call;
       return {
         script: call.script,
         keys: NO_STRINGS,
