@@ -6,7 +6,8 @@
  *  - `d`: the header, [lsn, deleted, clock, trigger, applied] (encodeHeader);
  *  - `e:<day>`: the events of four UTC days from `day` on (days counted from 1970-01-01, `day` a multiple
  *    of 4: floor(event time in ms / 86,400,000 / 4) × 4), as [[event field names], [id, time, value...],
- *    ...] (encodeEvents);
+ *    ...] (encodeEvents); at most 32 of them: the bucket's next 32 events (in the state's order, by time
+ *    then id) are in `e:<day>.1`, the next in `e:<day>.2`, and so on;
  *  - `e`: all events in that same form, as states were stored before the bucket fields. Still read; the
  *    next write of such a state moves its events to bucket fields and removes `e`.
  *
@@ -17,11 +18,14 @@
  * bytes of its own, so one field per day took 2.5× the memory of the single field for an entity with one
  * event a day over 30 days (4,840 against 1,952 bytes, `MEMORY USAGE`); buckets of four days take 1.2×
  * there and less than the single field from three events a day on (allocator size classes), and a write
- * still sends at most four days of events. The width is part of the stored form: a reader takes every
- * `e:` field whatever it is, but a writer's diff assumes the stored fields are its buckets.
+ * still sends at most four days of events. Chunks of 32 because a busy entity's four days can hold
+ * hundreds of events, and a new event (appended at the end of its bucket) would rewrite them all at every
+ * window: with chunks it rewrites the last one. The width and the chunk size are part of the stored form:
+ * a reader takes every `e:` field whatever it is, but a writer's diff assumes the stored fields are its
+ * chunks, so a hash in any other form is marked when read and rewritten whole (foreignForm).
  */
 import type { Row } from '../decode/types.js';
-import { DAY_MS, dropRepeats, sortByTimeThenId } from '../features/index.js';
+import { DAY_MS, byTimeThenId, dropRepeats, sortByTimeThenId } from '../features/index.js';
 import type { EventForFeatures } from '../features/index.js';
 import { EMPTY_STATE, project } from './state.js';
 import type { EntityState, StateFields } from './state.js';
@@ -37,8 +41,13 @@ function bucketOf(eventTimeMs: number): number {
     : Number.MAX_VALUE;
 }
 
-function bucketField(day: number): string {
-  return day === Number.MAX_VALUE ? 'e:none' : `e:${day}`;
+/** At most this many events per event field: a bucket holding more is cut in chunks (module comment). */
+const EVENTS_PER_FIELD = 32;
+
+/** The field of chunk `k` of a bucket: `e:<day>` for the first, `e:<day>.<k>` for the others. */
+function chunkField(day: number, k: number): string {
+  const bucket = day === Number.MAX_VALUE ? 'e:none' : `e:${day}`;
+  return k === 0 ? bucket : `${bucket}.${k}`;
 }
 
 /** The single field every event was stored in before bucket fields (see the module comment). */
@@ -106,9 +115,10 @@ export function encodeEvents(
 
 /**
  * States decoded from a hash whose events are not in this writer's form, with the hash's event fields: the
- * old single `e` field, a field that is not one of this writer's buckets (another bucket width), events
- * stored with another list of event fields (another feature spec), or the same event held twice (an older
- * version wrote `e` next to the buckets). The next write that changes such a state's events rewrites them
+ * old single `e` field, an event in a field that is not its chunk of this writer's buckets (another bucket
+ * width or chunk size: a version before chunks kept a whole bucket in `e:<day>`), events stored with another
+ * list of event fields (another feature spec), or the same event held twice (an older version wrote `e`
+ * next to the buckets). The next write that changes such a state's events rewrites them
  * whole and removes every field listed here that it does not write.
  */
 const foreignForm = new WeakMap<EntityState, readonly string[]>();
@@ -126,13 +136,6 @@ export function sameStoredForm(from: EntityState, to: EntityState): EntityState 
   const fieldsHeld = foreignForm.get(from);
   if (fieldsHeld !== undefined) foreignForm.set(to, fieldsHeld);
   return to;
-}
-
-/** Whether `field` is the bucket field of a day this writer would name (see bucketField). */
-function isBucketField(field: string): boolean {
-  if (field === 'e:none') return true;
-  if (!/^e:-?\d+$/.test(field)) return false;
-  return Number(field.slice(2)) % EVENT_BUCKET_DAYS === 0;
 }
 
 /** True when each bucket's events are one run, buckets ascending (a state's events are sorted by time). */
@@ -175,13 +178,40 @@ export function eventFieldWrites(
     while (i2 < old.length && bucketOf((old[i2] as EventForFeatures).eventTimeMs) === day) i2++;
     let j2 = j;
     while (j2 < next.length && bucketOf((next[j2] as EventForFeatures).eventTimeMs) === day) j2++;
-    if (j2 === j) out.push(bucketField(day), '');
-    else if (i2 - i !== j2 - j || !sameRun(old, i, next, j, j2 - j))
-      out.push(bucketField(day), encodeEvents(next, eventFields, j, j2));
+    bucketWrites(out, day, old, i, i2, next, j, j2, eventFields);
     i = i2;
     j = j2;
   }
   return out;
+}
+
+/**
+ * The writes of one bucket: `old[i, i2)` is what the hash holds of it, `next[j, j2)` what it must hold.
+ * Both are cut in chunks of EVENTS_PER_FIELD; a chunk is sent when its events differ, removed when the
+ * next run no longer reaches it. Events appended at the end of a bucket (the usual case: events arrive
+ * in time order) rewrite its last chunk only.
+ */
+function bucketWrites(
+  out: string[],
+  day: number,
+  old: readonly EventForFeatures[],
+  i: number,
+  i2: number,
+  next: readonly EventForFeatures[],
+  j: number,
+  j2: number,
+  eventFields: readonly string[],
+): void {
+  const chunks = Math.ceil(Math.max(i2 - i, j2 - j) / EVENTS_PER_FIELD);
+  for (let k = 0; k < chunks; k++) {
+    const a = i + k * EVENTS_PER_FIELD;
+    const had = Math.max(0, Math.min(a + EVENTS_PER_FIELD, i2) - a);
+    const c = j + k * EVENTS_PER_FIELD;
+    const has = Math.max(0, Math.min(c + EVENTS_PER_FIELD, j2) - c);
+    if (has === 0) out.push(chunkField(day, k), '');
+    else if (had !== has || !sameRun(old, a, next, c, has))
+      out.push(chunkField(day, k), encodeEvents(next, eventFields, c, c + has));
+  }
 }
 
 function sameRun(
@@ -227,12 +257,11 @@ function byBucketMaps(
   const had = group(old);
   const out: string[] = [];
   for (const [day, run] of group(next)) {
-    const was = had.get(day);
+    const was = had.get(day) ?? NO_EVENTS;
     had.delete(day);
-    if (was === undefined || was.length !== run.length || !sameRun(was, 0, run, 0, run.length))
-      out.push(bucketField(day), encodeEvents(run, eventFields));
+    bucketWrites(out, day, was, 0, was.length, run, 0, run.length, eventFields);
   }
-  for (const day of had.keys()) out.push(bucketField(day), '');
+  for (const [day, was] of had) bucketWrites(out, day, was, 0, was.length, NO_EVENTS, 0, 0, eventFields);
   return out;
 }
 
@@ -251,20 +280,36 @@ export function decodeState(
   return decodeParts(sv, p, d, e === null ? [] : typeof e === 'string' ? [e] : e, fields).state;
 }
 
+/**
+ * `names`: the field each text was read from, to check that the hash is in this writer's form (see
+ * foreignForm); without them (decodeState) the texts are only read. Texts given in their fields' order
+ * (chunkOrder) come out in the state's order with no sort.
+ */
 function decodeParts(
   sv: number,
   p: string | null,
   d: string | null,
   texts: readonly string[],
   fields: StateFields,
+  names?: readonly string[],
 ): { state: EntityState; canonical: boolean } {
   if (sv === 0 || d === null || d === '') return { state: EMPTY_STATE, canonical: true };
   const h = JSON.parse(d) as [string, number, number, string, Record<string, string>?];
   const events: EventForFeatures[] = [];
+  // where each text's events end in `events`
+  const ends: number[] = [];
   let canonical = true;
-  for (const text of texts) if (text !== '' && !readEvents(text, fields.event, events)) canonical = false;
-  // bucket fields come back in the hash's order, not by time; an event held twice (see foreignForm) once
-  if (texts.length > 1 && dropRepeats(sortByTimeThenId(events))) canonical = false;
+  for (const text of texts) {
+    if (text !== '' && !readEvents(text, fields.event, events)) canonical = false;
+    ends.push(events.length);
+  }
+  if (texts.length > 1) {
+    // read in another order than the state's (fields out of place), or an event held twice (see foreignForm)
+    const ordered = inStrictOrder(events);
+    if (!ordered && dropRepeats(sortByTimeThenId(events))) canonical = false;
+    if (!ordered && names !== undefined) canonical = false;
+  }
+  if (canonical && names !== undefined && !inWriterFields(events, names, ends)) canonical = false;
   const deleted = h[1] === 1;
   const trigger = h[3];
   const state: EntityState = {
@@ -279,6 +324,57 @@ function decodeParts(
     applied: h[4] ?? {},
   };
   return { state, canonical };
+}
+
+/** True when every event comes strictly after the one before it (by time, then id). */
+function inStrictOrder(events: readonly EventForFeatures[]): boolean {
+  for (let i = 1; i < events.length; i++)
+    if (byTimeThenId(events[i - 1] as EventForFeatures, events[i] as EventForFeatures) >= 0) return false;
+  return true;
+}
+
+/**
+ * True when the events (in the state's order; text t's events end at ends[t]) were each read from the
+ * field this writer would put them in, their bucket's chunk, and no field read was empty: another bucket
+ * width, another chunk size, the old single field or an empty field all fail.
+ */
+function inWriterFields(
+  events: readonly EventForFeatures[],
+  names: readonly string[],
+  ends: readonly number[],
+): boolean {
+  let day = Number.NaN;
+  let n = 0;
+  let name = '';
+  let i = 0;
+  for (let t = 0; t < names.length; t++) {
+    const end = ends[t] as number;
+    if (end === i) return false;
+    for (; i < end; i++) {
+      const b = bucketOf((events[i] as EventForFeatures).eventTimeMs);
+      if (b !== day) {
+        day = b;
+        n = 0;
+      }
+      // the expected name changes only at a new bucket or chunk
+      if (n % EVENTS_PER_FIELD === 0) name = chunkField(day, n / EVENTS_PER_FIELD);
+      n++;
+      if (names[t] !== name) return false;
+    }
+  }
+  return true;
+}
+
+function compareAt(a: readonly [number, number], b: readonly [number, number]): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  return a[1] === b[1] ? 0 : a[1] < b[1] ? -1 : 1;
+}
+
+/** Where a field comes in the state's order: by bucket, then chunk; fields of no chunk last. */
+function chunkOrder(field: string): readonly [number, number] {
+  const m = /^e:(-?\d+|none)(?:\.(\d+))?$/.exec(field);
+  if (m === null) return [Infinity, Infinity];
+  return [m[1] === 'none' ? Number.MAX_VALUE : Number(m[1]), Number(m[2] ?? 0)];
 }
 
 /** Appends the events of one stored text; returns whether it was written with `eventFields`. */
@@ -304,24 +400,28 @@ export function decodeStateHash(hash: readonly string[], fields: StateFields): E
   let sv = 0;
   let p: string | null = null;
   let d: string | null = null;
-  const texts: string[] = [];
-  const eventFields: string[] = [];
-  let canonical = true;
+  const stored: Array<{ field: string; text: string; at: readonly [number, number] }> = [];
   for (let i = 0; i + 1 < hash.length; i += 2) {
     const f = hash[i] as string;
     const v = hash[i + 1] as string;
     if (f === 'sv') sv = Number(v);
     else if (f === 'p') p = v;
     else if (f === 'd') d = v;
-    else if (f === LEGACY_EVENTS_FIELD || f.startsWith('e:')) {
-      texts.push(v);
-      eventFields.push(f);
-      if (!isBucketField(f)) canonical = false;
-    }
+    else if (f === LEGACY_EVENTS_FIELD || f.startsWith('e:'))
+      stored.push({ field: f, text: v, at: chunkOrder(f) });
   }
-  const decoded = decodeParts(sv, p, d, texts, fields);
-  if (!(canonical && decoded.canonical) && decoded.state !== EMPTY_STATE)
-    foreignForm.set(decoded.state, eventFields);
+  // a hash's fields come in its table's order, not the days'
+  if (stored.length > 1) stored.sort((a, b) => compareAt(a.at, b.at));
+  const eventFields = stored.map((x) => x.field);
+  const decoded = decodeParts(
+    sv,
+    p,
+    d,
+    stored.map((x) => x.text),
+    fields,
+    eventFields,
+  );
+  if (!decoded.canonical && decoded.state !== EMPTY_STATE) foreignForm.set(decoded.state, eventFields);
   return decoded.state;
 }
 

@@ -378,6 +378,54 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
       assert.deepEqual((await raw.hkeys(key)).sort(), ['d', 'e:100', 'e:104', 'sv']);
     },
   );
+
+  await t.test(
+    'a busy bucket is stored in chunks of 32 events, read back whole, and a new event at its end rewrites the last chunk only',
+    async () => {
+      const key = sink.keys('56').state;
+      const ev = (id: string, timeMs: number) => ({
+        eventId: id,
+        eventTimeMs: timeMs,
+        fields: { amount: 1 },
+      });
+      const w = (events: ReturnType<typeof ev>[]) => eventsOnly('56', events);
+      const ids = (n: number) => Array.from({ length: n }, (_, k) => `b${String(k).padStart(3, '0')}`);
+      // 100 events within day 100 (bucket 100–103), one window
+      let r = await step(w(ids(100).map((id, k) => ev(id, 100 * DAY + k * 1000))));
+      assert.equal(r.state.events.length, 100, 'read back whole (no cache: from Redis)');
+      /** The chunks as the stored form defines them, computed here: field → ids. */
+      const expected = (all: string[]) =>
+        new Map(
+          Array.from({ length: Math.ceil(all.length / 32) }, (_, k) => [
+            k === 0 ? 'e:100' : `e:100.${k}`,
+            all.slice(32 * k, 32 * k + 32),
+          ]),
+        );
+      const stored = async () => {
+        const h = await raw.hgetall(key);
+        return new Map(
+          Object.entries(h)
+            .filter(([f]) => f.startsWith('e'))
+            .map(([f, v]) => [f, (JSON.parse(v) as unknown[][]).slice(1).map((e) => e[0] as string)]),
+        );
+      };
+      assert.deepEqual(await stored(), expected(ids(100)));
+      const before = await raw.hgetall(key);
+      r = await step(w([ev('c-new', 101 * DAY)]));
+      assert.deepEqual(await stored(), expected([...ids(100), 'c-new']));
+      const after = await raw.hgetall(key);
+      for (const f of ['e:100', 'e:100.1', 'e:100.2'])
+        assert.equal(after[f], before[f], `${f} was left as it was`);
+      assert.deepEqual(
+        r.state.events.map((e) => e.eventId),
+        [...ids(100), 'c-new'],
+      );
+      // a late event before them all (same time as the first, smaller id) shifts every chunk
+      r = await step(w([ev('a-late', 100 * DAY)]));
+      assert.deepEqual(await stored(), expected(['a-late', ...ids(100), 'c-new']));
+      assert.equal(r.state.events.length, 102);
+    },
+  );
 });
 
 test('a batch of script calls larger than one pipeline comes back whole and in call order', async (t) => {

@@ -57,7 +57,39 @@ function idsIn(text: string): Array<[string, number]> {
   return (JSON.parse(text) as unknown[][]).slice(1).map((r) => [r[0] as string, r[1] as number]);
 }
 
-test('state bucket fields: the stored hash always holds exactly the state’s events, each under its own bucket of days, and a write sends only the buckets that changed', () => {
+/** Events per event field, as the stored form defines it. */
+const CHUNK = 32;
+
+/**
+ * The event fields a list of events must be stored in, computed here from the stored form's definition:
+ * field → "id@time" of its events. Each bucket's events sorted by time, then id (code units), cut in
+ * chunks of CHUNK: `e:<day>`, `e:<day>.1`, ...
+ */
+function chunksOf(events: readonly EventForFeatures[]): Map<string, string[]> {
+  const sorted = [...events].sort((a, b) =>
+    a.eventTimeMs !== b.eventTimeMs
+      ? a.eventTimeMs - b.eventTimeMs
+      : a.eventId < b.eventId
+        ? -1
+        : a.eventId > b.eventId
+          ? 1
+          : 0,
+  );
+  const byBucket = new Map<number, string[]>();
+  for (const e of sorted) {
+    const b = bucket(e.eventTimeMs);
+    const run = byBucket.get(b) ?? [];
+    run.push(`${e.eventId}@${e.eventTimeMs}`);
+    byBucket.set(b, run);
+  }
+  const out = new Map<string, string[]>();
+  for (const [b, run] of byBucket)
+    for (let k = 0; k * CHUNK < run.length; k++)
+      out.set(k === 0 ? `e:${b}` : `e:${b}.${k}`, run.slice(k * CHUNK, (k + 1) * CHUNK));
+  return out;
+}
+
+test('state bucket fields: the stored hash always holds exactly the state’s events, each in its chunk of its bucket of days, and a write sends only the chunks that changed', () => {
   // Park–Miller: exact in doubles
   let seed = 11;
   const rnd = (n: number) => {
@@ -69,10 +101,11 @@ test('state bucket fields: the stored hash always holds exactly the state’s ev
   let sv = 0;
   let now = 1000 * DAY;
   let next = 0;
+  let mostChunks = 0;
   for (let round = 0; round < 400; round++) {
-    now += rnd(4) === 0 ? rnd(5) * DAY : rnd(3_600_000);
+    now += rnd(20) === 0 ? rnd(5) * DAY : rnd(3_600_000);
     const events: EventWork[] = [];
-    for (let k = rnd(4); k > 0; k--) {
+    for (let k = rnd(6); k > 0; k--) {
       // mostly new and on time; some late by days, some redelivered
       const t = now - (rnd(5) === 0 ? rnd(35) * DAY : rnd(60_000));
       events.push(rnd(8) === 0 && next > 0 ? ev(`ev${rnd(next)}`, t) : ev(`ev${next++}`, t, rnd(100)));
@@ -80,42 +113,34 @@ test('state bucket fields: the stored hash always holds exactly the state’s ev
     const change = applyWork(state, work(events), FIELDS);
     if (change.next === null) continue;
     const pairs = eventFieldWrites(state, change.next.events, FIELDS.event);
-    // the buckets sent: those of the events this window added, those it emptied or took events from
-    const held = new Set(state.events.map((e) => e.eventId));
-    const addedDays = new Set(
-      change.next.events.filter((e) => !held.has(e.eventId)).map((e) => bucket(e.eventTimeMs)),
-    );
-    const nextDays = new Set(change.next.events.map((e) => bucket(e.eventTimeMs)));
-    const emptied = new Set(state.events.map((e) => bucket(e.eventTimeMs)).filter((d) => !nextDays.has(d)));
-    const sent = new Set<number>();
-    for (let i = 0; i < pairs.length; i += 2) sent.add(Number((pairs[i] as string).slice(2)));
-    const droppedOnly = new Set(
-      state.events
-        .filter((e) => !change.next?.events.includes(e))
-        .map((e) => bucket(e.eventTimeMs))
-        .filter((d) => nextDays.has(d)),
-    );
-    for (const d of sent)
-      assert.ok(
-        addedDays.has(d) || emptied.has(d) || droppedOnly.has(d),
-        `round ${round}: bucket ${d} was sent though nothing of it changed`,
-      );
-    for (const d of [...addedDays, ...emptied, ...droppedOnly])
-      assert.ok(sent.has(d), `round ${round}: bucket ${d} changed but was not sent`);
+    // the fields sent: those whose events differ between the two states' chunks, and those emptied
+    const before = chunksOf(state.events);
+    const after = chunksOf(change.next.events);
+    const changed = new Set<string>();
+    for (const [f, ids] of after) if (String(before.get(f)) !== String(ids)) changed.add(f);
+    for (const f of before.keys()) if (!after.has(f)) changed.add(f);
+    const sent = pairs.filter((_, i) => i % 2 === 0);
+    assert.equal(new Set(sent).size, sent.length, `round ${round}: a field sent twice`);
+    assert.deepEqual(new Set(sent), changed, `round ${round}: the fields sent`);
+    mostChunks = Math.max(mostChunks, ...[...after.keys()].map((f) => Number(f.split('.')[1] ?? 0) + 1));
 
     sv += 1;
     store(hash, change.next, sv, pairs);
-    for (const [f, v] of hash) {
-      if (!f.startsWith('e:')) continue;
-      const day = Number(f.slice(2));
-      for (const [id, t] of idsIn(v))
-        assert.equal(bucket(t), day, `round ${round}: ${id} stored under bucket ${day}`);
-    }
+    const stored = new Map<string, string[]>();
+    for (const [f, v] of hash)
+      if (f.startsWith('e'))
+        stored.set(
+          f,
+          idsIn(v).map(([id, t]) => `${id}@${t}`),
+        );
+    assert.deepEqual(stored, after, `round ${round}: the stored event fields`);
     const back = decodeStateHash(hgetall(hash, round), FIELDS);
+    assert.equal(holdsForeignEvents(back), false, `round ${round}: read back in this writer's form`);
     assert.deepEqual(back.events, change.next.events, `round ${round}: the events read back`);
     state = round % 3 === 0 ? back : { ...change.next, sv };
   }
-  assert.ok(next > 500, 'the walk made events');
+  assert.ok(next > 800, 'the walk made events');
+  assert.ok(mostChunks >= 3, `a bucket was cut in ${mostChunks} chunks at most; the walk must reach 3`);
 });
 
 test('state bucket fields: a state stored in the old single `e` field is read whole and moved to bucket fields by its next write', () => {
@@ -184,6 +209,86 @@ test('state bucket fields: adding one event to a state holding 30 days writes it
   const gone = eventFieldWrites(full, (much.next as EntityState).events, FIELDS.event);
   assert.deepEqual(gone.slice(0, 2), ['e:100', '']);
   assert.deepEqual(eventFieldWrites(full, full.events, FIELDS.event), [], 'no change, nothing sent');
+});
+
+test('state bucket fields: a busy bucket is cut in chunks of 32, a new event at its end rewrites the last chunk only, and a hash holding the whole bucket in one field (before chunks) is rewritten in chunks', () => {
+  // 100 events over days 200–201 (one bucket): chunks of 32, 32, 32 and 4
+  const events: EventWork[] = [];
+  for (let k = 0; k < 100; k++) events.push(ev(`b${String(k).padStart(3, '0')}`, 200 * DAY + k * 60_000));
+  const busy = applyWork(EMPTY_STATE, work(events), FIELDS).next as EntityState;
+  const first = eventFieldWrites(EMPTY_STATE, busy.events, FIELDS.event);
+  assert.deepEqual(
+    first.filter((_, i) => i % 2 === 0),
+    ['e:200', 'e:200.1', 'e:200.2', 'e:200.3'],
+  );
+  assert.deepEqual(
+    first.filter((_, i) => i % 2 === 1).map((v) => idsIn(v).length),
+    [32, 32, 32, 4],
+  );
+  const hash = new Map<string, string>();
+  store(hash, busy, 1, first);
+
+  // on time: appended to the last chunk, the others untouched
+  const onTime = applyWork(busy, work([ev('late-enough', 201 * DAY)]), FIELDS).next as EntityState;
+  const appended = eventFieldWrites(busy, onTime.events, FIELDS.event);
+  assert.deepEqual(
+    appended.filter((_, i) => i % 2 === 0),
+    ['e:200.3'],
+  );
+  assert.equal(idsIn(appended[1] as string).length, 5);
+  // 28 more fill that chunk, the 29th opens a fifth
+  const more: EventWork[] = [];
+  for (let k = 0; k < 29; k++) more.push(ev(`m${String(k).padStart(2, '0')}`, 201 * DAY + 1000 + k));
+  const fuller = applyWork(onTime, work(more), FIELDS).next as EntityState;
+  assert.deepEqual(
+    eventFieldWrites(onTime, fuller.events, FIELDS.event).filter((_, i) => i % 2 === 0),
+    ['e:200.3', 'e:200.4'],
+  );
+
+  // an event before all others shifts every chunk of its bucket
+  const early = applyWork(busy, work([ev('a-early', 200 * DAY)]), FIELDS).next as EntityState;
+  assert.equal(early.events[0]?.eventId, 'a-early');
+  assert.deepEqual(
+    eventFieldWrites(busy, early.events, FIELDS.event).filter((_, i) => i % 2 === 0),
+    ['e:200', 'e:200.1', 'e:200.2', 'e:200.3'],
+  );
+
+  // read back: this writer's form
+  assert.equal(holdsForeignEvents(decodeStateHash(hgetall(hash, 3), FIELDS)), false);
+  // the same 100 events in one field, as a version before chunks wrote them
+  const whole = new Map([...hash].filter(([f]) => !f.startsWith('e')));
+  whole.set('e:200', encodeEvents(busy.events, FIELDS.event));
+  const base = decodeStateHash(hgetall(whole, 2), FIELDS);
+  assert.equal(holdsForeignEvents(base), true, 'a bucket of 100 events in one field is not this form');
+  assert.deepEqual(base.events, busy.events);
+  const next = applyWork(base, work([ev('new', 201 * DAY + 5)]), FIELDS).next as EntityState;
+  const moved = eventFieldWrites(base, next.events, FIELDS.event);
+  store(whole, next, 2, moved);
+  assert.deepEqual(
+    new Map([...whole].filter(([f]) => f.startsWith('e')).map(([f, v]) => [f, idsIn(v).length])),
+    new Map([
+      ['e:200', 32],
+      ['e:200.1', 32],
+      ['e:200.2', 32],
+      ['e:200.3', 5],
+    ]),
+  );
+  assert.equal(holdsForeignEvents(decodeStateHash(hgetall(whole, 1), FIELDS)), false);
+
+  // chunks of another size (16), and a field with no events: read whole, marked
+  const head = [...hash].filter(([f]) => !f.startsWith('e'));
+  const by16 = new Map(head);
+  for (let k = 0; k * 16 < busy.events.length; k++)
+    by16.set(
+      k === 0 ? 'e:200' : `e:200.${k}`,
+      encodeEvents(busy.events.slice(k * 16, k * 16 + 16), FIELDS.event),
+    );
+  const small = decodeStateHash(hgetall(by16, 5), FIELDS);
+  assert.equal(holdsForeignEvents(small), true, 'chunks of 16');
+  assert.deepEqual(small.events, busy.events);
+  const withEmpty = new Map(hash);
+  withEmpty.set('e:204', encodeEvents([], FIELDS.event));
+  assert.equal(holdsForeignEvents(decodeStateHash(hgetall(withEmpty, 2), FIELDS)), true, 'an empty field');
 });
 
 test('state bucket fields: events whose times are not finite numbers keep a field of their own, and nothing is lost when the list is out of order', () => {
