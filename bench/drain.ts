@@ -224,6 +224,9 @@ export async function drain(env: BenchEnv, opts: DrainOptions): Promise<Streamsc
     recordsPerWindow: records / audits.length,
     stages: stageShares(metrics, audits, records),
     transactionPhases: transactionPhases(metrics),
+    stateCache: metrics.has('cache#miss')
+      ? { hits: metrics.get('cache#hit') ?? 0, misses: metrics.get('cache#miss') ?? 0 }
+      : null,
     counts,
     window: runs[0]?.window as WindowSettings,
     perRecord,

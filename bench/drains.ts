@@ -34,7 +34,15 @@ const f1 = (v: number | null) => (v === null ? '–' : v.toFixed(1));
 /** One line per drain: rate, entities scored per record, CPU µs per record. */
 export function drainLine(r: StreamscoreRun): string {
   const c = r.perRecord;
-  return `${r.build} ${r.label}: ${int(r.recordsPerSec)} records/s (${int(r.records)} in ${r.seconds.toFixed(1)} s), ${c.entitiesScoredPerRecord.toFixed(3)} entities scored/record, no_profile ${int(r.counts['no_profile'] ?? 0)}; µs/record: Node ${f1(c.nodeUs)}, Redis ${f1(c.redisUs)} (main thread ${f1(c.redisMainThreadUs)}; commandstats: scripts ${f1(c.redisScriptUs)}, data cmds ${f1(c.redisDataUs)}), broker ${f1(c.brokerUs)}, box ${f1(c.boxUs)}; peak RSS ${int(r.cost?.peakRssMb ?? 0)} MB`;
+  return `${r.build} ${r.label}: ${int(r.recordsPerSec)} records/s (${int(r.records)} in ${r.seconds.toFixed(1)} s), ${c.entitiesScoredPerRecord.toFixed(3)} entities scored/record, no_profile ${int(r.counts['no_profile'] ?? 0)}; µs/record: Node ${f1(c.nodeUs)}, Redis ${f1(c.redisUs)} (main thread ${f1(c.redisMainThreadUs)}; commandstats: scripts ${f1(c.redisScriptUs)}, data cmds ${f1(c.redisDataUs)}), broker ${f1(c.brokerUs)}, box ${f1(c.boxUs)}; peak RSS ${int(r.cost?.peakRssMb ?? 0)} MB${cacheText(r)}`;
+}
+
+/** The state cache's lookups of a drain, if its build reports them. */
+function cacheText(r: StreamscoreRun): string {
+  const c = r.stateCache;
+  if (c === null || c === undefined) return '';
+  const all = c.hits + c.misses;
+  return `; state cache ${int(c.hits)} hits, ${int(c.misses)} misses (${all === 0 ? '–' : ((100 * c.hits) / all).toFixed(1)} % hits)`;
 }
 
 function medianRun(runs: readonly StreamscoreRun[]): StreamscoreRun {

@@ -138,8 +138,9 @@ export async function readAudits(
 }
 
 /**
- * Sums of `streamscore_stage_duration_seconds` per stage, in ms, from the pipeline's /metrics; and of
- * `streamscore_transaction_phase_seconds` per phase as `tx:<phase>` (ms) with `tx#<phase>` (count).
+ * Sums of `streamscore_stage_duration_seconds` per stage, in ms, from the pipeline's /metrics; of
+ * `streamscore_transaction_phase_seconds` per phase as `tx:<phase>` (ms) with `tx#<phase>` (count); and the
+ * state cache's lookups as `cache#hit` and `cache#miss`.
  */
 export async function stageMetrics(p: PipelineHandle): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -158,6 +159,9 @@ export async function stageMetrics(p: PipelineHandle): Promise<Map<string, numbe
     } else if (line.startsWith('streamscore_transaction_phase_seconds_count{')) {
       const { name, value } = read(line, 'phase');
       if (name !== undefined && Number.isFinite(value)) out.set(`tx#${name}`, value);
+    } else if (line.startsWith('streamscore_state_cache_lookups{')) {
+      const { name, value } = read(line, 'result');
+      if (name !== undefined && Number.isFinite(value)) out.set(`cache#${name}`, value);
     }
   }
   return out;
@@ -190,7 +194,8 @@ export function stageShares(
     for (const [k, v] of Object.entries(a.stage_ms)) fromAudits.set(k, (fromAudits.get(k) ?? 0) + v);
   const sums = new Map<string, number>();
   for (const [k, v] of metrics.size > 0 ? metrics : fromAudits)
-    if (k !== 'commit' && !k.startsWith('tx:') && !k.startsWith('tx#')) sums.set(k, v);
+    if (k !== 'commit' && !k.startsWith('tx:') && !k.startsWith('tx#') && !k.startsWith('cache#'))
+      sums.set(k, v);
   if (fromAudits.has('redis-write')) sums.set('redis-write', fromAudits.get('redis-write') as number);
   const commit = metrics.get('commit');
   if (commit !== undefined) sums.set('kafka-transaction', commit);

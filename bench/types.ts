@@ -79,6 +79,11 @@ export interface StreamscoreRun extends SystemResult {
   readonly stages: readonly StageShare[];
   /** The Kafka transaction's steps (empty for a build without the metric). */
   readonly transactionPhases: readonly TransactionPhaseTime[];
+  /**
+   * The state cache's entity lookups over the drain (summed over its stages, each a process of its own that
+   * starts with an empty cache); null from a build whose /metrics has no such counter.
+   */
+  readonly stateCache?: { readonly hits: number; readonly misses: number } | null;
   readonly counts: Readonly<Record<string, number>>;
   readonly window: WindowSettings;
   /** CPU per input record over pipeline ready → caught up: Node, Redis (INFO), broker, box. */

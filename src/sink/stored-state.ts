@@ -6,8 +6,9 @@
  *  - `d`: the header, [lsn, deleted, clock, trigger, applied] (encodeHeader);
  *  - `e:<day>`: the events of four UTC days from `day` on (days counted from 1970-01-01, `day` a multiple
  *    of 4: floor(event time in ms / 86,400,000 / 4) × 4), as [[event field names], [id, time, value...],
- *    ...] (encodeEvents); at most 32 of them: the bucket's next 32 events (in the state's order, by time
- *    then id) are in `e:<day>.1`, the next in `e:<day>.2`, and so on;
+ *    ...] (encodeEvents), cut in chunks: `e:<day>.<t>` holds a chunk that ends with the events at time
+ *    `t` (ms), a time that cuts (cutsAt: about one time in 32 does), and `e:<day>` the events after the
+ *    bucket's last cut (all of them for most buckets);
  *  - `e`: all events in that same form, as states were stored before the bucket fields. Still read; the
  *    next write of such a state moves its events to bucket fields and removes `e`.
  *
@@ -18,11 +19,14 @@
  * bytes of its own, so one field per day took 2.5× the memory of the single field for an entity with one
  * event a day over 30 days (4,840 against 1,952 bytes, `MEMORY USAGE`); buckets of four days take 1.2×
  * there and less than the single field from three events a day on (allocator size classes), and a write
- * still sends at most four days of events. Chunks of 32 because a busy entity's four days can hold
- * hundreds of events, and a new event (appended at the end of its bucket) would rewrite them all at every
- * window: with chunks it rewrites the last one. The width and the chunk size are part of the stored form:
- * a reader takes every `e:` field whatever it is, but a writer's diff assumes the stored fields are its
- * chunks, so a hash in any other form is marked when read and rewritten whole (foreignForm).
+ * still sends at most four days of events. Chunks because a busy entity's four days can hold hundreds of
+ * events, which a new event (or one expiring) would otherwise rewrite at every window: now it rewrites its
+ * chunk. The cuts are a property of the event times, not of positions, so events arriving at the end,
+ * expiring at the front or arriving late in the middle leave the other chunks as they are. Chunks hold 32
+ * events on average, but the count is not bounded: about 1 in 25 holds more than 100 (31/32 to the
+ * power 100), and many events at one millisecond share a chunk. The width and the cut rule are part of the
+ * stored form: a reader takes every `e:` field whatever it is, but a writer's diff assumes the stored fields
+ * are its chunks, so a hash in any other form is marked when read and rewritten whole (foreignForm).
  */
 import type { Row } from '../decode/types.js';
 import { DAY_MS, byTimeThenId, dropRepeats, sortByTimeThenId } from '../features/index.js';
@@ -41,13 +45,58 @@ function bucketOf(eventTimeMs: number): number {
     : Number.MAX_VALUE;
 }
 
-/** At most this many events per event field: a bucket holding more is cut in chunks (module comment). */
-const EVENTS_PER_FIELD = 32;
+/** Events per chunk on average: about one event time in this many closes a chunk (cutsAt). */
+const CHUNK_EVENTS = 32;
 
-/** The field of chunk `k` of a bucket: `e:<day>` for the first, `e:<day>.<k>` for the others. */
-function chunkField(day: number, k: number): string {
-  const bucket = day === Number.MAX_VALUE ? 'e:none' : `e:${day}`;
-  return k === 0 ? bucket : `${bucket}.${k}`;
+/**
+ * Whether a chunk ends with the events at time `t`: a hash of the time (murmur3's finaliser over its two
+ * 32-bit halves), true for about one time in CHUNK_EVENTS; never for a time that is not finite. A property
+ * of the time alone, so the cuts stay where they are when events are added or expire around them.
+ */
+function cutsAt(t: number): boolean {
+  if (!Number.isFinite(t)) return false;
+  let h = (t >>> 0) ^ Math.imul(Math.floor(t / 4294967296) >>> 0, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h & (CHUNK_EVENTS - 1)) === 0;
+}
+
+/** The field of a bucket's events after its last cut (its open chunk), and of all of a small bucket. */
+function bucketField(day: number): string {
+  return day === Number.MAX_VALUE ? 'e:none' : `e:${day}`;
+}
+
+/** The field of a chunk closed by the events at time `t`. */
+function closedField(day: number, t: number): string {
+  return `${bucketField(day)}.${t}`;
+}
+
+/**
+ * Calls `each(field, a, b)` for each chunk of `events[from, to)`, the run of one bucket in state order: a
+ * chunk ends after the last event at a time that cutsAt (named by that time), and the events after the
+ * bucket's last cut are its open chunk (named by the bucket alone).
+ */
+function forEachChunk(
+  events: readonly EventForFeatures[],
+  from: number,
+  to: number,
+  day: number,
+  each: (field: string, a: number, b: number) => void,
+): void {
+  let a = from;
+  for (let i = from; i < to; i++)
+    if (closesChunk(events, i, to)) {
+      each(closedField(day, (events[i] as EventForFeatures).eventTimeMs), a, i + 1);
+      a = i + 1;
+    }
+  if (a < to) each(bucketField(day), a, to);
+}
+
+/** Whether `events[k]` is the last of a chunk: its time cuts and the next event (before `end`) is later. */
+function closesChunk(events: readonly EventForFeatures[], k: number, end: number): boolean {
+  const t = (events[k] as EventForFeatures).eventTimeMs;
+  return cutsAt(t) && (k + 1 === end || (events[k + 1] as EventForFeatures).eventTimeMs !== t);
 }
 
 /** The single field every event was stored in before bucket fields (see the module comment). */
@@ -187,9 +236,9 @@ export function eventFieldWrites(
 
 /**
  * The writes of one bucket: `old[i, i2)` is what the hash holds of it, `next[j, j2)` what it must hold.
- * Both are cut in chunks of EVENTS_PER_FIELD; a chunk is sent when its events differ, removed when the
- * next run no longer reaches it. Events appended at the end of a bucket (the usual case: events arrive
- * in time order) rewrite its last chunk only.
+ * Both are cut in chunks (forEachChunk); a chunk is sent when its events differ, removed when the next
+ * run no longer has it. A new event rewrites its own chunk (the open one, for an event later than the
+ * bucket's others), an expired one the chunk it leaves.
  */
 function bucketWrites(
   out: string[],
@@ -202,16 +251,36 @@ function bucketWrites(
   j2: number,
   eventFields: readonly string[],
 ): void {
-  const chunks = Math.ceil(Math.max(i2 - i, j2 - j) / EVENTS_PER_FIELD);
-  for (let k = 0; k < chunks; k++) {
-    const a = i + k * EVENTS_PER_FIELD;
-    const had = Math.max(0, Math.min(a + EVENTS_PER_FIELD, i2) - a);
-    const c = j + k * EVENTS_PER_FIELD;
-    const has = Math.max(0, Math.min(c + EVENTS_PER_FIELD, j2) - c);
-    if (has === 0) out.push(chunkField(day, k), '');
-    else if (had !== has || !sameRun(old, a, next, c, has))
-      out.push(chunkField(day, k), encodeEvents(next, eventFields, c, c + has));
-  }
+  const n = i2 - i;
+  const m = j2 - j;
+  // the same event objects at the start and at the end of both runs: chunks wholly inside them are equal
+  let p = 0;
+  while (p < n && p < m && old[i + p] === next[j + p]) p++;
+  if (p === n && p === m) return;
+  let s = 0;
+  while (s < n - p && s < m - p && old[i2 - 1 - s] === next[j2 - 1 - s]) s++;
+  // compare from the last cut in the prefix (whose next event is in it too) to the first in the suffix
+  let from = 0;
+  for (let x = p - 2; x >= 0; x--)
+    if (closesChunk(old, i + x, i2)) {
+      from = x + 1;
+      break;
+    }
+  let tail = 0;
+  for (let y = n - s; y < n; y++)
+    if (closesChunk(old, i + y, i2)) {
+      tail = n - y - 1;
+      break;
+    }
+  const had = new Map<string, readonly [number, number]>();
+  forEachChunk(old, i + from, i2 - tail, day, (field, a, b) => had.set(field, [a, b]));
+  forEachChunk(next, j + from, j2 - tail, day, (field, c, d) => {
+    const was = had.get(field);
+    had.delete(field);
+    if (was === undefined || was[1] - was[0] !== d - c || !sameRun(old, was[0], next, c, d - c))
+      out.push(field, encodeEvents(next, eventFields, c, d));
+  });
+  for (const field of had.keys()) out.push(field, '');
 }
 
 function sameRun(
@@ -303,7 +372,7 @@ function decodeParts(
     if (text !== '' && !readEvents(text, fields.event, events)) canonical = false;
     ends.push(events.length);
   }
-  if (texts.length > 1) {
+  if (events.length > 1 && (texts.length > 1 || names !== undefined)) {
     // read in another order than the state's (fields out of place), or an event held twice (see foreignForm)
     const ordered = inStrictOrder(events);
     if (!ordered && dropRepeats(sortByTimeThenId(events))) canonical = false;
@@ -335,46 +404,48 @@ function inStrictOrder(events: readonly EventForFeatures[]): boolean {
 
 /**
  * True when the events (in the state's order; text t's events end at ends[t]) were each read from the
- * field this writer would put them in, their bucket's chunk, and no field read was empty: another bucket
- * width, another chunk size, the old single field or an empty field all fail.
+ * field this writer would put them in (forEachChunk): each text one whole chunk of one bucket, under its
+ * name. Another bucket width, chunks cut otherwise, the old single field or an empty field all fail.
  */
 function inWriterFields(
   events: readonly EventForFeatures[],
   names: readonly string[],
   ends: readonly number[],
 ): boolean {
-  let day = Number.NaN;
-  let n = 0;
-  let name = '';
   let i = 0;
-  for (let t = 0; t < names.length; t++) {
-    const end = ends[t] as number;
+  for (let f = 0; f < names.length; f++) {
+    const end = ends[f] as number;
     if (end === i) return false;
-    for (; i < end; i++) {
-      const b = bucketOf((events[i] as EventForFeatures).eventTimeMs);
-      if (b !== day) {
-        day = b;
-        n = 0;
-      }
-      // the expected name changes only at a new bucket or chunk
-      if (n % EVENTS_PER_FIELD === 0) name = chunkField(day, n / EVENTS_PER_FIELD);
-      n++;
-      if (names[t] !== name) return false;
+    const day = bucketOf((events[i] as EventForFeatures).eventTimeMs);
+    for (let k = i; k < end; k++) {
+      const t = (events[k] as EventForFeatures).eventTimeMs;
+      if (bucketOf(t) !== day) return false;
+      // no cut inside a chunk
+      if (k + 1 < end && cutsAt(t) && (events[k + 1] as EventForFeatures).eventTimeMs !== t) return false;
     }
+    const last = (events[end - 1] as EventForFeatures).eventTimeMs;
+    const after = events[end];
+    if (cutsAt(last) && (after === undefined || after.eventTimeMs !== last)) {
+      if (names[f] !== closedField(day, last)) return false;
+    } else if (names[f] !== bucketField(day)) return false;
+    // the open chunk is the bucket's last
+    else if (after !== undefined && bucketOf(after.eventTimeMs) === day) return false;
+    i = end;
   }
   return true;
 }
 
-function compareAt(a: readonly [number, number], b: readonly [number, number]): number {
-  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
-  return a[1] === b[1] ? 0 : a[1] < b[1] ? -1 : 1;
+/** Where a field comes in the state's order: by bucket, then the time that closes it (open chunks last). */
+function chunkOrder(field: string): readonly [number, number] {
+  const m = /^e:(-?\d+|none)(?:\.(.+))?$/.exec(field);
+  if (m === null) return [Infinity, Infinity];
+  const day = m[1] === 'none' ? Number.MAX_VALUE : Number(m[1]);
+  return [day, m[2] === undefined ? Infinity : Number(m[2])];
 }
 
-/** Where a field comes in the state's order: by bucket, then chunk; fields of no chunk last. */
-function chunkOrder(field: string): readonly [number, number] {
-  const m = /^e:(-?\d+|none)(?:\.(\d+))?$/.exec(field);
-  if (m === null) return [Infinity, Infinity];
-  return [m[1] === 'none' ? Number.MAX_VALUE : Number(m[1]), Number(m[2] ?? 0)];
+function compareAt(a: readonly [number, number], b: readonly [number, number]): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+  return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
 }
 
 /** Appends the events of one stored text; returns whether it was written with `eventFields`. */

@@ -18,6 +18,7 @@ import { RedisSink, applyWork } from '../../src/sink/index.js';
 import type { EntityState, ModelStamp, PredictionRecord, StateFields } from '../../src/sink/index.js';
 import type { EntityWork } from '../../src/window/index.js';
 import { deleteRedisKeys, ensureServices, serviceEnv, uniqueId } from '../helpers/services.js';
+import { chunksOf } from '../helpers/state-chunks.js';
 
 const DAY = 86_400_000;
 const FIELDS: StateFields = { profile: ['age'], event: ['amount'], lookbackMs: 30 * DAY };
@@ -375,12 +376,16 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
         r.state.events.map((e) => e.eventId),
         ['a', 'b', 'c', 'x', 'y'],
       );
-      assert.deepEqual((await raw.hkeys(key)).sort(), ['d', 'e:100', 'e:104', 'sv']);
+      assert.deepEqual(
+        (await raw.hkeys(key)).sort(),
+        ['d', ...chunksOf(r.state.events).keys(), 'sv'].sort(),
+        'only chunks of buckets are left (104 days + 9 ms closes a chunk)',
+      );
     },
   );
 
   await t.test(
-    'a busy bucket is stored in chunks of 32 events, read back whole, and a new event at its end rewrites the last chunk only',
+    'a busy bucket is stored in chunks cut where its event times say, read back whole, and a new, expired or late event rewrites its own chunk only',
     async () => {
       const key = sink.keys('56').state;
       const ev = (id: string, timeMs: number) => ({
@@ -389,41 +394,43 @@ test('fenced Redis state: deletes are never resurrected; stale writes are refuse
         fields: { amount: 1 },
       });
       const w = (events: ReturnType<typeof ev>[]) => eventsOnly('56', events);
-      const ids = (n: number) => Array.from({ length: n }, (_, k) => `b${String(k).padStart(3, '0')}`);
-      // 100 events within day 100 (bucket 100–103), one window
-      let r = await step(w(ids(100).map((id, k) => ev(id, 100 * DAY + k * 1000))));
-      assert.equal(r.state.events.length, 100, 'read back whole (no cache: from Redis)');
-      /** The chunks as the stored form defines them, computed here: field → ids. */
-      const expected = (all: string[]) =>
-        new Map(
-          Array.from({ length: Math.ceil(all.length / 32) }, (_, k) => [
-            k === 0 ? 'e:100' : `e:100.${k}`,
-            all.slice(32 * k, 32 * k + 32),
-          ]),
-        );
       const stored = async () => {
         const h = await raw.hgetall(key);
         return new Map(
           Object.entries(h)
             .filter(([f]) => f.startsWith('e'))
-            .map(([f, v]) => [f, (JSON.parse(v) as unknown[][]).slice(1).map((e) => e[0] as string)]),
+            .map(([f, v]) => [
+              f,
+              (JSON.parse(v) as unknown[][]).slice(1).map((e) => `${e[0] as string}@${e[1] as number}`),
+            ]),
         );
       };
-      assert.deepEqual(await stored(), expected(ids(100)));
-      const before = await raw.hgetall(key);
-      r = await step(w([ev('c-new', 101 * DAY)]));
-      assert.deepEqual(await stored(), expected([...ids(100), 'c-new']));
-      const after = await raw.hgetall(key);
-      for (const f of ['e:100', 'e:100.1', 'e:100.2'])
-        assert.equal(after[f], before[f], `${f} was left as it was`);
-      assert.deepEqual(
-        r.state.events.map((e) => e.eventId),
-        [...ids(100), 'c-new'],
+      /** Applies the events; checks Redis against the chunks computed here, and that other fields stayed. */
+      const check = async (events: ReturnType<typeof ev>[], what: string) => {
+        const before = await raw.hgetall(key);
+        const r = await step(w(events));
+        const expected = chunksOf(r.state.events);
+        assert.deepEqual(await stored(), expected, `${what}: the stored chunks`);
+        const after = await raw.hgetall(key);
+        const rewritten = [...expected.keys()].filter((f) => after[f] !== before[f]);
+        return { r, rewritten, chunks: expected.size };
+      };
+      // 300 events a minute apart within day 100 (bucket 100–103), one window
+      const ids = Array.from({ length: 300 }, (_, k) => `b${String(k).padStart(3, '0')}`);
+      let c = await check(
+        ids.map((id, k) => ev(id, 100 * DAY + k * 60_000)),
+        'first write',
       );
-      // a late event before them all (same time as the first, smaller id) shifts every chunk
-      r = await step(w([ev('a-late', 100 * DAY)]));
-      assert.deepEqual(await stored(), expected(['a-late', ...ids(100), 'c-new']));
-      assert.equal(r.state.events.length, 102);
+      assert.equal(c.r.state.events.length, 300, 'read back whole (no cache: from Redis)');
+      assert.ok(c.chunks >= 4, `cut in ${c.chunks} chunks`);
+      c = await check([ev('c-next', 100 * DAY + 300 * 60_000)], 'an event after the others');
+      assert.ok(c.rewritten.length <= 2, `rewrote ${c.rewritten.join(', ')}`);
+      c = await check([ev('b150-late', 100 * DAY + 150 * 60_000 + 1)], 'a late event');
+      assert.ok(c.rewritten.length <= 2, `rewrote ${c.rewritten.join(', ')}`);
+      c = await check([ev('d-month', 130 * DAY + 10 * 60_000 + 1)], 'the first eleven expire');
+      assert.equal(c.r.state.events[0]?.eventId, 'b011');
+      assert.ok(c.rewritten.length <= 3, `rewrote ${c.rewritten.join(', ')}`);
+      assert.equal(c.r.state.events.length, 292);
     },
   );
 });

@@ -12,10 +12,9 @@ import type { EntityState, StateFields } from '../../../src/sink/index.js';
 import { holdsForeignEvents, sameStoredForm } from '../../../src/sink/stored-state.js';
 import type { EventForFeatures } from '../../../src/features/index.js';
 import type { EntityWork, EventWork } from '../../../src/window/index.js';
+import { chunksOf } from '../../helpers/state-chunks.js';
 
 const DAY = 86_400_000;
-/** The first day of an event's bucket of four days, computed here as the stored form defines it. */
-const bucket = (t: number) => Math.floor(t / (4 * DAY)) * 4;
 const FIELDS: StateFields = { profile: ['age'], event: ['amount', 'declined'], lookbackMs: 30 * DAY };
 
 const ev = (id: string, t: number, amount = 1): EventWork => ({
@@ -57,39 +56,7 @@ function idsIn(text: string): Array<[string, number]> {
   return (JSON.parse(text) as unknown[][]).slice(1).map((r) => [r[0] as string, r[1] as number]);
 }
 
-/** Events per event field, as the stored form defines it. */
-const CHUNK = 32;
-
-/**
- * The event fields a list of events must be stored in, computed here from the stored form's definition:
- * field → "id@time" of its events. Each bucket's events sorted by time, then id (code units), cut in
- * chunks of CHUNK: `e:<day>`, `e:<day>.1`, ...
- */
-function chunksOf(events: readonly EventForFeatures[]): Map<string, string[]> {
-  const sorted = [...events].sort((a, b) =>
-    a.eventTimeMs !== b.eventTimeMs
-      ? a.eventTimeMs - b.eventTimeMs
-      : a.eventId < b.eventId
-        ? -1
-        : a.eventId > b.eventId
-          ? 1
-          : 0,
-  );
-  const byBucket = new Map<number, string[]>();
-  for (const e of sorted) {
-    const b = bucket(e.eventTimeMs);
-    const run = byBucket.get(b) ?? [];
-    run.push(`${e.eventId}@${e.eventTimeMs}`);
-    byBucket.set(b, run);
-  }
-  const out = new Map<string, string[]>();
-  for (const [b, run] of byBucket)
-    for (let k = 0; k * CHUNK < run.length; k++)
-      out.set(k === 0 ? `e:${b}` : `e:${b}.${k}`, run.slice(k * CHUNK, (k + 1) * CHUNK));
-  return out;
-}
-
-test('state bucket fields: the stored hash always holds exactly the state’s events, each in its chunk of its bucket of days, and a write sends only the chunks that changed', () => {
+test('state bucket fields: the stored hash always holds exactly the state’s events, each in its chunk of its bucket of days (cut where the event times say), and a write sends only the chunks that changed', () => {
   // Park–Miller: exact in doubles
   let seed = 11;
   const rnd = (n: number) => {
@@ -122,7 +89,12 @@ test('state bucket fields: the stored hash always holds exactly the state’s ev
     const sent = pairs.filter((_, i) => i % 2 === 0);
     assert.equal(new Set(sent).size, sent.length, `round ${round}: a field sent twice`);
     assert.deepEqual(new Set(sent), changed, `round ${round}: the fields sent`);
-    mostChunks = Math.max(mostChunks, ...[...after.keys()].map((f) => Number(f.split('.')[1] ?? 0) + 1));
+    const perBucket = new Map<string, number>();
+    for (const f of after.keys()) {
+      const b = f.split('.')[0] as string;
+      perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
+    }
+    mostChunks = Math.max(mostChunks, ...perBucket.values());
 
     sv += 1;
     store(hash, change.next, sv, pairs);
@@ -160,8 +132,8 @@ test('state bucket fields: a state stored in the old single `e` field is read wh
   const pairs = eventFieldWrites(base, (change.next as EntityState).events, FIELDS.event);
   assert.deepEqual(
     pairs.filter((_, i) => i % 2 === 0),
-    ['e:100', 'e:104', 'e'],
-    'every bucket written, the old field removed',
+    [...chunksOf((change.next as EntityState).events).keys(), 'e'],
+    'every chunk written (day 101 + 9 ms cuts), the old field removed',
   );
   const hash = new Map<string, string>();
   for (let i = 0; i < legacy.length; i += 2) hash.set(legacy[i] as string, legacy[i + 1] as string);
@@ -177,118 +149,125 @@ test('state bucket fields: a state stored in the old single `e` field is read wh
   assert.equal(holdsForeignEvents({ ...base }), false);
 });
 
-test('state bucket fields: adding one event to a state holding 30 days writes its bucket only; a bucket whose events all expired is removed', () => {
+/** The fields whose events differ between two states' chunks (chunksOf), and those that are gone. */
+function changedFields(from: EntityState, to: EntityState): Set<string> {
+  const before = chunksOf(from.events);
+  const after = chunksOf(to.events);
+  const out = new Set<string>();
+  for (const [f, ids] of after) if (String(before.get(f)) !== String(ids)) out.add(f);
+  for (const f of before.keys()) if (!after.has(f)) out.add(f);
+  return out;
+}
+
+const fieldsSent = (pairs: readonly string[]) => pairs.filter((_, i) => i % 2 === 0);
+
+test('state bucket fields: adding one event to a state holding 30 days writes in its bucket only; a bucket whose events all expired is removed', () => {
   const events: EventWork[] = [];
   for (let d = 0; d < 30; d++) for (let k = 0; k < 4; k++) events.push(ev(`e${d}-${k}`, (100 + d) * DAY + k));
   const full = applyWork(EMPTY_STATE, work(events), FIELDS).next as EntityState;
   assert.equal(full.events.length, 120);
-  const one = applyWork(full, work([ev('new', 129 * DAY + 50)]), FIELDS);
-  const sent = eventFieldWrites(full, (one.next as EntityState).events, FIELDS.event);
-  assert.deepEqual(
-    sent.filter((_, i) => i % 2 === 0),
-    ['e:128'],
-  );
-  assert.equal(
-    (JSON.parse(sent[1] as string) as unknown[]).length - 1,
-    9,
-    'days 128 and 129: 8 held events and the new one',
-  );
+  const one = applyWork(full, work([ev('new', 129 * DAY + 50)]), FIELDS).next as EntityState;
+  const sent = eventFieldWrites(full, one.events, FIELDS.event);
+  assert.deepEqual(new Set(fieldsSent(sent)), changedFields(full, one));
+  assert.deepEqual(fieldsSent(sent), ['e:128'], 'the open chunk of its bucket, the latest event in it');
   // the clock moves on: days 100 and 101 fall out of the 30-day lookback, 102 and 103 stay in their bucket
-  const later = applyWork(full, work([ev('later', 131 * DAY + 10)]), FIELDS);
-  const pairs = eventFieldWrites(full, (later.next as EntityState).events, FIELDS.event);
-  assert.deepEqual(
-    pairs.filter((_, i) => i % 2 === 0),
-    ['e:100', 'e:128'],
+  const later = applyWork(full, work([ev('later', 131 * DAY + 10)]), FIELDS).next as EntityState;
+  const pairs = eventFieldWrites(full, later.events, FIELDS.event);
+  assert.deepEqual(new Set(fieldsSent(pairs)), changedFields(full, later));
+  assert.ok(
+    fieldsSent(pairs).every((f) => f === 'e:128' || f.startsWith('e:100')),
+    'the bucket it left and the new event’s',
   );
+  const hash = new Map<string, string>();
+  store(hash, full, 1, eventFieldWrites(EMPTY_STATE, full.events, FIELDS.event));
+  store(hash, later, 2, pairs);
   assert.deepEqual(
-    idsIn(pairs[1] as string).map(([id]) => id),
-    ['e2-0', 'e2-1', 'e2-2', 'e2-3', 'e3-0', 'e3-1', 'e3-2', 'e3-3'],
+    decodeStateHash(hgetall(hash, 3), FIELDS).events.map((e) => e.eventId),
+    later.events.map((e) => e.eventId),
   );
-  // and when a whole bucket has expired, it is removed
-  const much = applyWork(full, work([ev('much', 134 * DAY + 10)]), FIELDS);
-  const gone = eventFieldWrites(full, (much.next as EntityState).events, FIELDS.event);
-  assert.deepEqual(gone.slice(0, 2), ['e:100', '']);
+  assert.equal(later.events[0]?.eventId, 'e2-0');
+  // and when a whole bucket has expired, each of its fields is removed
+  const much = applyWork(full, work([ev('much', 134 * DAY + 10)]), FIELDS).next as EntityState;
+  const gone = eventFieldWrites(full, much.events, FIELDS.event);
+  const bucket100 = [...chunksOf(full.events).keys()].filter((f) => f.split('.')[0] === 'e:100');
+  for (const f of bucket100) assert.equal(gone[gone.indexOf(f) + 1], '', `${f} removed`);
   assert.deepEqual(eventFieldWrites(full, full.events, FIELDS.event), [], 'no change, nothing sent');
 });
 
-test('state bucket fields: a busy bucket is cut in chunks of 32, a new event at its end rewrites the last chunk only, and a hash holding the whole bucket in one field (before chunks) is rewritten in chunks', () => {
-  // 100 events over days 200–201 (one bucket): chunks of 32, 32, 32 and 4
+test('state bucket fields: a busy bucket is cut in chunks where its event times say; a new event, an expired one or a late one rewrites its own chunk only', () => {
+  // 300 events a minute apart in days 200–201 (one bucket)
   const events: EventWork[] = [];
-  for (let k = 0; k < 100; k++) events.push(ev(`b${String(k).padStart(3, '0')}`, 200 * DAY + k * 60_000));
+  for (let k = 0; k < 300; k++) events.push(ev(`b${String(k).padStart(3, '0')}`, 200 * DAY + k * 60_000));
   const busy = applyWork(EMPTY_STATE, work(events), FIELDS).next as EntityState;
   const first = eventFieldWrites(EMPTY_STATE, busy.events, FIELDS.event);
-  assert.deepEqual(
-    first.filter((_, i) => i % 2 === 0),
-    ['e:200', 'e:200.1', 'e:200.2', 'e:200.3'],
-  );
-  assert.deepEqual(
-    first.filter((_, i) => i % 2 === 1).map((v) => idsIn(v).length),
-    [32, 32, 32, 4],
-  );
+  const expected = chunksOf(busy.events);
+  assert.ok(expected.size >= 4, `300 events are cut in ${expected.size} chunks`);
+  assert.deepEqual(new Set(fieldsSent(first)), new Set(expected.keys()));
   const hash = new Map<string, string>();
   store(hash, busy, 1, first);
 
-  // on time: appended to the last chunk, the others untouched
-  const onTime = applyWork(busy, work([ev('late-enough', 201 * DAY)]), FIELDS).next as EntityState;
-  const appended = eventFieldWrites(busy, onTime.events, FIELDS.event);
-  assert.deepEqual(
-    appended.filter((_, i) => i % 2 === 0),
-    ['e:200.3'],
-  );
-  assert.equal(idsIn(appended[1] as string).length, 5);
-  // 28 more fill that chunk, the 29th opens a fifth
-  const more: EventWork[] = [];
-  for (let k = 0; k < 29; k++) more.push(ev(`m${String(k).padStart(2, '0')}`, 201 * DAY + 1000 + k));
-  const fuller = applyWork(onTime, work(more), FIELDS).next as EntityState;
-  assert.deepEqual(
-    eventFieldWrites(onTime, fuller.events, FIELDS.event).filter((_, i) => i % 2 === 0),
-    ['e:200.3', 'e:200.4'],
-  );
+  const step = (from: EntityState, add: EventWork[], what: string, most: number): EntityState => {
+    const to = applyWork(from, work(add), FIELDS).next as EntityState;
+    const pairs = eventFieldWrites(from, to.events, FIELDS.event);
+    assert.deepEqual(new Set(fieldsSent(pairs)), changedFields(from, to), what);
+    assert.ok(fieldsSent(pairs).length <= most, `${what}: ${fieldsSent(pairs).length} fields sent`);
+    store(hash, to, to.sv + 1, pairs);
+    const back = decodeStateHash(hgetall(hash, to.events.length), FIELDS);
+    assert.equal(holdsForeignEvents(back), false, what);
+    assert.deepEqual(back.events, to.events, what);
+    return { ...to, sv: to.sv + 1 };
+  };
+  // on time: the open chunk (and the chunk it closes, if its time cuts)
+  let s = step(busy, [ev('c-next', 200 * DAY + 300 * 60_000)], 'an event after the others', 2);
+  // 30 days on: the first events expire, and the new event opens a bucket of its own
+  s = step(s, [ev('d-month', 230 * DAY + 10 * 60_000 + 1)], 'the first eleven expire', 3);
+  assert.equal(s.events[0]?.eventId, 'b011');
+  // late, into the middle
+  s = step(s, [ev('b150-late', 200 * DAY + 150 * 60_000 + 1)], 'a late event', 2);
+  assert.equal(s.events.length, 292);
+});
 
-  // an event before all others shifts every chunk of its bucket
-  const early = applyWork(busy, work([ev('a-early', 200 * DAY)]), FIELDS).next as EntityState;
-  assert.equal(early.events[0]?.eventId, 'a-early');
-  assert.deepEqual(
-    eventFieldWrites(busy, early.events, FIELDS.event).filter((_, i) => i % 2 === 0),
-    ['e:200', 'e:200.1', 'e:200.2', 'e:200.3'],
-  );
-
-  // read back: this writer's form
-  assert.equal(holdsForeignEvents(decodeStateHash(hgetall(hash, 3), FIELDS)), false);
-  // the same 100 events in one field, as a version before chunks wrote them
-  const whole = new Map([...hash].filter(([f]) => !f.startsWith('e')));
-  whole.set('e:200', encodeEvents(busy.events, FIELDS.event));
-  const base = decodeStateHash(hgetall(whole, 2), FIELDS);
-  assert.equal(holdsForeignEvents(base), true, 'a bucket of 100 events in one field is not this form');
-  assert.deepEqual(base.events, busy.events);
-  const next = applyWork(base, work([ev('new', 201 * DAY + 5)]), FIELDS).next as EntityState;
-  const moved = eventFieldWrites(base, next.events, FIELDS.event);
-  store(whole, next, 2, moved);
-  assert.deepEqual(
-    new Map([...whole].filter(([f]) => f.startsWith('e')).map(([f, v]) => [f, idsIn(v).length])),
-    new Map([
-      ['e:200', 32],
-      ['e:200.1', 32],
-      ['e:200.2', 32],
-      ['e:200.3', 5],
-    ]),
-  );
-  assert.equal(holdsForeignEvents(decodeStateHash(hgetall(whole, 1), FIELDS)), false);
-
-  // chunks of another size (16), and a field with no events: read whole, marked
-  const head = [...hash].filter(([f]) => !f.startsWith('e'));
-  const by16 = new Map(head);
-  for (let k = 0; k * 16 < busy.events.length; k++)
-    by16.set(
+test('state bucket fields: a hash of a busy bucket in one field (before chunks), in chunks cut by position (e489db0) or with an empty field is not this writer’s form: read whole, rewritten in chunks', () => {
+  const events: EventWork[] = [];
+  for (let k = 0; k < 100; k++) events.push(ev(`b${String(k).padStart(3, '0')}`, 200 * DAY + k * 60_000));
+  const busy = applyWork(EMPTY_STATE, work(events), FIELDS).next as EntityState;
+  assert.ok(chunksOf(busy.events).size >= 2, 'the bucket has a cut');
+  const head: Array<[string, string]> = [
+    ['sv', '5'],
+    ['d', encodeHeader({ ...busy, sv: 5 })],
+  ];
+  const whole = new Map([...head, ['e:200', encodeEvents(busy.events, FIELDS.event)]]);
+  const byPosition = new Map(head);
+  for (let k = 0; k * 32 < busy.events.length; k++)
+    byPosition.set(
       k === 0 ? 'e:200' : `e:200.${k}`,
-      encodeEvents(busy.events.slice(k * 16, k * 16 + 16), FIELDS.event),
+      encodeEvents(busy.events.slice(k * 32, k * 32 + 32), FIELDS.event),
     );
-  const small = decodeStateHash(hgetall(by16, 5), FIELDS);
-  assert.equal(holdsForeignEvents(small), true, 'chunks of 16');
-  assert.deepEqual(small.events, busy.events);
-  const withEmpty = new Map(hash);
-  withEmpty.set('e:204', encodeEvents([], FIELDS.event));
-  assert.equal(holdsForeignEvents(decodeStateHash(hgetall(withEmpty, 2), FIELDS)), true, 'an empty field');
+  const own = new Map(head);
+  store(own, busy, 5, eventFieldWrites(EMPTY_STATE, busy.events, FIELDS.event));
+  const withEmpty = new Map([...own, ['e:204', encodeEvents([], FIELDS.event)]]);
+  assert.equal(holdsForeignEvents(decodeStateHash(hgetall(own, 1), FIELDS)), false, 'this writer’s form');
+  for (const [what, hash] of [
+    ['one field', whole],
+    ['cut by position', byPosition],
+    ['an empty field', withEmpty],
+  ] as const) {
+    const base = decodeStateHash(hgetall(hash, 2), FIELDS);
+    assert.equal(holdsForeignEvents(base), true, what);
+    assert.deepEqual(base.events, busy.events, what);
+    const next = applyWork(base, work([ev('new', 201 * DAY + 5)]), FIELDS).next as EntityState;
+    const after = new Map(hash);
+    store(after, next, 6, eventFieldWrites(base, next.events, FIELDS.event));
+    const stored = new Map<string, string[]>();
+    for (const [f, v] of after)
+      if (f.startsWith('e'))
+        stored.set(
+          f,
+          idsIn(v).map(([id, t]) => `${id}@${t}`),
+        );
+    assert.deepEqual(stored, chunksOf(next.events), `${what}: rewritten in chunks`);
+    assert.equal(holdsForeignEvents(decodeStateHash(hgetall(after, 1), FIELDS)), false, what);
+  }
 });
 
 test('state bucket fields: events whose times are not finite numbers keep a field of their own, and nothing is lost when the list is out of order', () => {
