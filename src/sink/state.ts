@@ -145,12 +145,13 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
   let applied = 0;
   let unchanged = 0;
   if (w.events.length > 0) {
-    const ids = new Set<string>();
-    for (const e of events) ids.add(e.eventId);
+    // a window brings an entity one or a few events: looking each up in the held list is cheaper than a
+    // set of every held id (built anew for each change); many events get the set
+    const ids = w.events.length > FEW_EVENTS ? new Set(events.map((e) => e.eventId)) : null;
     let added: EventForFeatures[] | undefined;
     for (const e of w.events) {
       // the clock as it stands when the event is reached, as events of the window apply in offset order
-      if (ids.has(e.eventId)) {
+      if (ids === null ? holds(events, added, e.eventId) : ids.has(e.eventId)) {
         unchanged += 1;
         duplicates += 1;
         continue;
@@ -159,7 +160,7 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
         unchanged += 1;
         continue;
       }
-      ids.add(e.eventId);
+      ids?.add(e.eventId);
       (added ??= []).push({
         eventId: e.eventId,
         eventTimeMs: e.eventTimeMs,
@@ -208,6 +209,19 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
     storeProfile,
     eventsChanged: events !== base.events,
   };
+}
+
+/** Up to this many events of a window per entity are looked up in the held list rather than a set. */
+const FEW_EVENTS = 4;
+
+function holds(
+  events: readonly EventForFeatures[],
+  added: readonly EventForFeatures[] | undefined,
+  id: string,
+): boolean {
+  for (let i = 0; i < events.length; i++) if ((events[i] as EventForFeatures).eventId === id) return true;
+  if (added !== undefined) for (const e of added) if (e.eventId === id) return true;
+  return false;
 }
 
 function offsetGreater(a: string, b: string): boolean {

@@ -296,6 +296,24 @@ test('redeliveries are counted as duplicates, never applied twice: an event id h
     FIELDS,
   );
   assert.equal(older.duplicates, 0, 'an older change is stale, not a duplicate');
+  // a window bringing many events of one entity (looked up in a set rather than the held list)
+  const many = applyWork(
+    held,
+    work({
+      events: ['b', 'a', 'c', 'b', 'd', 'e'].map((id, k) => ({
+        eventId: id,
+        eventTimeMs: 950 + k,
+        fields: { amount: 1 },
+      })),
+    }),
+    FIELDS,
+  );
+  assert.equal(many.eventsApplied, 4, 'b, c, d, e');
+  assert.equal(many.duplicates, 2, 'a held, b twice in the window');
+  assert.deepEqual(
+    many.next?.events.map((e) => e.eventId),
+    ['a', 'b', 'c', 'd', 'e'],
+  );
 });
 
 test('applyWork: a TOASTed column the change left unchanged (__debezium_unavailable_value) keeps the stored value; none stored: null', () => {
