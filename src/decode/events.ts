@@ -10,7 +10,9 @@ import type { EntityEvent, RawRecord } from './types.js';
 export function eventTimeOf(v: unknown): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v !== 'string') return null;
-  if (/^-?\d+$/.test(v)) return Number(v);
+  // an integer string too long for a finite number (over 308 digits) is not a time: Infinity would
+  // become the entity's clock and be printed as invalid JSON in its stored state
+  if (/^-?\d+$/.test(v)) return Number.isFinite(Number(v)) ? Number(v) : null;
   const ms = Date.parse(v);
   return Number.isNaN(ms) ? null : ms;
 }

@@ -80,6 +80,14 @@ describe('transaction events', () => {
         ),
       'SS_FIELD_TYPE',
     );
+    // digits beyond a finite number: not a time (it would have become an Infinity clock)
+    await assertRejected(
+      () =>
+        eventsDecoder('json').decode(
+          at({ value: Buffer.from(JSON.stringify({ ...TXN, event_time: '9'.repeat(400) })) }),
+        ),
+      'SS_FIELD_TYPE',
+    );
   });
 
   it('reject an event without key or customer_id as SS_MISSING_ENTITY_ID', async () => {
