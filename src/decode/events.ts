@@ -12,7 +12,10 @@ export function eventTimeOf(v: unknown): number | null {
   if (typeof v !== 'string') return null;
   // an integer string too long for a finite number (over 308 digits) is not a time: Infinity would
   // become the entity's clock and be printed as invalid JSON in its stored state
-  if (/^-?\d+$/.test(v)) return Number.isFinite(Number(v)) ? Number(v) : null;
+  if (/^-?\d+$/.test(v)) {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : null;
+  }
   const ms = Date.parse(v);
   return Number.isNaN(ms) ? null : ms;
 }

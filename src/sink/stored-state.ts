@@ -29,75 +29,19 @@
  * are its chunks, so a hash in any other form is marked when read and rewritten whole (foreignForm).
  */
 import type { Row } from '../decode/types.js';
-import { DAY_MS, byTimeThenId, dropRepeats, sortByTimeThenId } from '../features/index.js';
+import { byTimeThenId, dropRepeats, sortByTimeThenId } from '../features/index.js';
 import type { EventForFeatures } from '../features/index.js';
+import {
+  bucketOf,
+  chunkOrder,
+  compareAt,
+  forEachChunk,
+  closesChunk,
+  inBucketOrder,
+  inWriterFields,
+} from './event-chunks.js';
 import { EMPTY_STATE, project } from './state.js';
 import type { EntityState, StateFields } from './state.js';
-
-/** Days per event field (see the module comment). */
-const EVENT_BUCKET_DAYS = 4;
-const BUCKET_MS = EVENT_BUCKET_DAYS * DAY_MS;
-
-/** The first day of an event's bucket; all times that are not finite numbers share one, after the rest. */
-function bucketOf(eventTimeMs: number): number {
-  return Number.isFinite(eventTimeMs)
-    ? Math.floor(eventTimeMs / BUCKET_MS) * EVENT_BUCKET_DAYS
-    : Number.MAX_VALUE;
-}
-
-/** Events per chunk on average: about one event time in this many closes a chunk (cutsAt). */
-const CHUNK_EVENTS = 32;
-
-/**
- * Whether a chunk ends with the events at time `t`: a hash of the time (murmur3's finaliser over its two
- * 32-bit halves), true for about one time in CHUNK_EVENTS; never for a time that is not finite. A property
- * of the time alone, so the cuts stay where they are when events are added or expire around them.
- */
-function cutsAt(t: number): boolean {
-  if (!Number.isFinite(t)) return false;
-  let h = (t >>> 0) ^ Math.imul(Math.floor(t / 4294967296) >>> 0, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h & (CHUNK_EVENTS - 1)) === 0;
-}
-
-/** The field of a bucket's events after its last cut (its open chunk), and of all of a small bucket. */
-function bucketField(day: number): string {
-  return day === Number.MAX_VALUE ? 'e:none' : `e:${day}`;
-}
-
-/** The field of a chunk closed by the events at time `t`. */
-function closedField(day: number, t: number): string {
-  return `${bucketField(day)}.${t}`;
-}
-
-/**
- * Calls `each(field, a, b)` for each chunk of `events[from, to)`, the run of one bucket in state order: a
- * chunk ends after the last event at a time that cutsAt (named by that time), and the events after the
- * bucket's last cut are its open chunk (named by the bucket alone).
- */
-function forEachChunk(
-  events: readonly EventForFeatures[],
-  from: number,
-  to: number,
-  day: number,
-  each: (field: string, a: number, b: number) => void,
-): void {
-  let a = from;
-  for (let i = from; i < to; i++)
-    if (closesChunk(events, i, to)) {
-      each(closedField(day, (events[i] as EventForFeatures).eventTimeMs), a, i + 1);
-      a = i + 1;
-    }
-  if (a < to) each(bucketField(day), a, to);
-}
-
-/** Whether `events[k]` is the last of a chunk: its time cuts and the next event (before `end`) is later. */
-function closesChunk(events: readonly EventForFeatures[], k: number, end: number): boolean {
-  const t = (events[k] as EventForFeatures).eventTimeMs;
-  return cutsAt(t) && (k + 1 === end || (events[k + 1] as EventForFeatures).eventTimeMs !== t);
-}
 
 /** The single field every event was stored in before bucket fields (see the module comment). */
 const LEGACY_EVENTS_FIELD = 'e';
@@ -187,25 +131,14 @@ export function sameStoredForm(from: EntityState, to: EntityState): EntityState 
   return to;
 }
 
-/** True when each bucket's events are one run, buckets ascending (a state's events are sorted by time). */
-function inBucketOrder(events: readonly EventForFeatures[]): boolean {
-  let last = -Infinity;
-  for (let i = 0; i < events.length; i++) {
-    const d = bucketOf((events[i] as EventForFeatures).eventTimeMs);
-    if (d < last) return false;
-    last = d;
-  }
-  return true;
-}
-
 const NO_EVENTS: readonly EventForFeatures[] = [];
 
 /**
  * What a write sends to turn the stored events of `base` into `next`, as hash field/value pairs ('' removes
- * the field): each bucket whose events differ (a different count, or another event object at a place:
- * the next state's events are the base's objects plus the window's new ones), and each bucket that no
- * longer has events. A base stored in another form (foreignForm) gets every bucket written and every
- * other event field it had removed. Walks both lists once by bucket, printing only the buckets it sends.
+ * the field): each chunk whose events differ (a different count, or another event object at a place:
+ * the next state's events are the base's objects plus the window's new ones), and each chunk that no
+ * longer has events. A base stored in another form (foreignForm) gets every chunk written and every
+ * other event field it had removed. Walks both lists once by bucket, printing only the chunks it sends.
  */
 export function eventFieldWrites(
   base: EntityState,
@@ -400,52 +333,6 @@ function inStrictOrder(events: readonly EventForFeatures[]): boolean {
   for (let i = 1; i < events.length; i++)
     if (byTimeThenId(events[i - 1] as EventForFeatures, events[i] as EventForFeatures) >= 0) return false;
   return true;
-}
-
-/**
- * True when the events (in the state's order; text t's events end at ends[t]) were each read from the
- * field this writer would put them in (forEachChunk): each text one whole chunk of one bucket, under its
- * name. Another bucket width, chunks cut otherwise, the old single field or an empty field all fail.
- */
-function inWriterFields(
-  events: readonly EventForFeatures[],
-  names: readonly string[],
-  ends: readonly number[],
-): boolean {
-  let i = 0;
-  for (let f = 0; f < names.length; f++) {
-    const end = ends[f] as number;
-    if (end === i) return false;
-    const day = bucketOf((events[i] as EventForFeatures).eventTimeMs);
-    for (let k = i; k < end; k++) {
-      const t = (events[k] as EventForFeatures).eventTimeMs;
-      if (bucketOf(t) !== day) return false;
-      // no cut inside a chunk
-      if (k + 1 < end && cutsAt(t) && (events[k + 1] as EventForFeatures).eventTimeMs !== t) return false;
-    }
-    const last = (events[end - 1] as EventForFeatures).eventTimeMs;
-    const after = events[end];
-    if (cutsAt(last) && (after === undefined || after.eventTimeMs !== last)) {
-      if (names[f] !== closedField(day, last)) return false;
-    } else if (names[f] !== bucketField(day)) return false;
-    // the open chunk is the bucket's last
-    else if (after !== undefined && bucketOf(after.eventTimeMs) === day) return false;
-    i = end;
-  }
-  return true;
-}
-
-/** Where a field comes in the state's order: by bucket, then the time that closes it (open chunks last). */
-function chunkOrder(field: string): readonly [number, number] {
-  const m = /^e:(-?\d+|none)(?:\.(.+))?$/.exec(field);
-  if (m === null) return [Infinity, Infinity];
-  const day = m[1] === 'none' ? Number.MAX_VALUE : Number(m[1]);
-  return [day, m[2] === undefined ? Infinity : Number(m[2])];
-}
-
-function compareAt(a: readonly [number, number], b: readonly [number, number]): number {
-  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
-  return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
 }
 
 /** Appends the events of one stored text; returns whether it was written with `eventFields`. */
