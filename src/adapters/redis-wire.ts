@@ -49,10 +49,10 @@ function writeLength(buf: Buffer, at: number, n: number, size: number): number {
 
 /**
  * Bulk strings (`$<n>\r\n<bytes>\r\n` each) written after `head` (ASCII or UTF-8) into one Buffer of exactly
- * their size, the arguments of each list in turn.
+ * their size, the arguments of each list in turn, after `room` bytes left unwritten (see packScriptArgs).
  */
-function bulkStrings(head: string, lists: ReadonlyArray<readonly string[]>): Buffer {
-  let total = Buffer.byteLength(head);
+function bulkStrings(head: string, lists: ReadonlyArray<readonly string[]>, room = 0): Buffer {
+  let total = room + Buffer.byteLength(head);
   const sizes: number[] = [];
   for (const list of lists)
     for (let i = 0; i < list.length; i++) {
@@ -61,7 +61,7 @@ function bulkStrings(head: string, lists: ReadonlyArray<readonly string[]>): Buf
       total += digits(b) + 5 + b; // '$', the length, CRLF, the bytes, CRLF
     }
   const buf = Buffer.allocUnsafe(total);
-  let at = buf.write(head, 0, 'utf8');
+  let at = room + buf.write(head, room, 'utf8');
   let s = 0;
   for (const list of lists)
     for (let i = 0; i < list.length; i++) {
@@ -84,8 +84,25 @@ export function respCommand(name: string, args: readonly string[]): Buffer {
   return bulkStrings(`*${args.length + 1}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n`, [args]);
 }
 
-/** Script arguments written ahead (packScriptArgs), with how many bulk strings each holds. */
-const packedTails = new WeakMap<Buffer, number>();
+/**
+ * Room left before a packed call's bytes for the head EVALSHA gives it: `*<count>\r\n$7\r\nevalsha\r\n` and
+ * the sha1 as `$40\r\n<40 hex digits>\r\n`, 63 bytes and the count's digits: it fits for any call of fewer
+ * than 10^9 arguments.
+ */
+const HEAD_ROOM = 72;
+
+/**
+ * A packed call: its bulk strings after HEAD_ROOM free bytes of the same Buffer, how many they are, and
+ * the head written into that room so far (null: none yet).
+ */
+interface PackedTail {
+  readonly whole: Buffer;
+  readonly count: number;
+  head: string | null;
+}
+
+/** Script arguments written ahead (packScriptArgs), by the view of them handed out. */
+const packedTails = new WeakMap<Buffer, PackedTail>();
 
 /**
  * A script call's arguments after the script (the key count, the keys, the other arguments) written as
@@ -94,20 +111,35 @@ const packedTails = new WeakMap<Buffer, number>();
  * outlived the young generation and were copied and promoted by the scavenger, then collected in the old
  * generation. The Buffer's bytes live outside the V8 heap. Sent as a script command with this one Buffer
  * argument (ioredis puts the script's sha1, or its Lua, before it), the encoder writes the command's head and
- * then these bytes: the same bytes as the strings would have given.
+ * then these bytes: the same bytes as the strings would have given. The bytes are written after HEAD_ROOM
+ * free bytes, where the encoder writes an EVALSHA head, so the command goes out without a copy.
  */
 export function packScriptArgs(keys: readonly string[], args: readonly string[]): Buffer {
-  const tail = bulkStrings('', [[String(keys.length)], keys, args]);
-  packedTails.set(tail, 1 + keys.length + args.length);
+  const whole = bulkStrings('', [[String(keys.length)], keys, args], HEAD_ROOM);
+  const tail = whole.subarray(HEAD_ROOM);
+  packedTails.set(tail, { whole, count: 1 + keys.length + args.length, head: null });
   return tail;
 }
 
-/** The command (name, first argument, then a packed tail) as RESP bytes. */
-function withPackedTail(name: string, first: string, count: number, tail: Buffer): Buffer {
+/**
+ * The command (name, first argument, then a packed tail) as RESP bytes. An EVALSHA head fits in the room
+ * before the tail's bytes: it is written there and the command is a view of that Buffer, with no copy of
+ * the (often hundreds of kilobytes of) arguments. Once written, the room holds that head for good: a
+ * command handed out earlier may still be waiting in the socket's queue. Any other head (EVAL with the
+ * script's Lua, after Redis lost its script cache or on a new connection) is joined with a copy.
+ */
+function withPackedTail(name: string, first: string, tail: Buffer, packed: PackedTail): Buffer {
   const head =
-    `*${count + 2}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n` +
+    `*${packed.count + 2}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n` +
     `$${Buffer.byteLength(first)}\r\n${first}\r\n`;
   const size = Buffer.byteLength(head);
+  if (size <= HEAD_ROOM && (packed.head === null || packed.head === head)) {
+    if (packed.head === null) {
+      packed.whole.write(head, HEAD_ROOM - size, 'utf8');
+      packed.head = head;
+    }
+    return packed.whole.subarray(HEAD_ROOM - size);
+  }
   const buf = Buffer.allocUnsafe(size + tail.length);
   buf.write(head, 0, 'utf8');
   tail.copy(buf, size);
@@ -137,8 +169,8 @@ export function installCommandEncoder(proto: { toWritable: ToWritable }): void {
     const args = this.args;
     if (this.bufferMode === true) {
       const tail = args.length === 2 && typeof args[0] === 'string' ? args[1] : undefined;
-      const count = tail instanceof Buffer ? packedTails.get(tail) : undefined;
-      if (count !== undefined) return withPackedTail(this.name, args[0] as string, count, tail as Buffer);
+      const packed = tail instanceof Buffer ? packedTails.get(tail) : undefined;
+      if (packed !== undefined) return withPackedTail(this.name, args[0] as string, tail as Buffer, packed);
     } else {
       let chars = 0;
       for (let i = 0; i < args.length; i++) {

@@ -136,6 +136,13 @@ const send = (target: Redis | Cluster | ReturnType<Cluster['pipeline']>, c: Scri
 
 const NO_STRINGS: readonly string[] = [];
 
+type Replies = Array<[Error | null, unknown]>;
+/** A command sent on its own, answered as a pipeline of one would be (runScripts reads both alike). */
+const alone = (value: unknown): Replies => [[null, value]];
+const failedAlone = (err: unknown): Replies => [
+  [err instanceof Error ? err : new Error(String(err)), undefined],
+];
+
 /** An answer that means "ask another node, or again" (or load the script): the call is sent once more on its own. */
 const REDIRECTED =
   /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|NOSCRIPT)\b|Connection is closed|ECONNRESET|ECONNREFUSED/;
@@ -239,11 +246,15 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
         });
       }
       const sent = runsOf(calls, callBytes, PIPELINE_BYTES).map((chunk) => {
+        // a call alone (most: a call of 100 entities is about as large as a pipeline) goes as a command of
+        // its own, straight to the socket: ioredis joins a pipeline's commands with Buffer.concat, a copy
+        // of every byte even for one command
+        if (chunk.length === 1) return send(client, chunk[0] as ScriptCall).then(alone, failedAlone);
         const pipe = client.pipeline();
         for (const c of chunk) void send(pipe, c);
         return pipe.exec();
       });
-      let replies: Array<Array<[Error | null, unknown]> | null>;
+      let replies: Array<Replies | null>;
       try {
         replies = await Promise.all(sent);
       } catch (cause) {

@@ -453,3 +453,42 @@ test('a batch of script calls larger than one pipeline comes back whole and in c
     calls.map((_, i) => String(i)),
   );
 });
+
+test('packed script calls, alone or pipelined, come back whole and in call order, also after Redis lost its scripts', async (t) => {
+  ensureServices();
+  const config = parseConfig({ redis: { keyPrefix: `${uniqueId('packed')}:` } }, serviceEnv());
+  const store = createRedisStore(config.redis);
+  const admin = new Redis(config.redis.url, { db: config.redis.db });
+  t.after(async () => {
+    await store.close();
+    admin.disconnect();
+  });
+  const script = { name: 'streamscoreTestPackedEcho', lua: 'return ARGV[1] .. ":" .. #ARGV[2]' };
+  // calls of about 300 KB (each a pipeline's worth: sent alone) between runs of small ones (pipelined)
+  const sizes = [300_000, 10_000, 10_000, 10_000, 300_000, 300_000, 12_000, 300_000, 10_000];
+  const batch = () =>
+    sizes.map((n, i) =>
+      store.pack({
+        script,
+        keys: [`${config.redis.keyPrefix}{packed}:k`],
+        args: [String(i), 'é'.repeat(n / 2)],
+      }),
+    );
+  const expected = sizes.map((n, i) => `${i}:${n}`);
+  const first = batch();
+  assert.ok(
+    first.every((c) => c.packed !== undefined),
+    'every call is packed',
+  );
+  assert.deepEqual(await store.runScripts(first), expected);
+  assert.deepEqual(await store.runScripts(batch()), expected, 'again, by sha1');
+  // a Redis restarted without its script cache answers NOSCRIPT: the calls are sent again with the Lua
+  await admin.script('FLUSH');
+  assert.deepEqual(await store.runScripts(batch()), expected, 'after SCRIPT FLUSH');
+  // an error reply of a call sent alone fails the batch with the store's error
+  const failing = { name: 'streamscoreTestPackedFail', lua: 'return redis.error_reply("SSTEST refused")' };
+  await assert.rejects(
+    store.runScripts([store.pack({ script: failing, keys: ['k'], args: ['x'.repeat(300_000)] })]),
+    (e: Error & { code?: string }) => e.code === 'SS_REDIS' && /SSTEST refused/.test(e.message),
+  );
+});

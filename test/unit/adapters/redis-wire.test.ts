@@ -127,6 +127,36 @@ test('a packed script call (head, then its tail written ahead) has the bytes ior
   );
 });
 
+test('a packed EVALSHA call goes out without a copy of its arguments; other heads are copied and leave earlier commands intact', () => {
+  class Probe extends Command {}
+  installCommandEncoder(Probe.prototype as unknown as Parameters<typeof installCommandEncoder>[0]);
+  const sha = 'f'.repeat(40);
+  const keys = ['k1', 'k2'];
+  const args = ['é'.repeat(MIN_BUFFER_CHARS), 'x'];
+  const tail = packScriptArgs(keys, args);
+  const strings = [String(keys.length), ...keys, ...args];
+  const first = new Probe('evalsha', [sha, tail]).toWritable({}) as Buffer;
+  assert.deepEqual(first, ioredisBytes('evalsha', [sha, ...strings]));
+  assert.equal(first.buffer, tail.buffer, 'the command is a view of the packed bytes');
+  assert.equal(first.byteOffset + first.length, tail.byteOffset + tail.length);
+  const kept = Buffer.from(first);
+  // the Lua instead of the sha1 (a flushed script cache): too long for the room, so a copy
+  const lua = 'return redis.call("GET", KEYS[1])';
+  const evalCommand = new Probe('eval', [lua, tail]).toWritable({}) as Buffer;
+  assert.deepEqual(evalCommand, ioredisBytes('eval', [lua, ...strings]));
+  assert.notEqual(evalCommand.buffer, tail.buffer);
+  // another head that would fit (a different sha1): copied, since a command with the first head may still wait
+  const other = 'e'.repeat(40);
+  const otherCommand = new Probe('evalsha', [other, tail]).toWritable({}) as Buffer;
+  assert.deepEqual(otherCommand, ioredisBytes('evalsha', [other, ...strings]));
+  assert.notEqual(otherCommand.buffer, tail.buffer);
+  // the same head again: the same view
+  const again = new Probe('evalsha', [sha, tail]).toWritable({}) as Buffer;
+  assert.equal(again.buffer, tail.buffer);
+  assert.deepEqual(first, kept, 'the first command is unchanged');
+  assert.deepEqual(again, kept);
+});
+
 // last: installs the encoder on ioredis's own Command, as redis.ts does
 test("a script's command (EVAL on a new socket, then EVALSHA) goes through the installed encoder with ioredis's bytes", () => {
   const require = createRequire(import.meta.url);
