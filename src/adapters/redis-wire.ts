@@ -8,12 +8,13 @@
  * rope of thousands of pieces, flattened into a string of the pipeline's size in the V8 heap (a large
  * object: old generation) and then encoded. Here each large command is one Buffer (lengths first, then one
  * UTF-8 write per argument); a pipeline holding Buffers is joined by ioredis with Buffer.concat (one more
- * copy of the bytes, a memcpy). Measured: in an allocation profile of a 100k drain the command's string
- * (7.5 %) and its flattening for the socket (4.7 %) were 12 % of everything allocated (all allocations
- * -9.5 % with this); on generated script calls of a window's shape, the Buffer path including the join
- * costs half the CPU of the string path; in CPU profiles of 300k drains the script calls' share of the
- * process went from 11.8 % to 9.6 %. The bytes are the same: a unit test compares them with the installed
- * ioredis's own, so an ioredis that writes differently fails it.
+ * copy of the bytes, a memcpy; redis.ts sends a pipeline of one call as that command alone instead).
+ * Measured: in an allocation profile of a 100k drain the command's string (7.5 %) and its flattening for
+ * the socket (4.7 %) were 12 % of everything allocated (all allocations -9.5 % with this); on generated
+ * script calls of a window's shape, the Buffer path including the join costs half the CPU of the string
+ * path; in CPU profiles of 300k drains the script calls' share of the process went from 11.8 % to 9.6 %.
+ * The bytes are the same: a unit test compares them with the installed ioredis's own, so an ioredis that
+ * writes differently fails it.
  */
 
 /** Commands with fewer characters of arguments than this keep ioredis's string (cheaper when small). */
