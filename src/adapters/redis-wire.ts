@@ -87,8 +87,8 @@ export function respCommand(name: string, args: readonly string[]): Buffer {
 
 /**
  * Room left before a packed call's bytes for the head EVALSHA gives it: `*<count>\r\n$7\r\nevalsha\r\n` and
- * the sha1 as `$40\r\n<40 hex digits>\r\n`, 63 bytes and the count's digits: it fits for any call of fewer
- * than 10^9 arguments.
+ * the sha1 as `$40\r\n<40 hex digits>\r\n`, 63 bytes and the digits of the count (the arguments + 2): it
+ * fits while that count is below 10^9; a longer head is copied.
  */
 const HEAD_ROOM = 72;
 

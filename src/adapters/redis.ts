@@ -39,8 +39,8 @@ export interface RedisStore {
   /**
    * Sends every call before waiting once (pipelines of at most PIPELINE_BYTES of arguments each, a pipeline
    * of one call as that command alone; on one connection, so Redis runs them in order); results in call
-   * order. Any failure rejects the whole batch
-   * (other calls of it may have run: callers write only what is safe to write again).
+   * order. Any failure rejects the whole batch (other calls of it may have run: callers write only what is
+   * safe to write again).
    */
   runScripts(calls: readonly ScriptCall[]): Promise<unknown[]>;
   /**

@@ -140,7 +140,8 @@ test('a packed EVALSHA call goes out without a copy of its arguments; other head
   assert.equal(first.buffer, tail.buffer, 'the command is a view of the packed bytes');
   assert.equal(first.byteOffset + first.length, tail.byteOffset + tail.length);
   const kept = Buffer.from(first);
-  // the Lua instead of the sha1 (a flushed script cache): too long for the room, so a copy
+  // the Lua instead of the sha1 (a flushed script cache), after the EVALSHA head: a different head, so a copy
+  // (the Buffers here are larger than Node's pool slices: a copy has an ArrayBuffer of its own)
   const lua = 'return redis.call("GET", KEYS[1])';
   const evalCommand = new Probe('eval', [lua, tail]).toWritable({}) as Buffer;
   assert.deepEqual(evalCommand, ioredisBytes('eval', [lua, ...strings]));
@@ -155,6 +156,17 @@ test('a packed EVALSHA call goes out without a copy of its arguments; other head
   assert.equal(again.buffer, tail.buffer);
   assert.deepEqual(first, kept, 'the first command is unchanged');
   assert.deepEqual(again, kept);
+
+  // a fresh call's first head longer than the room (EVAL with a real script's Lua, on a new connection):
+  // copied, the room left as it is, and the EVALSHA head after it still goes without a copy
+  const fresh = packScriptArgs(keys, args);
+  const longLua = `-- ${'a script longer than the room before the packed arguments '.repeat(3)}\nreturn 1`;
+  const longEval = new Probe('eval', [longLua, fresh]).toWritable({}) as Buffer;
+  assert.deepEqual(longEval, ioredisBytes('eval', [longLua, ...strings]));
+  assert.notEqual(longEval.buffer, fresh.buffer);
+  const shaAfter = new Probe('evalsha', [sha, fresh]).toWritable({}) as Buffer;
+  assert.deepEqual(shaAfter, ioredisBytes('evalsha', [sha, ...strings]));
+  assert.equal(shaAfter.buffer, fresh.buffer);
 });
 
 // last: installs the encoder on ioredis's own Command, as redis.ts does
