@@ -77,12 +77,17 @@ function bulkStrings(head: string, lists: ReadonlyArray<readonly string[]>, room
   return buf;
 }
 
+/** One bulk string as text (`$<bytes>\r\n<s>\r\n`), for the few strings of a command's head. */
+function bulkText(s: string): string {
+  return `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+}
+
 /**
  * The command as RESP bytes: an array of bulk strings, the name first (what ioredis's string holds,
  * encoded as UTF-8).
  */
 export function respCommand(name: string, args: readonly string[]): Buffer {
-  return bulkStrings(`*${args.length + 1}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n`, [args]);
+  return bulkStrings(`*${args.length + 1}\r\n${bulkText(name)}`, [args]);
 }
 
 /**
@@ -130,9 +135,7 @@ export function packScriptArgs(keys: readonly string[], args: readonly string[])
  * script's Lua, after Redis lost its script cache or on a new connection) is joined with a copy.
  */
 function withPackedTail(name: string, first: string, tail: Buffer, packed: PackedTail): Buffer {
-  const head =
-    `*${packed.count + 2}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n` +
-    `$${Buffer.byteLength(first)}\r\n${first}\r\n`;
+  const head = `*${packed.count + 2}\r\n${bulkText(name)}${bulkText(first)}`;
   const size = Buffer.byteLength(head);
   if (size <= HEAD_ROOM && (packed.head === null || packed.head === head)) {
     if (packed.head === null) {

@@ -34,9 +34,9 @@ import type { EventForFeatures } from '../features/index.js';
 import {
   bucketOf,
   chunkOrder,
+  closesChunk,
   compareAt,
   forEachChunk,
-  closesChunk,
   inBucketOrder,
   inWriterFields,
 } from './event-chunks.js';
