@@ -26,12 +26,17 @@
  * 6. The record batch checksum (CRC-32C) of every produce request: kafkajs's takes one byte per step
  * (1.6 % of a drain's CPU profile); src/util/crc32c.ts takes eight.
  *
+ * 7. The produce request and the framing of every request (kafkajs-produce.ts): the same bytes written
+ * into one buffer sized first, instead of nested Encoders that copy a window's output about eight times.
+ *
  * kafkajs's modules take their dependencies when they load (the consumer's batch takes the abort filter,
  * the producer the send and the grouping, the default partitioner murmur2), so every replacement must be
  * in place before kafkajs itself loads: src/adapters/kafka.ts imports this module first, and it refuses
  * to load once kafkajs's entry point has.
  */
 import { createRequire } from 'node:module';
+import { fastProduceRequest, fastRequestFrame } from './kafkajs-produce.js';
+import type { KafkaEncoder, ProduceRequest, ProduceRequestArgs } from './kafkajs-produce.js';
 import { fastRecordDecoder, fastRecordEncoder } from './kafkajs-record.js';
 import type { RecordBatchContext, RecordInput } from './kafkajs-record.js';
 import { createSendMessages } from './kafkajs-send.js';
@@ -151,6 +156,20 @@ replace(
     () => Object.create(Encoder.prototype) as { buf: Buffer; offset: number },
   ),
 );
+// 7. after the record encoder: kafkajs's own request, the fallback, takes the one above
+const newEncoder = () => Object.create(Encoder.prototype) as KafkaEncoder;
+const PRODUCE_V3 = 'kafkajs/src/protocol/requests/produce/v3/request.js';
+const Long = require('kafkajs/src/utils/long.js') as { fromInt(n: number): unknown };
+replace(
+  PRODUCE_V3,
+  fastProduceRequest({
+    original: require(PRODUCE_V3) as (args: ProduceRequestArgs) => ProduceRequest,
+    newEncoder,
+    noProducerId: Long.fromInt(-1),
+    crc32c,
+  }),
+);
+replace('kafkajs/src/protocol/request.js', fastRequestFrame(newEncoder));
 const RECORD_DECODER = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
 replace(
   RECORD_DECODER,

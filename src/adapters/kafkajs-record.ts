@@ -64,59 +64,94 @@ function writeBytes(buf: Buffer, at: number, v: Buffer | string, size: number): 
   return at + size;
 }
 
+/** A record's key, value and headers as kafkajs's record encoder reads them (after its defaults). */
+type RecordParts = Pick<RecordInput, 'key' | 'value' | 'headers'>;
+
+/** The header values in kafkajs's order (by key, an array's values in order), as name/value pairs. */
+function headerPairs(headers: NonNullable<RecordInput['headers']>): Array<Buffer | string> {
+  const pairs: Array<Buffer | string> = [];
+  for (const k of Object.keys(headers)) {
+    const h = headers[k];
+    if (Array.isArray(h)) for (const v of h as ReadonlyArray<unknown>) pairs.push(k, v as Buffer | string);
+    else pairs.push(k, h as Buffer | string);
+  }
+  return pairs;
+}
+
+/**
+ * Bytes of the record's body (what its leading length varint counts), or -1 when this module does not
+ * encode it the way kafkajs does for sure (a delta outside ±2^30, a key, value or header value that is
+ * neither a string nor a Buffer, headers that are not an object): kafkajs's own encoder must then.
+ */
+export function recordBodySize(r: RecordParts, offsetDelta: number, timestampDelta: number): number {
+  const { key = null, value = null, headers = {} } = r;
+  if (
+    !Number.isInteger(timestampDelta) ||
+    Math.abs(timestampDelta) >= INT30 ||
+    !Number.isInteger(offsetDelta) ||
+    Math.abs(offsetDelta) >= INT30 ||
+    (key !== null && !isBytes(key)) ||
+    (value !== null && !isBytes(value)) ||
+    typeof headers !== 'object' ||
+    headers === null
+  )
+    return -1;
+  const pairs = headerPairs(headers);
+  let body = 1 + varIntSize(timestampDelta) + varIntSize(offsetDelta) + varIntSize(pairs.length / 2);
+  const keySize = key === null ? -1 : bytesOf(key);
+  const valueSize = value === null ? -1 : bytesOf(value);
+  body += keySize < 0 ? 1 : varIntSize(keySize) + keySize;
+  body += valueSize < 0 ? 1 : varIntSize(valueSize) + valueSize;
+  for (const p of pairs) {
+    if (!isBytes(p)) return -1;
+    const n = bytesOf(p);
+    body += varIntSize(n) + n;
+  }
+  return body;
+}
+
+/** Bytes of the whole record: its length varint and a body of `body` bytes. */
+export const recordSize = (body: number): number => varIntSize(body) + body;
+
+/** Writes a record recordBodySize accepted (length varint, then the body) at `at`; returns where it ends. */
+export function writeRecord(
+  buf: Buffer,
+  at: number,
+  r: RecordParts,
+  offsetDelta: number,
+  timestampDelta: number,
+  body: number,
+): number {
+  const { key = null, value = null, headers = {} } = r;
+  const pairs = headerPairs(headers);
+  at = writeVarInt(buf, at, body);
+  buf[at++] = 0; // attributes: none used
+  at = writeVarInt(buf, at, timestampDelta);
+  at = writeVarInt(buf, at, offsetDelta);
+  at = key === null ? writeVarInt(buf, at, -1) : writeBytes(buf, at, key, bytesOf(key));
+  at = value === null ? writeVarInt(buf, at, -1) : writeBytes(buf, at, value, bytesOf(value));
+  at = writeVarInt(buf, at, pairs.length / 2);
+  for (const p of pairs) at = writeBytes(buf, at, p, bytesOf(p));
+  return at;
+}
+
 /**
  * The record encoder to install in place of kafkajs's: `original` is kafkajs's (for the records this one
- * leaves to it), `newEncoder` makes an empty kafkajs Encoder to hold the bytes.
+ * leaves to it), `newEncoder` makes an empty kafkajs Encoder to hold the bytes. (A produce request's records
+ * are written by kafkajs-produce.ts straight into the request; this one serves any other caller.)
  */
 export function fastRecordEncoder(
   original: (record: RecordInput) => unknown,
   newEncoder: () => EncoderLike,
 ): (record: RecordInput) => unknown {
   return (record) => {
-    const { offsetDelta = 0, timestampDelta = 0, key = null, value = null, headers = {} } = record;
-    if (
-      !Number.isInteger(timestampDelta) ||
-      Math.abs(timestampDelta) >= INT30 ||
-      !Number.isInteger(offsetDelta) ||
-      Math.abs(offsetDelta) >= INT30 ||
-      (key !== null && !isBytes(key)) ||
-      (value !== null && !isBytes(value))
-    )
-      return original(record);
-    // headers in kafkajs's order: by key, an array's values in order
-    const pairs: Array<Buffer | string> = [];
-    for (const k of Object.keys(headers)) {
-      const h = headers[k];
-      if (Array.isArray(h)) for (const v of h as ReadonlyArray<unknown>) pairs.push(k, v as Buffer | string);
-      else pairs.push(k, h as Buffer | string);
-    }
-    const sizes: number[] = [];
-    let body = 1 + varIntSize(timestampDelta) + varIntSize(offsetDelta) + varIntSize(pairs.length / 2);
-    const keySize = key === null ? -1 : bytesOf(key);
-    const valueSize = value === null ? -1 : bytesOf(value);
-    body += key === null ? 1 : varIntSize(keySize) + keySize;
-    body += value === null ? 1 : varIntSize(valueSize) + valueSize;
-    for (const p of pairs) {
-      if (!isBytes(p)) return original(record);
-      const n = bytesOf(p);
-      sizes.push(n);
-      body += varIntSize(n) + n;
-    }
-    const total = varIntSize(body) + body;
-    const buf = Buffer.allocUnsafe(total);
-    let at = writeVarInt(buf, 0, body);
-    buf[at++] = 0; // attributes: none used
-    at = writeVarInt(buf, at, timestampDelta);
-    at = writeVarInt(buf, at, offsetDelta);
-    at = key === null ? writeVarInt(buf, at, -1) : writeBytes(buf, at, key, keySize);
-    at = value === null ? writeVarInt(buf, at, -1) : writeBytes(buf, at, value, valueSize);
-    at = writeVarInt(buf, at, pairs.length / 2);
-    pairs.forEach((p, i) => {
-      at = writeBytes(buf, at, p, sizes[i] as number);
-    });
+    const { offsetDelta = 0, timestampDelta = 0 } = record;
+    const body = recordBodySize(record, offsetDelta, timestampDelta);
+    if (body < 0) return original(record);
+    const buf = Buffer.allocUnsafe(recordSize(body));
     const encoder = newEncoder();
     encoder.buf = buf;
-    encoder.offset = at;
+    encoder.offset = writeRecord(buf, 0, record, offsetDelta, timestampDelta, body);
     return encoder;
   };
 }
