@@ -12,7 +12,8 @@
  * one buffer of that size, the records straight into their batch; the frame adds one copy.
  *
  * Requests this module does not encode the same way for sure (compression, a partition without messages, a
- * record kafkajs-record.ts leaves to kafkajs) are encoded by kafkajs's own request, whole. Unit tests compare
+ * message that is not a plain object, a record kafkajs-record.ts leaves to kafkajs) are encoded by kafkajs's
+ * own request, whole. Unit tests compare
  * the bytes with kafkajs's on random requests.
  */
 import { recordBodySize, recordSize, writeRecord } from './kafkajs-record.js';
@@ -83,6 +84,9 @@ const BATCH_HEAD = 8 + 4 + 4 + 1 + 4;
 const stringSize = (s: string | null | undefined): number =>
   2 + (s == null ? 0 : Buffer.byteLength(s, 'utf8'));
 
+const isPlain = (m: unknown): boolean =>
+  typeof m === 'object' && m !== null && Object.getPrototypeOf(m) === Object.prototype;
+
 /** One partition's batch as planned: its timestamps as kafkajs takes them, its records' body sizes. */
 interface PlannedBatch {
   readonly firstTimestamp: number | string;
@@ -97,7 +101,7 @@ interface PlannedBatch {
  * each record's body size, and the batch's bytes from firstOffset on; null when kafkajs must encode it.
  */
 function planBatch(messages: readonly ProduceMessage[], now: number): PlannedBatch | null {
-  if (messages.length === 0) return null;
+  if (!Array.isArray(messages) || messages.length === 0) return null;
   const given = messages
     .map((m) => m.timestamp)
     .filter((t): t is number | string => t != null)
@@ -110,6 +114,9 @@ function planBatch(messages: readonly ProduceMessage[], now: number): PlannedBat
   let bytes = BATCH_HEAD + BATCH_BODY_HEAD;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i] as ProduceMessage;
+    // kafkajs encodes a copy (`{...message}`: own enumerable fields only); a message of another kind (a
+    // class with getters, a hole) is left to it
+    if (!isPlain(m)) return null;
     const delta = ((m.timestamp || now) as number) - (firstTimestamp as number);
     const body = recordBodySize(m, i, delta);
     if (body < 0) return null;
@@ -147,7 +154,10 @@ export function fastProduceRequest(deps: ProduceDeps): (args: ProduceRequestArgs
       const now = Date.now();
       const plans: PlannedBatch[] = [];
       let total = stringSize(transactionalId) + 2 + 4 + 4;
+      // counted by length below, as kafkajs counts what it iterates: arrays only
+      if (!Array.isArray(topicData)) return null;
       for (const t of topicData) {
+        if (!Array.isArray(t.partitions)) return null;
         total += stringSize(t.topic) + 4;
         for (const p of t.partitions) {
           const plan = planBatch(p.messages, now);
@@ -196,8 +206,8 @@ export function fastProduceRequest(deps: ProduceDeps): (args: ProduceRequestArgs
           e.buf.writeUInt32BE(deps.crc32c(e.buf.subarray(bodyAt, at)), crcAt);
         }
       }
-      if (e.offset !== total) throw new Error(`produce request: wrote ${e.offset} of ${total} bytes`);
-      return e;
+      // the buffer is not zero-filled: a size computed wrong must never reach the broker (kafkajs encodes it)
+      return e.offset === total ? e : null;
     }
   };
 }

@@ -100,9 +100,12 @@ function randomRequests(seed: number) {
             producerId: Long.fromValue(String(rand(2 ** 31) * 4096)),
             producerEpoch: rand(30000),
           }
-        : rand(2) === 0
-          ? {}
-          : { transactionalId: null }),
+        : [
+            {},
+            { transactionalId: null },
+            // an idempotent producer outside transactions
+            { producerId: Long.fromValue(String(rand(2 ** 31))), producerEpoch: rand(5), compression: 0 },
+          ][rand(3)]),
       topicData,
     });
   }
@@ -131,6 +134,15 @@ test('produce requests: the same bytes as kafkajs encodes, for topics, partition
   assert.equal(fallbacks, 0, 'every request took the one-buffer path');
 });
 
+class MessageWithGetters {
+  get key(): string {
+    return 'k';
+  }
+  get value(): string {
+    return 'v';
+  }
+}
+
 test('produce requests it leaves to kafkajs: compression, a partition without messages, a record kafkajs must encode', async () => {
   fallbacks = 0;
   const base = (messages: ProduceMessage[]): ProduceRequestArgs => ({
@@ -148,6 +160,7 @@ test('produce requests it leaves to kafkajs: compression, a partition without me
         { value: 'b', timestamp: 2 ** 31 },
       ]),
     ],
+    ['a message with getters (kafkajs encodes a copy of its own fields)', base([new MessageWithGetters()])],
     // kafkajs fails on it, and so does this one (through kafkajs)
     ['a number as key', base([{ key: 7 as unknown as string, value: 'v' }])],
   ];
