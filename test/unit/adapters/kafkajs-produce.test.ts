@@ -41,7 +41,7 @@ const fast = fastProduceRequest({
 const frame = fastRequestFrame(newEncoder);
 
 /** Both encodings at one fixed Date.now (a batch without timestamps takes the time of its encoding). */
-async function bothAt(now: number, run: () => Promise<[Buffer, Buffer]>): Promise<[Buffer, Buffer]> {
+async function bothAt<T>(now: number, run: () => Promise<[T, T]>): Promise<[T, T]> {
   const realNow = Date.now;
   Date.now = () => now;
   try {
@@ -172,13 +172,11 @@ test('produce requests it leaves to kafkajs: compression, a partition without me
     }
   };
   for (const [what, args] of cases) {
-    const realNow = Date.now;
-    Date.now = () => 1764800050000;
-    try {
-      assert.deepEqual(await outcome(fast(args)), await outcome(kafkajsProduce(args)), what);
-    } finally {
-      Date.now = realNow;
-    }
+    const [got, want] = await bothAt(1764800050000, async () => [
+      await outcome(fast(args)),
+      await outcome(kafkajsProduce(args)),
+    ]);
+    assert.deepEqual(got, want, what);
   }
   assert.equal(fallbacks, cases.length);
 });
