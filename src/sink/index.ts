@@ -10,7 +10,7 @@ export {
   parseStoredPrediction,
 } from './prediction.js';
 export type { StoredPrediction } from './prediction.js';
-export { EMPTY_STATE, applyWork, project } from './state.js';
+export { EMPTY_STATE, applyWork, project, withVersions } from './state.js';
 export {
   decodeState,
   decodeStateHash,

@@ -9,6 +9,7 @@ import type { StoredPrediction } from './prediction.js';
 import { COMMIT_SCRIPT, READ_SCRIPT, SET_MAX_SCRIPT, commitOutcomes } from './scripts.js';
 import type { CommitOutcome } from './scripts.js';
 import { FenceLayout } from './slots.js';
+import { withVersions } from './state.js';
 import type { EntityState, StateFields } from './state.js';
 import { decodeStateHash, encodeHeader, eventFieldWrites, sameStoredForm } from './stored-state.js';
 import type { ModelStamp, PredictionRecord } from './types.js';
@@ -229,7 +230,7 @@ export class RedisSink {
         this.#cache.set(w.entityId, current);
         return { ok: false, current };
       }
-      const stored = { ...w.next, sv: r.version, pv: w.prediction === null ? 0 : r.version };
+      const stored = withVersions(w.next, r.version, w.prediction === null ? 0 : r.version, w.next.trigger);
       // events left as they were stay in the form they were stored in (see foreignForm)
       this.#cache.set(w.entityId, w.eventsChanged ? stored : sameStoredForm(w.base, stored));
       return { ok: true, version: r.version };

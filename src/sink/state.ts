@@ -56,6 +56,24 @@ export const EMPTY_STATE: EntityState = Object.freeze({
   applied: Object.freeze({}),
 });
 
+/**
+ * `s` with new versions and trigger. Written out field by field: an object spread (`{ ...s, sv }`) costs
+ * ~20× as much per entity (V8 clones through a generic path), and a window makes one or two per entity.
+ */
+export function withVersions(s: EntityState, sv: number, pv: number, trigger: string): EntityState {
+  return {
+    sv,
+    pv,
+    lsn: s.lsn,
+    deleted: s.deleted,
+    clock: s.clock,
+    trigger,
+    profile: s.profile,
+    events: s.events,
+    applied: s.applied,
+  };
+}
+
 /** What a window does to one entity's state. */
 export interface StateChange {
   readonly cdc: 'none' | 'applied' | 'stale';
