@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { Random } from '../../../src/sample/random.js';
 import { StateCache } from '../../../src/sink/cache.js';
 import { EMPTY_STATE } from '../../../src/sink/index.js';
 import type { EntityState } from '../../../src/sink/index.js';
 
 const state = (sv: number): EntityState => ({ ...EMPTY_STATE, sv });
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('the cache evicts exactly the least recently used entities, through long runs of gets, sets, deletes and clears', () => {
   // every state of these ids has the same size, so a byte bound is a count bound: the reference model
@@ -32,7 +21,8 @@ test('the cache evicts exactly the least recently used entities, through long ru
     if (at >= 0) order.splice(at, 1);
     order.push(id);
   };
-  const next = random(7);
+  const rng = new Random(7); // seeded: a failure can be replayed
+  const next = () => rng.next();
   const ids = Array.from({ length: 120 }, (_, i) => `c${String(i).padStart(5, '0')}`);
   for (let step = 0; step < 50_000; step++) {
     const id = ids[Math.floor(next() * ids.length)] as string;
