@@ -8,7 +8,7 @@ import { Cluster, Command, Redis } from 'ioredis';
 import type { ClusterNode, RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { StreamscoreError } from '../errors/index.js';
-import { runsOf } from '../util/runs.js';
+import { runsIn, runsOf } from '../util/runs.js';
 import { MIN_BUFFER_CHARS, installCommandEncoder, packScriptArgs } from './redis-wire.js';
 import { tlsOptions } from './tls.js';
 
@@ -40,9 +40,11 @@ export interface RedisStore {
    * Sends every call before waiting once (pipelines of at most PIPELINE_BYTES of arguments each, a pipeline
    * of one call as that command alone; on one connection, so Redis runs them in order); results in call
    * order. Any failure rejects the whole batch (other calls of it may have run: callers write only what is
-   * safe to write again).
+   * safe to write again). On a single Redis the calls are taken from `calls` one at a time and each
+   * pipeline is sent as soon as it is full, so a lazily built batch (a generator) has Redis running its
+   * first calls while the next are built.
    */
-  runScripts(calls: readonly ScriptCall[]): Promise<unknown[]>;
+  runScripts(calls: Iterable<ScriptCall>): Promise<unknown[]>;
   /**
    * The call as this store will send it, made now: on a single Redis a large call's keys and arguments are
    * written as RESP bytes at once (see packScriptArgs), so the strings built for it can be collected before
@@ -229,32 +231,49 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
       };
     },
     async runScripts(calls) {
-      if (calls.length === 0) return [];
-      for (const c of calls) {
-        // defineCommand sends EVALSHA and falls back to EVAL once when the script cache was flushed; a
-        // pipeline only knows the commands defined before it was made
+      // defineCommand sends EVALSHA and falls back to EVAL once when the script cache was flushed; a
+      // pipeline only knows the commands defined before it was made
+      const define = (c: ScriptCall) => {
         if (!defined.has(c.script.name)) {
           client.defineCommand(c.script.name, { lua: c.script.lua });
           defined.add(c.script.name);
         }
-      }
+      };
       if (cluster !== undefined) {
+        const all = [...calls];
+        all.forEach(define);
         // a programming error, not a Redis failure: never retried as one
-        if (calls.some((c) => c.packed !== undefined))
+        if (all.some((c) => c.packed !== undefined))
           throw new TypeError('a script call packed for a single Redis was sent to a cluster');
-        return runOnCluster(cluster, calls).catch((cause) => {
+        if (all.length === 0) return [];
+        return runOnCluster(cluster, all).catch((cause) => {
           throw wrap(cause, 'script');
         });
       }
-      const sent = runsOf(calls, callBytes, PIPELINE_BYTES).map((chunk) => {
-        // a call alone (most: a call of 100 entities is about as large as a pipeline) goes as a command of
-        // its own, straight to the socket: ioredis joins a pipeline's commands with Buffer.concat, a copy
-        // of every byte even for one command
-        if (chunk.length === 1) return send(client, chunk[0] as ScriptCall).then(alone, failedAlone);
-        const pipe = client.pipeline();
-        for (const c of chunk) void send(pipe, c);
-        return pipe.exec();
-      });
+      const sent: Array<Promise<Replies | null>> = [];
+      const defining = (function* () {
+        for (const c of calls) {
+          define(c);
+          yield c;
+        }
+      })();
+      try {
+        for (const chunk of runsIn(defining, callBytes, PIPELINE_BYTES)) {
+          // a call alone (most: a call of 100 entities is about as large as a pipeline) goes as a command
+          // of its own, straight to the socket: ioredis joins a pipeline's commands with Buffer.concat, a
+          // copy of every byte even for one command
+          if (chunk.length === 1) sent.push(send(client, chunk[0] as ScriptCall).then(alone, failedAlone));
+          else {
+            const pipe = client.pipeline();
+            for (const c of chunk) void send(pipe, c);
+            sent.push(pipe.exec());
+          }
+        }
+      } catch (err) {
+        // making a call failed (the caller's error, reported as it is): what was sent is not waited for
+        for (const p of sent) p.catch(() => undefined);
+        throw err;
+      }
       let replies: Array<Replies | null>;
       try {
         replies = await Promise.all(sent);

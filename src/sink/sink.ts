@@ -182,7 +182,7 @@ export class RedisSink {
 
   /**
    * Writes every entity's state (and prediction): all calls sent before waiting once (one round trip's
-   * latency; see RedisStore.runScripts). Per entity: written with a new version, or refused because the
+   * latency; see RedisStore.runScripts), each as soon as it is built. Per entity: written with a new version, or refused because the
    * stored state is not `base` any more (then `current` is what is stored; nothing of that entity was
    * written).
    */
@@ -192,7 +192,8 @@ export class RedisSink {
     const entityKeys = writes.map((w) => this.keys(w.entityId));
     const stateKeys = entityKeys.map((k) => k.state);
     const groups = this.layout.groups(stateKeys, ENTITIES_PER_CALL);
-    const calls: ScriptCall[] = groups.map((g) => {
+    // made one call at a time as the store sends them: Redis runs the first calls while the next are built
+    const call = (g: readonly number[]): ScriptCall => {
       // the fences in this call's slot (one key each on a single Redis)
       const near = stateKeys[g[0] as number] as string;
       const fence = this.layout.at(this.epochKey, near);
@@ -216,7 +217,10 @@ export class RedisSink {
       }
       // written as RESP now: the strings above are collected young, not held until Redis answers
       return this.#store.pack({ script: COMMIT_SCRIPT, keys, args });
-    });
+    };
+    const calls = (function* () {
+      for (const g of groups) yield call(g);
+    })();
     const replies = (await this.#fenced(() => this.#store.runScripts(calls))) as unknown[][];
     const outcomes = new Array<CommitOutcome>(writes.length);
     groups.forEach((g, c) => {

@@ -9,19 +9,31 @@ export function runsOf<T>(
   maxBytes: number,
   maxItems = Infinity,
 ): T[][] {
-  const out: T[][] = [];
+  return [...runsIn(items, sizeOf, maxBytes, maxItems)];
+}
+
+/**
+ * The runs of runsOf, each given as soon as it is complete: items are taken from `items` one at a time (a
+ * run is complete when the next item does not fit, or the items ended), so a lazily made sequence can be
+ * sent run by run while the rest is still being made.
+ */
+export function* runsIn<T>(
+  items: Iterable<T>,
+  sizeOf: (item: T) => number,
+  maxBytes: number,
+  maxItems = Infinity,
+): Generator<T[]> {
   let current: T[] = [];
   let bytes = 0;
   for (const item of items) {
     const size = sizeOf(item);
     if (current.length > 0 && (current.length >= maxItems || bytes + size > maxBytes)) {
-      out.push(current);
+      yield current;
       current = [];
       bytes = 0;
     }
     current.push(item);
     bytes += size;
   }
-  if (current.length > 0) out.push(current);
-  return out;
+  if (current.length > 0) yield current;
 }
