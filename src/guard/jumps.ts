@@ -1,5 +1,3 @@
-import { OldestKeys } from '../util/oldest.js';
-
 /**
  * Inter-batch consistency: how far an entity's published score moved from its previous one. The previous
  * scores are remembered in process for the most recently scored `capacity` entities (insertion order is
@@ -9,7 +7,6 @@ import { OldestKeys } from '../util/oldest.js';
  */
 export class ScoreJumps {
   readonly #last = new Map<string, number>();
-  readonly #oldest = new OldestKeys(this.#last);
   readonly #threshold: number;
   readonly #capacity: number;
 
@@ -23,8 +20,8 @@ export class ScoreJumps {
     const before = this.#last.get(entityId);
     if (before !== undefined) this.#last.delete(entityId);
     else if (this.#last.size >= this.#capacity) {
-      const oldest = this.#oldest.next();
-      if (oldest !== undefined) this.#last.delete(oldest);
+      const oldest = this.#last.keys().next();
+      if (oldest.done !== true) this.#last.delete(oldest.value);
     }
     this.#last.set(entityId, score);
     return before !== undefined && Math.abs(score - before) > this.#threshold;

@@ -1,4 +1,3 @@
-import { OldestKeys } from '../util/oldest.js';
 import type { EntityState } from './state.js';
 
 /**
@@ -24,7 +23,6 @@ function sizeOf(id: string, s: EntityState): number {
  */
 export class StateCache {
   readonly #entries = new Map<string, { state: EntityState; bytes: number }>();
-  readonly #oldest = new OldestKeys(this.#entries);
   #bytes = 0;
   #hits = 0;
   #misses = 0;
@@ -58,7 +56,7 @@ export class StateCache {
     this.#entries.set(entityId, { state, bytes });
     this.#bytes += bytes;
     while (this.#bytes > this.maxBytes) {
-      const oldest = this.#oldest.next() as string;
+      const oldest = this.#entries.keys().next().value as string;
       this.#bytes -= (this.#entries.get(oldest) as { bytes: number }).bytes;
       this.#entries.delete(oldest);
     }
@@ -73,7 +71,6 @@ export class StateCache {
 
   clear(): void {
     this.#entries.clear();
-    this.#oldest.reset();
     this.#bytes = 0;
   }
 

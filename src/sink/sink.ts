@@ -182,9 +182,12 @@ export class RedisSink {
 
   /**
    * Writes every entity's state (and prediction): all calls sent before waiting once (one round trip's
-   * latency; see RedisStore.runScripts), each as soon as it is built. Per entity: written with a new version, or refused because the
-   * stored state is not `base` any more (then `current` is what is stored; nothing of that entity was
-   * written).
+   * latency; see RedisStore.runScripts), each sent as soon as the call after it is built, so Redis runs
+   * the first calls while the rest are built. Per entity: written with a new version, or refused because
+   * the stored state is not `base` any more (then `current` is what is stored; nothing of that entity was
+   * written). If building a call throws, the calls before it may have been written (as when Redis fails
+   * mid-batch): each is a compare-and-set of its entity, the cache is not updated for any of them, and a
+   * retried window meets them as changed states.
    */
   async write(writes: readonly StateWrite[], model: ModelStamp): Promise<WriteResult[]> {
     const fields = this.#opts.fields;
