@@ -13,8 +13,7 @@
  *
  * Requests this module does not encode the same way for sure (compression, a partition without messages, a
  * message that is not a plain object, a record kafkajs-record.ts leaves to kafkajs) are encoded by kafkajs's
- * own request, whole. Unit tests compare
- * the bytes with kafkajs's on random requests.
+ * own request, whole. Unit tests compare the bytes with kafkajs's on random requests.
  */
 import { recordBodySize, recordSize, writeRecord } from './kafkajs-record.js';
 import type { RecordInput } from './kafkajs-record.js';

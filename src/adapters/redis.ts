@@ -251,14 +251,9 @@ export function createRedisStore(cfg: Config['redis'], connectionName = 'streams
         });
       }
       const sent: Array<Promise<Replies | null>> = [];
-      const defining = (function* () {
-        for (const c of calls) {
-          define(c);
-          yield c;
-        }
-      })();
       try {
-        for (const chunk of runsIn(defining, callBytes, PIPELINE_BYTES)) {
+        for (const chunk of runsIn(calls, callBytes, PIPELINE_BYTES)) {
+          chunk.forEach(define);
           // a call alone (most: a call of 100 entities is about as large as a pipeline) goes as a command
           // of its own, straight to the socket: ioredis joins a pipeline's commands with Buffer.concat, a
           // copy of every byte even for one command
