@@ -30,6 +30,11 @@ export class AvroEncoder<T> {
   }
 
   /** An encoder for a schema whose registry id is already known (tools, tests). */
+  /** The schema's avsc type (for a writer that lays out its bytes itself, see PredictionEventWriter). */
+  get type(): avro.Type {
+    return this.#type;
+  }
+
   static of<T>(schemaId: number, schema: avro.Schema): AvroEncoder<T> {
     return new AvroEncoder<T>(schemaId, avro.Type.forSchema(schema));
   }

@@ -1,4 +1,5 @@
 export { AvroEncoder } from './encoder.js';
+export { PredictionEventWriter } from './prediction-writer.js';
 export { predictionEvent, storedPredictionEvent, deadLetter, quarantinedPrediction } from './events.js';
 export { DLQ_HEADERS, QUARANTINE_HEADERS } from './types.js';
 export type {

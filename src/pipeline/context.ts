@@ -4,7 +4,7 @@ import { createRedisStore } from '../adapters/redis.js';
 import type { RedisStore } from '../adapters/redis.js';
 import { createRegistryClient } from '../adapters/registry.js';
 import type { Config } from '../config/index.js';
-import { AvroEncoder } from '../emit/index.js';
+import { AvroEncoder, PredictionEventWriter } from '../emit/index.js';
 import type { AuditEventV1, PredictionEventV1 } from '../emit/index.js';
 import { explainerFor } from '../explain/index.js';
 import { featureNames } from '../features/index.js';
@@ -147,6 +147,7 @@ export async function buildPipelineContext(
       return models.current.explainer;
     },
     predictionEncoder,
+    predictionWriter: new PredictionEventWriter(predictionEncoder.schemaId, predictionEncoder.type),
     auditEncoder,
     challenger:
       challenger === null || shadow === null

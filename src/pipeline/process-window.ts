@@ -8,7 +8,7 @@ import {
   quarantinedPrediction,
   storedPredictionEvent,
 } from '../emit/index.js';
-import type { AuditEventV1, OutMessage, PredictionEventV1 } from '../emit/index.js';
+import type { AuditEventV1, OutMessage } from '../emit/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import type { EntityState } from '../sink/index.js';
 import { groupByEntity } from '../window/index.js';
@@ -85,18 +85,20 @@ export async function processWindow(
   };
   let audit: AuditEventV1 | undefined;
   const outputs = (): OutputBatch[] => {
-    // each event is encoded as it is built: only its bytes wait for the transaction, not the object
+    // each event is written as bytes straight from its prediction: only the bytes wait for the transaction
     const predictions: OutMessage[] = [];
     let asOf: number | null = null;
-    const emit = (e: PredictionEventV1) => {
+    const { written, quarantined, quarantineReason } = writes;
+    for (const { plan, prediction, version } of written) {
+      if (asOf === null || prediction.asOfMs > asOf) asOf = prediction.asOfMs;
+      const value = ctx.predictionWriter.encode(prediction, version, ctx.model, plan.work.records, pipeline);
+      predictions.push({ key: prediction.entityId, value });
+    }
+    for (const [i, s] of stored) {
+      const e = storedPredictionEvent(s, (plans[i] as EntityPlan).work.records, pipeline);
       if (asOf === null || e.as_of > asOf) asOf = e.as_of;
       predictions.push({ key: e.entity_id, value: ctx.predictionEncoder.encode(e) });
-    };
-    const { written, quarantined, quarantineReason } = writes;
-    for (const { plan, prediction, version } of written)
-      emit(predictionEvent(prediction, version, ctx.model, plan.work.records, pipeline));
-    for (const [i, s] of stored)
-      emit(storedPredictionEvent(s, (plans[i] as EntityPlan).work.records, pipeline));
+    }
     Object.assign(counts, countPlans(plans));
     counts.entities_scored = plans.filter((p) => p.action === 'score').length;
     counts.written_redis = written.length;

@@ -2,7 +2,7 @@ import type { TransactionalProducer, TopicPartition } from '../adapters/kafka-io
 import type { CrashPointName } from '../commit/index.js';
 import type { Config } from '../config/index.js';
 import type { RecordDecoder } from '../decode/types.js';
-import type { AuditEventV1, AvroEncoder, PredictionEventV1 } from '../emit/index.js';
+import type { AuditEventV1, AvroEncoder, PredictionEventV1, PredictionEventWriter } from '../emit/index.js';
 import type { FeatureSpec } from '../features/index.js';
 import type { Logger } from '../observe/logger.js';
 import type { PipelineMetrics } from '../observe/metrics.js';
@@ -40,6 +40,8 @@ export interface PipelineContext {
   /** Reason codes of the current model's predictions; null when reasons.topK is 0. */
   readonly explainer: Explainer | null;
   readonly predictionEncoder: AvroEncoder<PredictionEventV1>;
+  /** The same events' bytes written straight from a window's predictions (predictionEncoder's schema id). */
+  readonly predictionWriter: PredictionEventWriter;
   readonly auditEncoder: AvroEncoder<AuditEventV1>;
   /** The shadow model (model.challenger), its topic's encoder and the reconciliation; null when none. */
   readonly challenger: {
