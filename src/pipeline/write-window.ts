@@ -151,14 +151,20 @@ export async function writeStates(
 
     const scoredAt = Date.now();
     const width = ctx.featureSpec.features.length;
-    const row = new Map(toScore.map((i, r) => [i, r]));
+    // plan index → its row in the matrix (-1: not scored); one typed array, not a pair and a Map entry each
+    const rows = new Int32Array(plans.length).fill(-1);
+    toScore.forEach((i, r) => (rows[i] = r));
+    const rowOf = (i: number): number | undefined => {
+      const r = rows[i] as number;
+      return r < 0 ? undefined : r;
+    };
     const writes: StateWrite[] = [];
     const predictions: Array<PredictionRecord | null> = [];
     const held = new Map<number, PredictionRecord>();
     for (const i of pending) {
       const p = plans[i] as EntityPlan;
       const trigger = p.work.records[p.work.records.length - 1] as RecordRef;
-      const r = row.get(i);
+      const r = rowOf(i);
       const prediction: PredictionRecord | null =
         p.action === 'state'
           ? null
@@ -203,7 +209,7 @@ export async function writeStates(
         if (refused !== undefined) quarantined.push({ plan: p, prediction: refused });
         const prediction = predictions[j];
         if (prediction !== null && prediction !== undefined) {
-          const r = row.get(i);
+          const r = rowOf(i);
           written.push(
             shadow === null
               ? { plan: p, prediction, version: res.version }

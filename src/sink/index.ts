@@ -10,7 +10,7 @@ export {
   parseStoredPrediction,
 } from './prediction.js';
 export type { StoredPrediction } from './prediction.js';
-export { EMPTY_STATE, applyWork, project, withVersions } from './state.js';
+export { EMPTY_STATE, applyWork, profileText, project, withVersions } from './state.js';
 export {
   decodeState,
   decodeStateHash,
@@ -19,7 +19,7 @@ export {
   eventFieldWrites,
   triggerText,
 } from './stored-state.js';
-export type { EntityState, StateChange, StateFields } from './state.js';
+export type { EntityState, ProfileWrite, StateChange, StateFields } from './state.js';
 export type { PredictionRecord, ModelStamp } from './types.js';
 export { EpochStore, epochKey, newEpochId, rebuildToken, spreadFence } from './epoch.js';
 export { FenceLayout, slotOf, slotTags, SLOT_COUNT } from './slots.js';

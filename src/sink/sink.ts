@@ -9,8 +9,8 @@ import type { StoredPrediction } from './prediction.js';
 import { COMMIT_SCRIPT, READ_SCRIPT, SET_MAX_SCRIPT, commitOutcomes } from './scripts.js';
 import type { CommitOutcome } from './scripts.js';
 import { FenceLayout } from './slots.js';
-import { withVersions } from './state.js';
-import type { EntityState, StateFields } from './state.js';
+import { profileText, withVersions } from './state.js';
+import type { EntityState, ProfileWrite, StateFields } from './state.js';
 import { decodeStateHash, encodeHeader, eventFieldWrites, sameStoredForm } from './stored-state.js';
 import type { ModelStamp, PredictionRecord } from './types.js';
 
@@ -38,8 +38,8 @@ export interface StateWrite {
   readonly base: EntityState;
   /** The new state (its `sv`/`pv` are the base's: the store assigns the version). */
   readonly next: EntityState;
-  /** The full profile row to store ('' keep, '-' remove). */
-  readonly storeProfile: string;
+  /** The full profile row to store ('' keep, '-' remove, else the row). */
+  readonly storeProfile: ProfileWrite;
   /** The events changed: the buckets that differ from the base's are stored again (else all stay as stored). */
   readonly eventsChanged: boolean;
   readonly prediction: PredictionRecord | null;
@@ -211,7 +211,7 @@ export class RedisSink {
         args.push(
           String(w.base.sv),
           encodeHeader(w.next),
-          w.storeProfile,
+          profileText(w.storeProfile),
           p === null ? '' : predictionJsonHead(p, model),
           p === null ? '' : p.kind === 'delete' ? '1' : '0',
           String(buckets.length / 2),

@@ -86,10 +86,23 @@ export interface StateChange {
   readonly duplicates: number;
   /** The next state (sv still the base's: the store assigns the new version), or null when nothing changed. */
   readonly next: EntityState | null;
-  /** The full profile row to store ('' keep the stored one, '-' remove it). */
-  readonly storeProfile: string;
+  /** The full profile row to store ('' keep the stored one, '-' remove it); see ProfileWrite. */
+  readonly storeProfile: ProfileWrite;
   /** The events changed (added or aged out): the stored ones must be brought up to date. */
   readonly eventsChanged: boolean;
+}
+
+/**
+ * The profile row a write stores: '' keeps the stored one, '-' removes it, a row replaces it. The row is
+ * printed as JSON (profileText) only when the write's Redis call is built: printed when the window planned
+ * it, the text lived through the window's scoring and was copied by each scavenge, then promoted, while
+ * the row itself is held by the window's records anyway.
+ */
+export type ProfileWrite = '' | '-' | Row;
+
+/** The text a write stores for its profile (what ProfileWrite says). */
+export function profileText(p: ProfileWrite): string {
+  return typeof p === 'string' ? p : JSON.stringify(p);
 }
 
 /** Which fields of rows and events the state keeps: what the feature spec reads, nothing else. */
@@ -123,7 +136,7 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
   let { lsn, deleted, clock, profile } = base;
   let changed = false;
   let cdc: StateChange['cdc'] = 'none';
-  let storeProfile = '';
+  let storeProfile: ProfileWrite = '';
   let duplicates = 0;
   const c = w.cdc;
   if (c !== null && c.op !== 'tombstone') {
@@ -134,7 +147,7 @@ export function applyWork(base: EntityState, w: EntityWork, fields: StateFields)
         // a TOASTed column the change left unchanged keeps the stored value (null when none is stored)
         const row = fillUnavailable(c.profile, deleted ? null : profile);
         profile = project(row, fields.profile);
-        storeProfile = JSON.stringify(row);
+        storeProfile = row;
         deleted = false;
       } else {
         profile = null;

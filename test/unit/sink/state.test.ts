@@ -4,6 +4,7 @@ import {
   float32Text,
   EMPTY_STATE,
   applyWork,
+  profileText,
   decodeState,
   encodeEvents,
   encodeHeader,
@@ -46,7 +47,11 @@ test('applyWork: the highest LSN wins, deletes fence older rows, a tombstone del
   let c = applyWork(EMPTY_STATE, up('10', 30), FIELDS);
   assert.equal(c.cdc, 'applied');
   assert.deepEqual(c.next?.profile, { age: 30 }, 'only the fields features read are kept');
-  assert.equal(c.storeProfile, JSON.stringify({ id: 1, age: 30, name: 'x' }), 'the full row is stored');
+  assert.equal(
+    profileText(c.storeProfile),
+    JSON.stringify({ id: 1, age: 30, name: 'x' }),
+    'the full row is stored',
+  );
   const s1 = c.next as EntityState;
   assert.equal(applyWork(s1, up('9', 31), FIELDS).cdc, 'stale');
   assert.equal(applyWork(s1, up('10', 31), FIELDS).next, null, 'a redelivery changes nothing');
@@ -322,7 +327,7 @@ test('applyWork: a TOASTed column the change left unchanged (__debezium_unavaila
   const s1 = applyWork(EMPTY_STATE, up('10', 'private'), FIELDS).next as EntityState;
   const c = applyWork(s1, up('11', '__debezium_unavailable_value', 31), FIELDS);
   assert.deepEqual(c.next?.profile, { age: 31, segment: 'private' });
-  assert.equal(c.storeProfile, JSON.stringify({ id: 1, age: 31, segment: 'private' }));
+  assert.equal(profileText(c.storeProfile), JSON.stringify({ id: 1, age: 31, segment: 'private' }));
   // bytes columns carry the placeholder as bytes, handed on as base64
   const b64 = Buffer.from('__debezium_unavailable_value').toString('base64');
   assert.deepEqual(applyWork(s1, up('12', b64, 32), FIELDS).next?.profile, { age: 32, segment: 'private' });
