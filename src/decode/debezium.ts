@@ -95,7 +95,8 @@ export function entityIdFromKey(key: unknown, idField: string): string | null {
 }
 
 function epochMs(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  // whole milliseconds, as eventTimeOf: a JSON-converted envelope may carry a fraction
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.floor(v) : null;
   if (typeof v === 'string' && DIGITS.test(v)) return Number(v);
   return null;
 }

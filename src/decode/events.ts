@@ -6,9 +6,13 @@ import type { EventDecodeOptions } from './options.js';
 import { rejected } from './reject.js';
 import type { EntityEvent, RawRecord } from './types.js';
 
-/** Epoch millis from a number, an integer string, or an ISO-8601 timestamp; null when it is none of these. */
+/**
+ * Epoch millis from a number, an integer string, or an ISO-8601 timestamp; null when it is none of these.
+ * Times are whole milliseconds: a fraction of one (`1764900000123.5`, as `time.time() * 1000` gives) is
+ * dropped, as Date.parse does, so the entity's clock and the prediction's as_of are integers.
+ */
 export function eventTimeOf(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.floor(v) : null;
   if (typeof v !== 'string') return null;
   // an integer string too long for a finite number (over 308 digits) is not a time: Infinity would
   // become the entity's clock and be printed as invalid JSON in its stored state

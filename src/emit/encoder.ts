@@ -29,12 +29,12 @@ export class AvroEncoder<T> {
     return buf;
   }
 
-  /** An encoder for a schema whose registry id is already known (tools, tests). */
   /** The schema's avsc type (for a writer that lays out its bytes itself, see PredictionEventWriter). */
   get type(): avro.Type {
     return this.#type;
   }
 
+  /** An encoder for a schema whose registry id is already known (tools, tests). */
   static of<T>(schemaId: number, schema: avro.Schema): AvroEncoder<T> {
     return new AvroEncoder<T>(schemaId, avro.Type.forSchema(schema));
   }

@@ -24,6 +24,9 @@ export const PREDICTION_SCHEMA_FINGERPRINT =
 
 const TRIGGERS: Readonly<Record<PredictionTrigger, number>> = { INPUT: 0, RESCORE: 1, TIMER: 2 };
 
+/** The largest magnitude avsc writes as a long (2^53 - 2). */
+const MAX_LONG = 9007199254740990;
+
 /** Bytes per chunk that events are written into (an event larger than a chunk gets one of its own). */
 const CHUNK_BYTES = 64 * 1024;
 
@@ -66,6 +69,10 @@ class Bytes {
   }
 
   long(n: number): void {
+    // what avsc refuses too: a fraction, NaN, ±Infinity (which would never leave the loop below) and
+    // magnitudes past its safe range
+    if (!Number.isSafeInteger(n) || Math.abs(n) > MAX_LONG)
+      throw new RangeError(`Avro long: ${String(n)} is not an integer within ±${MAX_LONG}`);
     this.room(10);
     const buf = this.buf;
     if (n >= -1073741824 && n < 1073741824) {
@@ -77,7 +84,7 @@ class Bytes {
       buf[this.pos++] = z;
       return;
     }
-    // past 31 bits: the same digits in floating point (exact for safe integers)
+    // from 2^30 on (2n would not fit 31 bits): the same digits in floating point, exact for safe integers
     let f = n >= 0 ? n * 2 : -n * 2 - 1;
     while (f >= 128) {
       buf[this.pos++] = (f % 128) | 0x80;
@@ -106,7 +113,10 @@ class Bytes {
 
   /**
    * A string: its UTF-8 length as a long, then its bytes. Short ASCII strings (ids, topics, feature names)
-   * are copied by a loop: Buffer.write is a call into C++ that costs more than the copy.
+   * are copied by a loop: Buffer.write is a call into C++ that costs more than the copy. A lone surrogate
+   * is written as U+FFFD (Buffer's UTF-8), where avsc writes its raw three bytes in strings of up to 64
+   * bytes; entity ids holding one are refused at validation, and the other strings are the model's and
+   * the pipeline's own.
    */
   string(s: string): void {
     const n = s.length;

@@ -107,8 +107,12 @@ export async function buildPipelineContext(
           `${config.outputs.shadow}-value`,
           join(projectDir, 'schemas/predictions-value.avsc'),
         );
-  const [predictionEncoder, auditEncoder, shadow] = await Promise.all([encoders, shadowEncoder])
-    .then(([[p, a], sh]) => [p, a, sh] as const)
+  const [predictionEncoder, predictionWriter, auditEncoder, shadow] = await Promise.all([
+    encoders,
+    shadowEncoder,
+  ])
+    // the writer checks the registered schema is the one it lays out: a failure here closes the models too
+    .then(([[p, a], sh]) => [p, new PredictionEventWriter(p.schemaId, p.type), a, sh] as const)
     .catch(async (err: unknown) => {
       await models.close();
       await challenger?.scorer.close();
@@ -147,7 +151,7 @@ export async function buildPipelineContext(
       return models.current.explainer;
     },
     predictionEncoder,
-    predictionWriter: new PredictionEventWriter(predictionEncoder.schemaId, predictionEncoder.type),
+    predictionWriter,
     auditEncoder,
     challenger:
       challenger === null || shadow === null

@@ -147,6 +147,8 @@ function compileFields(spec: CheckSpec): FieldCheck[] {
 
 /** U+FFFD: what invalid UTF-8 in a key decodes to; a real id never holds it. */
 const REPLACEMENT = '\uFFFD';
+/** A UTF-16 surrogate without its pair (paired ones are one code point to a `u` regex). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 export function compileCheck(spec: CheckSpec): RecordCheck {
   const fields = compileFields(spec);
@@ -186,7 +188,9 @@ export function compileCheck(spec: CheckSpec): RecordCheck {
           `entity id is ${id.length} characters long; at most ${contract.entityId.maxLength}`,
           raw,
         );
-      if (id.includes(REPLACEMENT))
+      // U+FFFD: a key of invalid UTF-8; a lone surrogate: an escape in a JSON value (`"\ud800"`), which
+      // no UTF-8 can carry (the prediction's key and its Avro event would each print it differently)
+      if (id.includes(REPLACEMENT) || LONE_SURROGATE.test(id))
         throw rejected('SS_ENTITY_ID_INVALID', `entity id ${show(id)} is not valid UTF-8`, raw);
       if (idPattern !== null && !idPattern.test(id))
         throw rejected(

@@ -20,6 +20,10 @@ const TEXTS = [
   '',
   'c000123',
   'cdc.bank.customers',
+  // either side of where short ASCII strings stop being copied by a loop
+  'x'.repeat(63),
+  'y'.repeat(64),
+  'z'.repeat(65),
   'ünïcødé ✓',
   'café',
   'ÿ',
@@ -35,7 +39,9 @@ function text(r: Random): string {
 /** Offsets and times across the varint widths, up to 2^52 + 1 (avsc refuses longs from 2^53 - 1 on). */
 function long(r: Random): number {
   const widths = [0, 63, 64, 8191, 8192, 2 ** 30 - 1, 2 ** 30, 2 ** 31, 1.7e12, 2 ** 52 + 1];
-  return r.bernoulli(0.3) ? (widths[r.int(0, widths.length - 1)] as number) : r.int(0, 2 ** 40);
+  const n = r.bernoulli(0.3) ? (widths[r.int(0, widths.length - 1)] as number) : r.int(0, 2 ** 40);
+  // negative ones too: zigzag's other half
+  return r.bernoulli(0.1) ? -n : n;
 }
 
 function ref(r: Random): RecordRef {
@@ -43,7 +49,8 @@ function ref(r: Random): RecordRef {
 }
 
 function prediction(r: Random, model: ModelStamp, batchId: string): PredictionRecord {
-  const n = r.int(0, 30);
+  // now and then a vector larger than a 64 KiB chunk
+  const n = r.bernoulli(0.002) ? r.int(16_500, 20_000) : r.int(0, 30);
   const features = r.bernoulli(0.1) ? null : new Float32Array(n);
   if (features !== null) for (let i = 0; i < n; i++) features[i] = r.uniform(-1e6, 1e6);
   const basis: Record<string, string> = {};
@@ -193,4 +200,37 @@ test('prediction writer: refuses a schema other than the one it lays out, naming
     fields: [...(schema as avro.schema.RecordType).fields, { name: 'extra', type: 'int', default: 0 }],
   });
   assert.throws(() => new PredictionEventWriter(1, changed), /src\/emit\/prediction-writer\.ts/);
+});
+
+test('prediction writer: a long avsc would refuse is refused (fraction, NaN, infinite, unsafe), and the next event is whole', () => {
+  const writer = new PredictionEventWriter(ID, type);
+  const model: ModelStamp = {
+    name: 'm',
+    version: '1',
+    sha256: 'ef'.repeat(32),
+    trainingRunId: 'r',
+    featureVersion: 'f@1',
+  };
+  const p: PredictionRecord = {
+    entityId: 'c1',
+    kind: 'upsert',
+    score: Math.fround(0.5),
+    tier: 'low',
+    features: Float32Array.of(1, 2),
+    asOfMs: 1_764_900_000_123,
+    scoredAtMs: 1_764_900_000_456,
+    validUntilMs: null,
+    batchId: 'b',
+    trigger: { topic: 't', partition: 0, offset: '1' },
+    basis: { 't/0': '1' },
+    reasons: null,
+  };
+  for (const bad of [1_764_900_000_123.5, 0.5, Number.NaN, Number.POSITIVE_INFINITY, -(2 ** 53), 2 ** 53 - 1])
+    assert.throws(
+      () => writer.encode({ ...p, asOfMs: bad }, 1, model, [], 'pipe'),
+      RangeError,
+      `as_of ${bad}`,
+    );
+  const event = predictionEvent(p, 1, model, [], 'pipe');
+  assert.deepEqual(writer.encode(p, 1, model, [], 'pipe'), framed(event));
 });

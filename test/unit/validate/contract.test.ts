@@ -90,6 +90,28 @@ test('contract rules: ranges, patterns, lengths, entity ids', () => {
   assert.equal(verdict(TXN, Buffer.from([0x31, 0xff, 0x32]).toString('latin1')), 'SS_ENTITY_ID_INVALID');
 });
 
+test('an entity id holding a lone surrogate (a JSON escape no UTF-8 can carry) is refused as not valid UTF-8', () => {
+  const message = (value: unknown): string => {
+    const r = raw(value, '');
+    try {
+      check(decoder.decodeSync(r), r, Date.UTC(2026, 0, 1));
+      return 'ok';
+    } catch (err) {
+      if (err instanceof StreamscoreError) return `${err.code}: ${err.message}`;
+      throw err;
+    }
+  };
+  assert.match(message({ ...TXN, customer_id: '7\ud800' }), /^SS_ENTITY_ID_INVALID: .*not valid UTF-8/);
+  assert.match(message({ ...TXN, customer_id: '\udc00' }), /^SS_ENTITY_ID_INVALID: .*not valid UTF-8/);
+});
+
+test('event times are whole milliseconds: a fraction is dropped', () => {
+  const r = raw({ ...TXN, event_time: PRODUCED - 60_000 + 0.75 });
+  const d = decoder.decodeSync(r);
+  assert.equal(d.kind === 'event' ? d.eventTimeMs : null, PRODUCED - 60_000);
+  assert.equal(verdict({ ...TXN, event_time: PRODUCED - 60_000 + 0.75 }), 'ok');
+});
+
 test('event times: floor, skew past the record timestamp, and the declared unit', () => {
   const seconds = Math.floor((PRODUCED - 60_000) / 1000);
   assert.equal(verdict({ ...TXN, event_time: Date.UTC(1900, 0, 1) }), 'SS_TIME_RANGE');
